@@ -1,0 +1,1 @@
+"""ddbkit_infra"""

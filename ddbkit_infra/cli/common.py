@@ -1,0 +1,33 @@
+"""Shared CLI helpers: loading a component file with readable errors, output formats."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+import click
+
+from ddbkit.config import ComponentFile, ConfigError, load_component_file
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code`` (1: the input or the target is wrong)."""
+    click.secho(message, fg="red", err=True)
+    raise SystemExit(code)
+
+
+def load_or_exit(path: str) -> ComponentFile:
+    """Load a component file, or print every config error (with YAML lines) and exit 1."""
+    try:
+        return load_component_file(path)
+    except ConfigError as err:
+        fail(str(err))
+
+
+def dump(data: Any, fmt: str) -> str:
+    """Render ``data`` as ``json`` or ``yaml``."""
+    if fmt == "json":
+        return json.dumps(data, indent=2, sort_keys=False, default=str)
+    import yaml
+
+    return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))

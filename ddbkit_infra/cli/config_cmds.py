@@ -1,0 +1,107 @@
+"""``ddbkit validate`` and ``ddbkit schema``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from ddbkit_infra.cli.common import fail, load_or_exit
+
+
+def register(group: click.Group) -> None:
+    group.add_command(validate)
+    group.add_command(schema)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--component", "-c", help="Only this table component.")
+@click.option("--tier", type=click.Choice(["commercial", "fedramp-moderate", "fedramp-high"]),
+              help="Resolve against this compliance tier instead of the config's own.")
+@click.option("--json", "as_json", is_flag=True, help="Print the effective config as JSON (no markers).")
+def validate(file: str, component: str | None, tier: str | None, as_json: bool) -> None:
+    """Check FILE against DynamoDB's rules and its compliance tier; print the effective config.
+
+    Settings filled in by the tier are marked with a comment. Exit code 1 on any error.
+    """
+    from ddbkit.config import ConfigError
+    from ddbkit_infra.compliance import resolve
+
+    loaded = load_or_exit(file)
+    names = [component] if component else list(loaded.tables)
+    if component:
+        loaded.table(component)
+    if not names:
+        fail(f"{file}: no dynamodb-table component found")
+    results: dict[str, Any] = {}
+    errors: list[str] = []
+    for name in names:
+        try:
+            eff = resolve(loaded.tables[name], tier)
+        except ConfigError as err:
+            errors += [f"  - {name}: {issue}" for issue in err.issues]
+            continue
+        results[name] = eff
+    if errors:
+        fail(f"{file}: {len(errors)} compliance error(s):\n" + "\n".join(errors))
+    if as_json:
+        click.echo(json.dumps({n: e.config.to_yaml_dict() for n, e in results.items()}, indent=2))
+        return
+    for name, eff in results.items():
+        click.secho(f"# component {name}: valid ({eff.framework.value})", fg="green")
+        marks = {d.path: d.reason for d in eff.defaults}
+        click.echo(render_marked_yaml(eff.config.to_yaml_dict(exclude_unset=True), marks))
+        if eff.defaults:
+            click.echo(f"# {len(eff.defaults)} setting(s) filled by the tier, marked '# <- default'")
+
+
+def render_marked_yaml(data: Any, marks: dict[str, str], path: str = "", indent: int = 0) -> str:
+    """YAML of ``data`` with ``# <- reason`` after every key whose dotted path is in ``marks``."""
+    import yaml
+
+    pad = "  " * indent
+    lines: list[str] = []
+
+    def scalar(v: Any) -> str:
+        return str(yaml.safe_dump(v, default_flow_style=True, width=10_000)).strip().removesuffix("...").strip()
+
+    def mark(p: str) -> str:
+        return f"  # <- {marks[p]}" if p in marks else ""
+
+    if isinstance(data, dict):
+        for k, v in data.items():
+            p = f"{path}.{k}" if path else str(k)
+            if isinstance(v, (dict, list)) and v:
+                lines.append(f"{pad}{k}:{mark(p)}")
+                lines.append(render_marked_yaml(v, marks, p, indent + 1))
+            else:
+                lines.append(f"{pad}{k}: {scalar(v)}{mark(p)}")
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            p = f"{path}[{i}]"
+            if isinstance(v, dict) and v:
+                body = render_marked_yaml(v, marks, p, indent + 1).splitlines()
+                first = body[0].lstrip()
+                lines.append(f"{pad}- {first}")
+                lines += [f"{pad}  {b[len(pad) + 2:]}" if b.startswith(pad + "  ") else b for b in body[1:]]
+            else:
+                lines.append(f"{pad}- {scalar(v)}{mark(p)}")
+    else:
+        lines.append(f"{pad}{scalar(data)}")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of a dynamodb-table component's config block (for editors)."""
+    from ddbkit.config import dynamodb_table_config_schema
+
+    text = json.dumps(dynamodb_table_config_schema(), indent=2) + "\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,541 @@
+"""Request building and response parsing for every Table operation, as I/O-free generators.
+
+:class:`TableCore` holds what a table client knows (name, key schema, codec policy, cursor codec, retry
+policy) and turns each call into an operation generator (see ``ddbkit.engine``). ``ddbkit.Table`` runs
+them with threads, ``ddbkit.aio.AsyncTable`` with asyncio: one implementation of every rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ddbkit import batch as _batch
+from ddbkit import transactions as tx
+from ddbkit.codec import NumberMode, check_item, check_key, item_size, marshal, marshal_item, unmarshal_item
+from ddbkit.cursor import CursorCodec
+from ddbkit.engine import Call, Op
+from ddbkit.errors import ClientValidationError, ConditionalCheckFailed
+from ddbkit.expressions import (
+    Attr,
+    Compiler,
+    Condition,
+    KeyCondition,
+    Update,
+    check_expression,
+    check_placeholders,
+    projection,
+)
+from ddbkit.keys import KeySchema
+from ddbkit.retry import DEFAULT_POLICY, RetryPolicy
+
+__all__ = ["TableCore", "Page", "VersionConflict", "ttl_epoch"]
+
+_RETURN_VALUES = frozenset({"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"})
+
+
+@dataclass
+class Page:
+    """One page of a query or scan.
+
+    ``cursor`` is the opaque token for the next page (None on the last page); ``count`` the items
+    returned, ``scanned_count`` the items DynamoDB read before the filter; ``consumed_capacity`` read units.
+    """
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    cursor: str | None = None
+    count: int = 0
+    scanned_count: int = 0
+    consumed_capacity: float = 0.0
+    last_key: dict[str, Any] | None = None
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class VersionConflict(ConditionalCheckFailed):
+    """An optimistic-locking write found another version than the one it read."""
+
+
+def ttl_epoch(when: datetime | timedelta | float | int, now: datetime | None = None) -> int:
+    """Epoch seconds for a TTL attribute: an aware/naive-UTC datetime, a delay from now, or seconds."""
+    if isinstance(when, timedelta):
+        base = now or datetime.now(timezone.utc)
+        return int((base + when).timestamp())
+    if isinstance(when, datetime):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return int(when.timestamp())
+    return int(when)
+
+
+class TableCore:
+    """Everything a table client does except I/O. Subclasses add a driver (sync or async)."""
+
+    def __init__(self, name: str, *, key: KeySchema | tuple[str, str | None] | str | None = None,
+                 retry: RetryPolicy | None = None, cursor_secret: str | bytes | None = None,
+                 number: NumberMode | str = NumberMode.AUTO, concurrency: int = 8,
+                 return_consumed_capacity: str = "TOTAL") -> None:
+        if not isinstance(name, str) or not 3 <= len(name) <= 255:
+            raise ClientValidationError(f"table name {name!r} must be 3-255 characters", "name", "name.format")
+        if concurrency < 1:
+            raise ClientValidationError("concurrency must be >= 1", "concurrency", "concurrency")
+        if return_consumed_capacity not in ("TOTAL", "INDEXES", "NONE"):
+            raise ClientValidationError("return_consumed_capacity is TOTAL, INDEXES or NONE",
+                                        "return_consumed_capacity", "capacity")
+        self.name = name
+        self._keys: KeySchema | None = KeySchema.of(key) if key is not None else None
+        self.retry = retry or DEFAULT_POLICY
+        self.cursors = CursorCodec(cursor_secret)
+        self.number = NumberMode(number)
+        self.concurrency = concurrency
+        self.rcc = return_consumed_capacity
+
+    # ------------------------------------------------------------------------------------------
+    # helpers
+    # ------------------------------------------------------------------------------------------
+    def _op_keys(self) -> Op[KeySchema]:
+        if self._keys is None:
+            resp = yield Call("DescribeTable", {"TableName": self.name})
+            self._keys = KeySchema.from_description(resp["Table"])
+        return self._keys
+
+    def _op_describe(self) -> Op[dict[str, Any]]:
+        resp = yield Call("DescribeTable", {"TableName": self.name})
+        self._keys = KeySchema.from_description(resp["Table"])
+        return resp["Table"]  # type: ignore[no-any-return]
+
+    def _key(self, key: Mapping[str, Any], keys: KeySchema, where: str = "key") -> dict[str, Any]:
+        if not isinstance(key, Mapping):
+            raise ClientValidationError(f"a key is a mapping of {list(keys.names)}, got {type(key).__name__}", where,
+                                        "key.type")
+        extra = [k for k in key if k not in keys.names]
+        if extra:
+            raise ClientValidationError(f"{extra} are not key attributes; the key is {list(keys.names)}", where,
+                                        "key.extra")
+        wire = marshal_item(key, where)
+        check_key(wire, keys.names, where, keys.types)
+        return wire
+
+    def _item(self, item: Mapping[str, Any], keys: KeySchema, where: str = "item") -> dict[str, Any]:
+        wire = marshal_item(item, where)
+        check_item(wire, keys.names, where, keys.types)
+        return wire
+
+    def _condition(self, c: Compiler, req: dict[str, Any], condition: Condition | str | None,
+                   names: Mapping[str, str] | None, values: Mapping[str, Any] | None,
+                   field_name: str = "ConditionExpression") -> None:
+        if condition is None:
+            if names or values:
+                c.add_user(names, values)
+            return
+        if isinstance(condition, str):
+            check_expression(condition, field_name, {**c.names, **(names or {})},
+                             {**c.values, **(values or {})})
+            c.add_user(names, values)
+            req[field_name] = condition
+        elif isinstance(condition, Condition):
+            c.add_user(names, values)
+            req[field_name] = condition.compile(c)
+        else:
+            raise ClientValidationError(f"{field_name} must be a Condition (Attr(...) == ...) or a string",
+                                        field_name, "expression.type")
+
+    def _finish(self, c: Compiler, req: dict[str, Any]) -> dict[str, Any]:
+        c.apply(req)
+        check_placeholders(req)
+        if self.rcc != "NONE":
+            req["ReturnConsumedCapacity"] = self.rcc
+        return req
+
+    @staticmethod
+    def _return_values(value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.upper()
+        if value not in _RETURN_VALUES:
+            raise ClientValidationError(f"return_values must be one of {sorted(_RETURN_VALUES)}", "return_values",
+                                        "return-values")
+        return value
+
+    def _parse_attrs(self, resp: Mapping[str, Any]) -> dict[str, Any] | None:
+        attrs = resp.get("Attributes")
+        return unmarshal_item(attrs, self.number) if attrs else None
+
+    def _op_call(self, operation: str, req: dict[str, Any]) -> Op[dict[str, Any]]:
+        """One call; a conditional failure comes back with the item as plain Python."""
+        try:
+            resp: dict[str, Any] = yield Call(operation, req)
+        except ConditionalCheckFailed as err:
+            if err.item is None:
+                item = (err.response or {}).get("Item")
+                if item:
+                    err.item = unmarshal_item(item, self.number)
+            raise
+        return resp
+
+    # ------------------------------------------------------------------------------------------
+    # single items
+    # ------------------------------------------------------------------------------------------
+    def _op_get(self, key: Mapping[str, Any], consistent: bool = False,
+                attributes: Sequence[str] | None = None) -> Op[dict[str, Any] | None]:
+        keys = yield from self._op_keys()
+        req: dict[str, Any] = {"TableName": self.name, "Key": self._key(key, keys)}
+        if consistent:
+            req["ConsistentRead"] = True
+        c = Compiler()
+        if attributes:
+            req["ProjectionExpression"] = projection(attributes, c)
+        resp = yield Call("GetItem", self._finish(c, req))
+        item = resp.get("Item")
+        return unmarshal_item(item, self.number) if item else None
+
+    def _op_put(self, item: Mapping[str, Any], condition: Condition | str | None = None,
+                names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
+                return_values: str | None = None, return_on_failure: bool = False) -> Op[dict[str, Any] | None]:
+        keys = yield from self._op_keys()
+        req: dict[str, Any] = {"TableName": self.name, "Item": self._item(item, keys)}
+        c = Compiler()
+        self._condition(c, req, condition, names, values)
+        rv = self._return_values(return_values)
+        if rv and rv != "NONE":
+            if rv != "ALL_OLD":
+                raise ClientValidationError("put returns only ALL_OLD or NONE", "return_values", "return-values")
+            req["ReturnValues"] = rv
+        if return_on_failure:
+            req["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        resp = yield from self._op_call("PutItem", self._finish(c, req))
+        return self._parse_attrs(resp)
+
+    def _op_update(self, key: Mapping[str, Any], update: Update | str | None = None, *,
+                   set: Mapping[str, Any] | None = None, remove: Iterable[str] | None = None,
+                   add: Mapping[str, Any] | None = None, delete: Mapping[str, Any] | None = None,
+                   condition: Condition | str | None = None, names: Mapping[str, str] | None = None,
+                   values: Mapping[str, Any] | None = None, return_values: str | None = None,
+                   return_on_failure: bool = False) -> Op[dict[str, Any] | None]:
+        keys = yield from self._op_keys()
+        req: dict[str, Any] = {"TableName": self.name, "Key": self._key(key, keys)}
+        c = Compiler()
+        c.add_user(names, values)
+        self._update_expression(c, req, keys, update, set, remove, add, delete)
+        self._condition(c, req, condition, None, None)
+        rv = self._return_values(return_values)
+        if rv and rv != "NONE":
+            req["ReturnValues"] = rv
+        if return_on_failure:
+            req["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        resp = yield from self._op_call("UpdateItem", self._finish(c, req))
+        return self._parse_attrs(resp)
+
+    def _update_expression(self, c: Compiler, req: dict[str, Any], keys: KeySchema, update: Update | str | None,
+                           set: Mapping[str, Any] | None, remove: Iterable[str] | None,
+                           add: Mapping[str, Any] | None, delete: Mapping[str, Any] | None) -> None:
+        if update is not None and (set or remove or add or delete):
+            raise ClientValidationError("give either an Update/expression or set=/remove=/add=/delete=, not both",
+                                        "update", "update.args")
+        if update is None:
+            update = Update.from_dicts(set, remove, add, delete)
+        if isinstance(update, str):
+            check_expression(update, "UpdateExpression", c.names, c.values)
+            req["UpdateExpression"] = update
+            return
+        for p in update.paths():
+            if p.parts[0] in keys.names and len(p.parts) == 1:
+                raise ClientValidationError(f"{p.parts[0]!r} is a key attribute and cannot be updated", str(p),
+                                            "update.key")
+        req["UpdateExpression"] = update.compile(c)
+
+    def _op_delete(self, key: Mapping[str, Any], condition: Condition | str | None = None,
+                   names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
+                   return_values: str | None = None, return_on_failure: bool = False) -> Op[dict[str, Any] | None]:
+        keys = yield from self._op_keys()
+        req: dict[str, Any] = {"TableName": self.name, "Key": self._key(key, keys)}
+        c = Compiler()
+        self._condition(c, req, condition, names, values)
+        rv = self._return_values(return_values)
+        if rv and rv != "NONE":
+            if rv != "ALL_OLD":
+                raise ClientValidationError("delete returns only ALL_OLD or NONE", "return_values", "return-values")
+            req["ReturnValues"] = rv
+        if return_on_failure:
+            req["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        resp = yield from self._op_call("DeleteItem", self._finish(c, req))
+        return self._parse_attrs(resp)
+
+    def _op_exists(self, key: Mapping[str, Any], consistent: bool = False) -> Op[bool]:
+        keys = yield from self._op_keys()
+        item = yield from self._op_get(key, consistent, [keys.hash_key])
+        return item is not None
+
+    # ------------------------------------------------------------------------------------------
+    # optimistic locking
+    # ------------------------------------------------------------------------------------------
+    def _op_put_versioned(self, item: Mapping[str, Any], version_attr: str = "version") -> Op[dict[str, Any]]:
+        """Put ``item`` only if the stored version is the one it carries (absent = new item); bump it."""
+        keys = yield from self._op_keys()
+        current = item.get(version_attr)
+        new = dict(item)
+        new[version_attr] = 1 if current is None else int(current) + 1
+        condition = Attr(keys.hash_key).not_exists() if current is None else Attr(version_attr) == current
+        try:
+            yield from self._op_put(new, condition=condition)
+        except ConditionalCheckFailed as err:
+            raise VersionConflict(err.code, f"{version_attr} is no longer {current!r}: the item changed since it "
+                                  "was read", operation="PutItem", status=err.status, response=err.response) from None
+        return new
+
+    def _op_update_versioned(self, key: Mapping[str, Any], update: Update, expected: int,
+                             version_attr: str = "version") -> Op[dict[str, Any] | None]:
+        update.set(version_attr, expected + 1)
+        try:
+            result = yield from self._op_update(key, update, condition=Attr(version_attr) == expected,
+                                                return_values="ALL_NEW")
+        except ConditionalCheckFailed as err:
+            raise VersionConflict(err.code, f"{version_attr} is no longer {expected}", operation="UpdateItem",
+                                  status=err.status, response=err.response) from None
+        return result
+
+    # ------------------------------------------------------------------------------------------
+    # query / scan
+    # ------------------------------------------------------------------------------------------
+    def _scope(self, index: str | None) -> str:
+        return f"{self.name}/{index or ''}"
+
+    def _op_query(self, key_condition: KeyCondition | Mapping[str, Any] | str, *, index: str | None = None,
+                  filter: Condition | str | None = None, limit: int | None = None, forward: bool = True,
+                  cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
+                  names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
+                  select: str | None = None) -> Op[Page]:
+        keys = yield from self._op_keys()
+        ihash, irange = keys.index(index)
+        req: dict[str, Any] = {"TableName": self.name}
+        if index:
+            req["IndexName"] = index
+        c = Compiler()
+        c.add_user(names, values)
+        partition: dict[str, Any] = {}
+        if isinstance(key_condition, Mapping):
+            unknown = [k for k in key_condition if k not in (ihash, irange)]
+            if unknown or ihash not in key_condition:
+                raise ClientValidationError(f"a key mapping needs the partition key {ihash!r} (and optionally "
+                                            f"{irange!r}); got {list(key_condition)}", "key_condition", "query.key")
+            kc = KeyCondition([(k, "=", (v,)) for k, v in key_condition.items()])
+            key_condition = kc
+        if isinstance(key_condition, KeyCondition):
+            eq = key_condition.equality()
+            if ihash not in eq:
+                raise ClientValidationError(f"the key condition must test the partition key {ihash!r} with equality",
+                                            "key_condition", "query.key")
+            others = [n for n, _, _ in key_condition.parts if n != ihash]
+            if any(n != irange for n in others):
+                raise ClientValidationError(f"key conditions may use only {ihash!r} and {irange!r}; got {others}",
+                                            "key_condition", "query.key")
+            partition = {ihash: marshal(eq[ihash], ihash)}
+            req["KeyConditionExpression"] = key_condition.compile(c)
+        elif isinstance(key_condition, str):
+            check_expression(key_condition, "KeyConditionExpression", c.names, c.values)
+            req["KeyConditionExpression"] = key_condition
+        else:
+            raise ClientValidationError("key_condition is Key(...).eq(...), a {name: value} mapping or a string",
+                                        "key_condition", "query.key")
+        self._page_params(c, req, filter, limit, cursor, attributes, consistent, select, index, keys, partition)
+        if not forward:
+            req["ScanIndexForward"] = False
+        resp = yield Call("Query", self._finish(c, req))
+        return self._page(resp, index)
+
+    def _op_scan(self, filter: Condition | str | None = None, *, index: str | None = None, limit: int | None = None,
+                 cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
+                 segment: int | None = None, total_segments: int | None = None,
+                 names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
+                 select: str | None = None) -> Op[Page]:
+        keys = yield from self._op_keys()
+        keys.index(index)
+        req: dict[str, Any] = {"TableName": self.name}
+        if index:
+            req["IndexName"] = index
+        if (segment is None) != (total_segments is None):
+            raise ClientValidationError("segment and total_segments go together", "segment", "scan.segment")
+        if total_segments is not None and segment is not None:
+            if not 1 <= total_segments <= 1_000_000 or not 0 <= segment < total_segments:
+                raise ClientValidationError(f"segment {segment} of {total_segments} is out of range", "segment",
+                                            "scan.segment")
+            req["Segment"], req["TotalSegments"] = segment, total_segments
+        c = Compiler()
+        c.add_user(names, values)
+        self._page_params(c, req, filter, limit, cursor, attributes, consistent, select, index, keys, {})
+        resp = yield Call("Scan", self._finish(c, req))
+        return self._page(resp, index)
+
+    def _page_params(self, c: Compiler, req: dict[str, Any], filter: Condition | str | None, limit: int | None,
+                     cursor: str | None, attributes: Sequence[str] | None, consistent: bool, select: str | None,
+                     index: str | None, keys: KeySchema, partition: Mapping[str, Any]) -> None:
+        self._condition(c, req, filter, None, None, "FilterExpression")
+        if limit is not None:
+            if not isinstance(limit, int) or limit < 1:
+                raise ClientValidationError(f"limit must be a positive integer, got {limit!r}", "limit", "limit")
+            req["Limit"] = limit
+        if cursor:
+            req["ExclusiveStartKey"] = self.cursors.decode(cursor, self._scope(index), keys.cursor_names(index),
+                                                           partition)
+        if attributes:
+            req["ProjectionExpression"] = projection(attributes, c)
+        if consistent:
+            req["ConsistentRead"] = True
+        if select:
+            req["Select"] = select
+
+    def _page(self, resp: Mapping[str, Any], index: str | None) -> Page:
+        conv = self.number
+        items = [unmarshal_item(i, conv) for i in resp.get("Items") or ()]
+        last = resp.get("LastEvaluatedKey")
+        cc = resp.get("ConsumedCapacity") or {}
+        return Page(items=items, cursor=self.cursors.encode(last, self._scope(index)) if last else None,
+                    count=int(resp.get("Count", len(items))), scanned_count=int(resp.get("ScannedCount", 0)),
+                    consumed_capacity=float(cc.get("CapacityUnits") or 0.0), last_key=last)
+
+    def _op_count(self, key_condition: KeyCondition | Mapping[str, Any] | str | None = None, *,
+                  index: str | None = None, filter: Condition | str | None = None,
+                  names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Op[int]:
+        total = 0
+        cursor: str | None = None
+        while True:
+            if key_condition is None:
+                page = yield from self._op_scan(filter, index=index, cursor=cursor, names=names, values=values,
+                                                select="COUNT")
+            else:
+                page = yield from self._op_query(key_condition, index=index, filter=filter, cursor=cursor,
+                                                 names=names, values=values, select="COUNT")
+            total += page.count
+            cursor = page.cursor
+            if cursor is None:
+                return total
+
+    # ------------------------------------------------------------------------------------------
+    # batches
+    # ------------------------------------------------------------------------------------------
+    def _op_batch_write(self, puts: Iterable[Mapping[str, Any]] = (), deletes: Iterable[Mapping[str, Any]] = (),
+                        requests: Iterable[tuple[str, Mapping[str, Any]]] = (),
+                        concurrency: int | None = None) -> Op[_batch.BatchWriteResult]:
+        keys = yield from self._op_keys()
+        names = keys.names
+
+        def marshal_one(kind: str, value: Mapping[str, Any], i: int) -> tuple[dict[str, Any], dict[str, Any]]:
+            where = f"requests[{i}]"
+            if kind == "put":
+                item = self._item(value, keys, where)
+                return {"PutRequest": {"Item": item}}, item
+            if kind == "delete":
+                key = self._key(value, keys, where)
+                return {"DeleteRequest": {"Key": key}}, key
+            raise ClientValidationError(f"request kind must be 'put' or 'delete', got {kind!r}", where, "batch.kind")
+
+        all_requests: list[tuple[str, Any]] = [("put", p) for p in puts]
+        all_requests += [("delete", d) for d in deletes]
+        all_requests += list(requests)
+        result = yield from _batch.write_op(self.name, names, all_requests, marshal_one, self.retry,
+                                            concurrency or self.concurrency, self.rcc)
+        return result
+
+    def _op_batch_get(self, keys_: Iterable[Mapping[str, Any]], consistent: bool = False,
+                      attributes: Sequence[str] | None = None,
+                      concurrency: int | None = None) -> Op[_batch.BatchGetResult]:
+        keys = yield from self._op_keys()
+        plain = list(keys_)
+        wire = [self._key(k, keys, f"keys[{i}]") for i, k in enumerate(plain)]
+        extra: dict[str, Any] = {}
+        if consistent:
+            extra["ConsistentRead"] = True
+        if attributes:
+            # key attributes are always read back: results are matched to requests by key
+            c = Compiler()
+            paths = list(dict.fromkeys([*keys.names, *attributes]))
+            extra["ProjectionExpression"] = projection(paths, c)
+            extra["ExpressionAttributeNames"] = c.names
+        result = yield from _batch.get_op(self.name, keys.names, plain, wire, extra, self.retry,
+                                          concurrency or self.concurrency, self.number, self.rcc)
+        return result
+
+    # ------------------------------------------------------------------------------------------
+    # transactions
+    # ------------------------------------------------------------------------------------------
+    def _op_table_of(self, action: Any) -> Op[tuple[str, KeySchema, TableCore]]:
+        target = action.table
+        if target is None:
+            core: TableCore = self
+        elif isinstance(target, TableCore):
+            core = target
+        elif isinstance(target, str):
+            core = TableCore(target, retry=self.retry, number=self.number)
+        else:
+            raise ClientValidationError("table= takes a Table or a table name", "table", "transaction.table")
+        keys = yield from core._op_keys()
+        return core.name, keys, core
+
+    def _op_transact_write(self, actions: Sequence[tx.WriteAction], token: str | None = None) -> Op[str]:
+        items: list[dict[str, Any]] = []
+        ids: list[tuple[str, tuple[Any, ...]]] = []
+        size = 0
+        for i, a in enumerate(actions):
+            name, keys, core = yield from self._op_table_of(a)
+            where = f"actions[{i}]"
+            c = Compiler()
+            body: dict[str, Any] = {"TableName": name}
+            if isinstance(a, tx.Put):
+                body["Item"] = core._item(a.item, keys, where)
+                key_wire = {k: body["Item"][k] for k in keys.names}
+                kind = "Put"
+            elif isinstance(a, (tx.Update, tx.Delete, tx.ConditionCheck)):
+                body["Key"] = key_wire = core._key(a.key, keys, where)
+                kind = {tx.Update: "Update", tx.Delete: "Delete", tx.ConditionCheck: "ConditionCheck"}[type(a)]
+            else:
+                raise ClientValidationError(f"unknown transaction action {type(a).__name__}", where, "transaction.action")
+            if isinstance(a, tx.Update):
+                c.add_user(a.names, a.values)
+                core._update_expression(c, body, keys, a.update, None, None, None, None)
+                self._condition(c, body, a.condition, None, None)
+            else:
+                if isinstance(a, tx.ConditionCheck) and a.condition is None:
+                    raise ClientValidationError("a condition check needs a condition", where, "transaction.condition")
+                self._condition(c, body, a.condition, a.names, a.values)
+            c.apply(body)
+            check_placeholders(body)
+            if a.return_on_failure:
+                body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            size += item_size(body.get("Item") or body["Key"]) + sum(len(str(v)) for k, v in body.items()
+                                                                        if k.endswith("Expression"))
+            ids.append((name, _batch.key_id(key_wire, keys.names)))
+            items.append({kind: body})
+        tx.check_actions(len(items), size, ids)
+        token = token or tx.new_token()
+        req: dict[str, Any] = {"TransactItems": items, "ClientRequestToken": token}
+        if self.rcc != "NONE":
+            req["ReturnConsumedCapacity"] = self.rcc
+        yield Call("TransactWriteItems", req)
+        return token
+
+    def _op_transact_get(self, gets: Sequence[tx.Get | Mapping[str, Any]]) -> Op[list[dict[str, Any] | None]]:
+        items: list[dict[str, Any]] = []
+        ids: list[tuple[str, tuple[Any, ...]]] = []
+        for i, g in enumerate(gets):
+            action = g if isinstance(g, tx.Get) else tx.Get(key=g)
+            name, keys, core = yield from self._op_table_of(action)
+            body: dict[str, Any] = {"TableName": name, "Key": core._key(action.key, keys, f"gets[{i}]")}
+            if action.projection:
+                c = Compiler()
+                body["ProjectionExpression"] = projection(action.projection, c)
+                c.apply(body)
+            ids.append((name, _batch.key_id(body["Key"], keys.names)))
+            items.append({"Get": body})
+        tx.check_actions(len(items), 0, ids)
+        req: dict[str, Any] = {"TransactItems": items}
+        if self.rcc != "NONE":
+            req["ReturnConsumedCapacity"] = self.rcc
+        resp = yield Call("TransactGetItems", req)
+        return [unmarshal_item(r["Item"], self.number) if r.get("Item") else None for r in resp.get("Responses", [])]
+

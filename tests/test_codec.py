@@ -1,0 +1,242 @@
+"""The codec: exact round trips, DynamoDB's rules enforced before sending, and parity with the real service."""
+
+from __future__ import annotations
+
+import base64
+import math
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from backends import Backend
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ddbkit.codec import (
+    MAX_ITEM_BYTES,
+    NumberMode,
+    check_item,
+    check_key,
+    item_size,
+    marshal,
+    marshal_item,
+    number_to_wire,
+    unmarshal,
+    unmarshal_item,
+)
+from ddbkit.errors import CodecError
+
+
+def test_types_marshal_to_wire() -> None:
+    item = {"s": "x", "i": 7, "f": 0.1, "d": Decimal("1.50"), "t": True, "n": None, "b": b"\x00\xff",
+            "ba": bytearray(b"ab"), "mv": memoryview(b"cd"), "l": [1, "a"], "tu": (1, 2), "m": {"k": "v"},
+            "ss": {"b", "a"}, "ns": frozenset({1, 2.5}), "bs": {b"x"}}
+    wire = marshal_item(item)
+    assert wire["s"] == {"S": "x"} and wire["i"] == {"N": "7"} and wire["f"] == {"N": "0.1"}
+    assert wire["d"] == {"N": "1.50"} and wire["t"] == {"BOOL": True} and wire["n"] == {"NULL": True}
+    assert wire["b"] == {"B": b"\x00\xff"} and wire["ba"] == {"B": b"ab"} and wire["mv"] == {"B": b"cd"}
+    assert wire["l"] == {"L": [{"N": "1"}, {"S": "a"}]} and wire["tu"] == {"L": [{"N": "1"}, {"N": "2"}]}
+    assert wire["m"] == {"M": {"k": {"S": "v"}}} and sorted(wire["ss"]["SS"]) == ["a", "b"]
+    assert sorted(wire["ns"]["NS"]) == ["1", "2.5"] and wire["bs"] == {"BS": [b"x"]}
+
+
+def test_numbers_come_back_int_or_decimal() -> None:
+    back = unmarshal_item(marshal_item({"a": 3, "b": 0.1, "c": 2.0, "d": Decimal("1E+3"), "e": -5}))
+    assert back == {"a": 3, "b": Decimal("0.1"), "c": 2, "d": 1000, "e": -5}
+    assert type(back["a"]) is int and type(back["b"]) is Decimal and type(back["c"]) is int
+
+
+def test_number_modes() -> None:
+    wire = marshal_item({"a": 3, "b": 0.25})
+    assert unmarshal_item(wire, NumberMode.FLOAT) == {"a": 3.0, "b": 0.25}
+    assert unmarshal_item(wire, NumberMode.DECIMAL) == {"a": Decimal(3), "b": Decimal("0.25")}
+    assert type(unmarshal_item(wire, NumberMode.FLOAT)["a"]) is float
+
+
+def test_float_stored_as_shortest_repr() -> None:
+    assert number_to_wire(0.1) == "0.1"
+    assert number_to_wire(1e-05) == "0.00001"
+    assert number_to_wire(123456789.125) == "123456789.125"
+
+
+def test_binary_from_base64_text_decodes_to_bytes() -> None:
+    text = base64.b64encode(b"\x01\x02").decode()
+    assert unmarshal({"B": text}) == b"\x01\x02"
+    assert unmarshal({"BS": [text]}) == {b"\x01\x02"}
+
+
+@pytest.mark.parametrize("value,rule", [
+    (set(), "set.empty"), (frozenset(), "set.empty"),
+    (math.nan, "number.finite"), (math.inf, "number.finite"), (Decimal("NaN"), "number.finite"),
+    (Decimal("1E+126"), "number.range"), (Decimal("1E-131"), "number.range"), (10**126, "number.range"),
+    (Decimal("1." + "1" * 38), "number.precision"), (int("1" * 39), "number.precision"),
+    (object(), "type.unsupported"), ({1, "a"}, "set.mixed"), ({True}, "set.type"), ({1: "x"}, "map.key"),
+])
+def test_rejected_values_name_the_path(value: Any, rule: str) -> None:
+    with pytest.raises(CodecError) as exc:
+        marshal_item({"outer": {"inner": [value]}})
+    assert exc.value.rule == rule
+    assert exc.value.path.startswith("outer.inner[0]"), exc.value.path
+
+
+@pytest.mark.parametrize("value", [Decimal("9.9999999999999999999999999999999999999E+125"), Decimal("1E-130"),
+                                   int("9" * 38), 10**125, -(10**125), Decimal("-1E-130"), 0, Decimal("0E-200")])
+def test_boundary_numbers_accepted(value: Any) -> None:
+    assert marshal(value)["N"]
+
+
+def test_nesting_limit() -> None:
+    ok: Any = "leaf"
+    for _ in range(31):
+        ok = {"m": ok}
+    marshal_item({"a": ok})
+    with pytest.raises(CodecError) as exc:
+        marshal_item({"a": {"m": ok}})
+    assert exc.value.rule == "nesting.depth"
+
+
+def test_key_rules() -> None:
+    with pytest.raises(CodecError, match="empty") as exc:
+        check_key(marshal_item({"pk": ""}), ["pk"])
+    assert exc.value.path == "pk"
+    with pytest.raises(CodecError, match="empty"):
+        check_key(marshal_item({"pk": "a", "sk": b""}), ["pk", "sk"])
+    with pytest.raises(CodecError, match="2048"):
+        check_key(marshal_item({"pk": "x" * 2049}), ["pk"])
+    check_key(marshal_item({"pk": "x" * 2048}), ["pk"])
+    with pytest.raises(CodecError, match="1024"):
+        check_key(marshal_item({"pk": "a", "sk": "é" * 513}), ["pk", "sk"])  # 1026 UTF-8 bytes
+    with pytest.raises(CodecError, match="missing"):
+        check_key(marshal_item({"pk": "a"}), ["pk", "sk"])
+    with pytest.raises(CodecError, match="defined as N"):
+        check_key(marshal_item({"pk": "a"}), ["pk"], key_types={"pk": "N"})
+    with pytest.raises(CodecError, match="string, number or bytes"):
+        check_key(marshal_item({"pk": [1]}), ["pk"])
+
+
+def test_item_size_rules() -> None:
+    assert item_size(marshal_item({"ab": "cde"})) == 5
+    assert item_size(marshal_item({"é": "é"})) == 4
+    assert item_size(marshal_item({"b": True, "n": None})) == 4
+    big = {"pk": "k", "data": "x" * (MAX_ITEM_BYTES - 10)}
+    assert check_item(marshal_item(big), ["pk"]) <= MAX_ITEM_BYTES
+    with pytest.raises(CodecError, match="400 KB") as exc:
+        check_item(marshal_item({"pk": "k", "data": "x" * MAX_ITEM_BYTES}), ["pk"])
+    assert exc.value.rule == "item.size"
+
+
+# --------------------------------------------------------------------------------------------------
+# properties
+# --------------------------------------------------------------------------------------------------
+
+numbers = st.one_of(
+    st.integers(min_value=-(10**37), max_value=10**37),
+    st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e100, max_value=1e100).filter(
+        lambda f: f == 0 or abs(f) > 1e-100),
+)
+scalars = st.one_of(st.text(max_size=20), numbers, st.booleans(), st.none(), st.binary(max_size=20))
+sets = st.one_of(st.frozensets(st.text(max_size=5), min_size=1, max_size=5),
+                 st.frozensets(st.integers(-1000, 1000), min_size=1, max_size=5),
+                 st.frozensets(st.binary(min_size=1, max_size=5), min_size=1, max_size=5))
+values = st.recursive(st.one_of(scalars, sets),
+                      lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                              st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4)),
+                      max_leaves=20)
+
+
+def _expected(v: Any) -> Any:
+    # what a round trip gives back: numbers as int/Decimal, tuples as lists, frozensets as sets
+    if isinstance(v, bool) or v is None or isinstance(v, (str, bytes)):
+        return v
+    if isinstance(v, (int, float, Decimal)):
+        d = Decimal(repr(v)) if isinstance(v, float) else Decimal(v)
+        return int(d) if d == d.to_integral_value() else d
+    if isinstance(v, (set, frozenset)):
+        return {_expected(x) for x in v}
+    if isinstance(v, dict):
+        return {k: _expected(x) for k, x in v.items()}
+    return [_expected(x) for x in v]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=10), values, max_size=6))
+def test_round_trip_any_valid_value(item: dict[str, Any]) -> None:
+    assert unmarshal_item(marshal_item(item)) == _expected(item)
+
+
+invalid = st.one_of(st.just(math.nan), st.just(math.inf), st.just(set()), st.just(Decimal("1E+200")),
+                    st.builds(object), st.just(complex(1, 2)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=4), invalid)
+def test_invalid_values_named_by_path(path: list[str], bad: Any) -> None:
+    value: Any = bad
+    for part in reversed(path[1:]):
+        value = {part: value}
+    with pytest.raises(CodecError) as exc:
+        marshal_item({path[0]: value})
+    assert exc.value.path == ".".join(path)
+
+
+# --------------------------------------------------------------------------------------------------
+# our rules match AWS's own emulator
+# --------------------------------------------------------------------------------------------------
+
+
+def _table(backend: Backend) -> Any:
+    client = backend.client("dynamodb")
+    client.create_table(TableName="Codec", BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    return client
+
+
+@pytest.mark.parametrize("value,accepted", [
+    (Decimal("9.9999999999999999999999999999999999999E+125"), True),
+    (Decimal("1E+126"), False),
+    (Decimal("1E-130"), True),
+    (Decimal("1E-131"), False),
+    (int("9" * 38), True),
+    (int("1" * 39), False),
+])
+def test_number_rules_match_dynamodb_local(ddb_local_backend: Backend, value: Any, accepted: bool) -> None:
+    from botocore.exceptions import ClientError
+
+    client = _table(ddb_local_backend)
+    try:
+        ours = marshal(value)
+    except CodecError:
+        ours = None
+    assert (ours is not None) is accepted
+    raw = {"N": str(value)}
+    try:
+        client.put_item(TableName="Codec", Item={"pk": {"S": "k"}, "n": raw})
+        theirs = True
+    except ClientError:
+        theirs = False
+    assert theirs is accepted
+
+
+def test_nesting_and_size_rules_match_dynamodb_local(ddb_local_backend: Backend) -> None:
+    from botocore.exceptions import ClientError
+
+    client = _table(ddb_local_backend)
+    deep: Any = "leaf"
+    for _ in range(31):
+        deep = {"m": deep}
+    client.put_item(TableName="Codec", Item=marshal_item({"pk": "ok", "a": deep}))
+    too_deep = marshal_item({"pk": "deep", "a": "x"})
+    too_deep["a"] = marshal(deep)
+    too_deep["a"] = {"M": {"m": too_deep["a"]}}  # one level more, built by hand past our check
+    with pytest.raises(ClientError):
+        client.put_item(TableName="Codec", Item=too_deep)
+    near = {"pk": "big", "data": "x" * (MAX_ITEM_BYTES - 20)}
+    check_item(marshal_item(near), ["pk"])
+    client.put_item(TableName="Codec", Item=marshal_item(near))
+    over = {"pk": "big2", "data": "x" * (MAX_ITEM_BYTES + 1)}
+    with pytest.raises(CodecError):
+        check_item(marshal_item(over), ["pk"])
+    with pytest.raises(ClientError):
+        client.put_item(TableName="Codec", Item=marshal_item(over))

@@ -19,38 +19,40 @@ import threading
 import time
 from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from ddbkit.errors import DynamoDBError
+from ddbkit.errors import DdbkitError, DynamoDBError
 from ddbkit.retry import RetryPolicy
 from ddbkit.usage import Usage
 
-__all__ = ["Call", "Sleep", "Gather", "Op", "Transport", "SyncDriver", "run_inline"]
+__all__ = ["Call", "Sleep", "Gather", "Op", "Transport", "Stepper", "SyncDriver", "run_inline"]
 
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
 class Call:
     """Send ``request`` as DynamoDB ``operation`` (``"GetItem"``...); retried per the policy if ``retry``."""
 
-    operation: str
-    request: dict[str, Any]
-    retry: bool = True
+    __slots__ = ("operation", "request", "retry")
+
+    def __init__(self, operation: str, request: dict[str, Any], retry: bool = True) -> None:
+        self.operation, self.request, self.retry = operation, request, retry
 
 
-@dataclass(slots=True)
 class Sleep:
-    seconds: float
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
 
-@dataclass(slots=True)
 class Gather:
     """Run ``ops`` with at most ``limit`` at once; the result is their results in order."""
 
-    ops: Sequence[Generator[Any, Any, Any]]
-    limit: int = 8
+    __slots__ = ("ops", "limit")
+
+    def __init__(self, ops: Sequence[Generator[Any, Any, Any]], limit: int = 8) -> None:
+        self.ops, self.limit = ops, limit
 
 
 Effect = Call | Sleep | Gather
@@ -63,6 +65,35 @@ class Transport(Protocol):
     def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
 
     def close(self) -> None: ...
+
+
+class Stepper:
+    """Steps an operation generator: :meth:`next` gives the next effect (None once finished, with the
+    result in ``value``); :meth:`resolve`/:meth:`fail` hand back the effect's outcome. Both drivers use it,
+    so the protocol between operations and drivers is written once."""
+
+    __slots__ = ("op", "_send", "_throw", "value")
+
+    def __init__(self, op: Op[Any]) -> None:
+        self.op = op
+        self._send: Any = None
+        self._throw: BaseException | None = None
+        self.value: Any = None
+
+    def next(self) -> Effect | None:
+        try:
+            effect = self.op.throw(self._throw) if self._throw is not None else self.op.send(self._send)
+        except StopIteration as stop:
+            self.value = stop.value
+            return None
+        self._send = self._throw = None
+        return effect
+
+    def resolve(self, value: Any) -> None:
+        self._send = value
+
+    def fail(self, error: BaseException) -> None:
+        self._throw = error
 
 
 class SyncDriver:
@@ -81,7 +112,7 @@ class SyncDriver:
         try:
             response = self.transport.send(effect.operation, effect.request)
         except DynamoDBError as err:
-            if not (effect.retry and self.policy.max_attempts > 1 and self.policy.is_retryable(err)):
+            if not self.policy.should_retry(effect.retry, err):
                 self.usage.record_error(effect.operation, err)
                 raise
             self.usage.record_retry(effect.operation, err)
@@ -109,29 +140,21 @@ class SyncDriver:
 
     def run(self, op: Op[T]) -> T:
         """Drive ``op`` to completion and return its result."""
-        send: Any = None
-        throw: BaseException | None = None
-        while True:
+        step = Stepper(op)
+        while (effect := step.next()) is not None:
             try:
-                effect = op.throw(throw) if throw is not None else op.send(send)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            send, throw = None, None
-            if type(effect) is Call:
-                try:
-                    send = self.call(effect)
-                except DynamoDBError as err:
-                    throw = err
-            elif type(effect) is Sleep:
-                if effect.seconds > 0:
-                    self._sleep(effect.seconds)
-            elif type(effect) is Gather:
-                try:
-                    send = self.gather(effect)
-                except Exception as err:  # noqa: BLE001 - handed to the operation
-                    throw = err
-            else:  # pragma: no cover - programming error
-                raise TypeError(f"unknown effect {effect!r}")
+                if type(effect) is Call:
+                    step.resolve(self.call(effect))
+                elif type(effect) is Sleep:
+                    if effect.seconds > 0:
+                        self._sleep(effect.seconds)
+                elif type(effect) is Gather:
+                    step.resolve(self.gather(effect))
+                else:  # pragma: no cover - programming error
+                    raise TypeError(f"unknown effect {effect!r}")
+            except DdbkitError as err:
+                step.fail(err)
+        return step.value  # type: ignore[no-any-return]
 
     def gather(self, effect: Gather) -> list[Any]:
         ops = list(effect.ops)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ddbkit.codec import marshal
@@ -47,18 +46,34 @@ MAX_EXPRESSION_BYTES = 4096
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-@dataclass(frozen=True)
 class Name:
     """One attribute name taken literally (no splitting at dots or brackets)."""
 
-    value: str
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Name({self.value!r})"
 
 
-@dataclass(frozen=True)
 class Path:
     """A document path: names and list indexes, e.g. ``("address", "lines", 0)``."""
 
-    parts: tuple[str | int, ...]
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple[str | int, ...]) -> None:
+        self.parts = parts
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Path) and other.parts == self.parts
+
+    def __hash__(self) -> int:
+        return hash(self.parts)
+
+    def __repr__(self) -> str:
+        return f"Path({self.parts!r})"
 
     @classmethod
     def of(cls, path: str | Name | Path | Sequence[str | int]) -> Path:
@@ -157,6 +172,8 @@ class Compiler:
 
 
 class _Operand:
+    __slots__ = ()
+
     def _compile(self, c: Compiler) -> str:
         raise NotImplementedError
 
@@ -168,20 +185,21 @@ class _Operand:
         return _Arith(self, "-", other)
 
 
-@dataclass(frozen=True)
 class _Arith(_Operand):
-    left: Any
-    op: str
-    right: Any
+    __slots__ = ("left", "op", "right")
+
+    def __init__(self, left: Any, op: str, right: Any) -> None:
+        self.left, self.op, self.right = left, op, right
 
     def _compile(self, c: Compiler) -> str:
         return f"{c.operand(self.left)} {self.op} {c.operand(self.right)}"
 
 
-@dataclass(frozen=True)
 class _Func(_Operand):
-    name: str
-    args: tuple[Any, ...]
+    __slots__ = ("name", "args")
+
+    def __init__(self, name: str, args: tuple[Any, ...]) -> None:
+        self.name, self.args = name, args
 
     def _compile(self, c: Compiler) -> str:
         return f"{self.name}({', '.join(c.operand(a) for a in self.args)})"
@@ -298,6 +316,8 @@ class _SizeAttr(Attr):
 class Condition:
     """A boolean expression; combine with ``&``, ``|`` and ``~``."""
 
+    __slots__ = ()
+
     def compile(self, c: Compiler) -> str:
         raise NotImplementedError
 
@@ -314,59 +334,63 @@ class Condition:
         raise TypeError("use & | ~ to combine conditions, not and/or/not")
 
 
-@dataclass(eq=False)
 class _Compare(Condition):
-    left: Attr
-    op: str
-    right: Any
+    __slots__ = ("left", "op", "right")
+
+    def __init__(self, left: Attr, op: str, right: Any) -> None:
+        self.left, self.op, self.right = left, op, right
 
     def compile(self, c: Compiler) -> str:
         return f"{self.left._compile(c)} {self.op} {c.operand(self.right, str(self.left.path))}"
 
 
-@dataclass(eq=False)
 class _Between(Condition):
-    attr: Attr
-    low: Any
-    high: Any
+    __slots__ = ("attr", "low", "high")
+
+    def __init__(self, attr: Attr, low: Any, high: Any) -> None:
+        self.attr, self.low, self.high = attr, low, high
 
     def compile(self, c: Compiler) -> str:
         where = str(self.attr.path)
         return f"{self.attr._compile(c)} BETWEEN {c.operand(self.low, where)} AND {c.operand(self.high, where)}"
 
 
-@dataclass(eq=False)
 class _FuncCond(Condition):
-    name: str
-    args: tuple[Any, ...]
+    __slots__ = ("name", "args")
+
+    def __init__(self, name: str, args: tuple[Any, ...]) -> None:
+        self.name, self.args = name, args
 
     def compile(self, c: Compiler) -> str:
         return f"{self.name}({', '.join(c.operand(a) for a in self.args)})"
 
 
-@dataclass(eq=False)
 class _In(Condition):
-    attr: Attr
-    values: tuple[Any, ...]
+    __slots__ = ("attr", "values")
+
+    def __init__(self, attr: Attr, values: tuple[Any, ...]) -> None:
+        self.attr, self.values = attr, values
 
     def compile(self, c: Compiler) -> str:
         where = str(self.attr.path)
         return f"{self.attr._compile(c)} IN ({', '.join(c.operand(v, where) for v in self.values)})"
 
 
-@dataclass(eq=False)
 class _Bool(Condition):
-    op: str
-    left: Condition
-    right: Condition
+    __slots__ = ("op", "left", "right")
+
+    def __init__(self, op: str, left: Condition, right: Condition) -> None:
+        self.op, self.left, self.right = op, left, right
 
     def compile(self, c: Compiler) -> str:
         return f"({self.left.compile(c)} {self.op} {self.right.compile(c)})"
 
 
-@dataclass(eq=False)
 class _Not(Condition):
-    inner: Condition
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Condition) -> None:
+        self.inner = inner
 
     def compile(self, c: Compiler) -> str:
         return f"(NOT {self.inner.compile(c)})"
@@ -377,11 +401,13 @@ class _Not(Condition):
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
 class KeyCondition:
     """A Query key condition: partition key equality and an optional sort key condition."""
 
-    parts: list[tuple[str, str, tuple[Any, ...]]] = field(default_factory=list)
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[tuple[str, str, tuple[Any, ...]]] | None = None) -> None:
+        self.parts = parts or []
 
     def __and__(self, other: KeyCondition) -> KeyCondition:
         return KeyCondition(self.parts + other.parts)

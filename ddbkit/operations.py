@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ddbkit import batch as _batch
-from ddbkit import transactions as tx
 from ddbkit.codec import NumberMode, check_item, check_key, item_size, marshal, marshal_item, unmarshal_item
 from ddbkit.cursor import CursorCodec
 from ddbkit.engine import Call, Op
@@ -30,6 +29,9 @@ from ddbkit.expressions import (
 )
 from ddbkit.keys import KeySchema
 from ddbkit.retry import DEFAULT_POLICY, RetryPolicy
+
+if TYPE_CHECKING:  # imported lazily at run time: transactions are rare on the cold-start path
+    from ddbkit import transactions as tx
 
 __all__ = ["TableCore", "Page", "VersionConflict", "ttl_epoch"]
 
@@ -80,7 +82,7 @@ class TableCore:
     def __init__(self, name: str, *, key: KeySchema | tuple[str, str | None] | str | None = None,
                  retry: RetryPolicy | None = None, cursor_secret: str | bytes | None = None,
                  number: NumberMode | str = NumberMode.AUTO, concurrency: int = 8,
-                 return_consumed_capacity: str = "TOTAL") -> None:
+                 return_consumed_capacity: str = "TOTAL", tracing: Any = None) -> None:
         if not isinstance(name, str) or not 3 <= len(name) <= 255:
             raise ClientValidationError(f"table name {name!r} must be 3-255 characters", "name", "name.format")
         if concurrency < 1:
@@ -95,6 +97,17 @@ class TableCore:
         self.number = NumberMode(number)
         self.concurrency = concurrency
         self.rcc = return_consumed_capacity
+        self._tracing = tracing
+        self._tracer: Any = None
+
+    @property
+    def tracer(self) -> Any:
+        """The tracer of this client (``tracing=`` argument, else ``DDBKIT_TRACING``), resolved on first use."""
+        if self._tracer is None:
+            from ddbkit.tracing import resolve
+
+            self._tracer = resolve(self._tracing)
+        return self._tracer
 
     # ------------------------------------------------------------------------------------------
     # helpers
@@ -154,14 +167,21 @@ class TableCore:
         return req
 
     @staticmethod
-    def _return_values(value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.upper()
-        if value not in _RETURN_VALUES:
-            raise ClientValidationError(f"return_values must be one of {sorted(_RETURN_VALUES)}", "return_values",
-                                        "return-values")
-        return value
+    def _return_options(req: dict[str, Any], return_values: str | None, return_on_failure: bool,
+                        only_old: str | None = None) -> None:
+        """ReturnValues (put/delete, named by ``only_old``, allow only ALL_OLD) and the failure item."""
+        if return_values is not None:
+            rv = return_values.upper()
+            if rv not in _RETURN_VALUES:
+                raise ClientValidationError(f"return_values must be one of {sorted(_RETURN_VALUES)}",
+                                            "return_values", "return-values")
+            if only_old and rv not in ("NONE", "ALL_OLD"):
+                raise ClientValidationError(f"{only_old} returns only ALL_OLD or NONE", "return_values",
+                                            "return-values")
+            if rv != "NONE":
+                req["ReturnValues"] = rv
+        if return_on_failure:
+            req["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
 
     def _parse_attrs(self, resp: Mapping[str, Any]) -> dict[str, Any] | None:
         attrs = resp.get("Attributes")
@@ -202,13 +222,7 @@ class TableCore:
         req: dict[str, Any] = {"TableName": self.name, "Item": self._item(item, keys)}
         c = Compiler()
         self._condition(c, req, condition, names, values)
-        rv = self._return_values(return_values)
-        if rv and rv != "NONE":
-            if rv != "ALL_OLD":
-                raise ClientValidationError("put returns only ALL_OLD or NONE", "return_values", "return-values")
-            req["ReturnValues"] = rv
-        if return_on_failure:
-            req["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        self._return_options(req, return_values, return_on_failure, only_old="put")
         resp = yield from self._op_call("PutItem", self._finish(c, req))
         return self._parse_attrs(resp)
 
@@ -224,11 +238,7 @@ class TableCore:
         c.add_user(names, values)
         self._update_expression(c, req, keys, update, set, remove, add, delete)
         self._condition(c, req, condition, None, None)
-        rv = self._return_values(return_values)
-        if rv and rv != "NONE":
-            req["ReturnValues"] = rv
-        if return_on_failure:
-            req["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        self._return_options(req, return_values, return_on_failure)
         resp = yield from self._op_call("UpdateItem", self._finish(c, req))
         return self._parse_attrs(resp)
 
@@ -257,13 +267,7 @@ class TableCore:
         req: dict[str, Any] = {"TableName": self.name, "Key": self._key(key, keys)}
         c = Compiler()
         self._condition(c, req, condition, names, values)
-        rv = self._return_values(return_values)
-        if rv and rv != "NONE":
-            if rv != "ALL_OLD":
-                raise ClientValidationError("delete returns only ALL_OLD or NONE", "return_values", "return-values")
-            req["ReturnValues"] = rv
-        if return_on_failure:
-            req["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        self._return_options(req, return_values, return_on_failure, only_old="delete")
         resp = yield from self._op_call("DeleteItem", self._finish(c, req))
         return self._parse_attrs(resp)
 
@@ -478,6 +482,8 @@ class TableCore:
         return core.name, keys, core
 
     def _op_transact_write(self, actions: Sequence[tx.WriteAction], token: str | None = None) -> Op[str]:
+        from ddbkit import transactions as tx
+
         items: list[dict[str, Any]] = []
         ids: list[tuple[str, tuple[Any, ...]]] = []
         size = 0
@@ -520,6 +526,8 @@ class TableCore:
         return token
 
     def _op_transact_get(self, gets: Sequence[tx.Get | Mapping[str, Any]]) -> Op[list[dict[str, Any] | None]]:
+        from ddbkit import transactions as tx
+
         items: list[dict[str, Any]] = []
         ids: list[tuple[str, tuple[Any, ...]]] = []
         for i, g in enumerate(gets):

@@ -48,6 +48,10 @@ class RetryPolicy:
             return error.retryable or error.code in self.retry_codes
         return False
 
+    def should_retry(self, allowed: bool, error: BaseException) -> bool:
+        """Whether a failed call may be sent again: allowed for it, retries left, and a retryable error."""
+        return allowed and self.max_attempts > 1 and self.is_retryable(error)
+
     def backoff(self, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number`` (1 for the first retry)."""
         cap = min(self.max_delay, self.base_delay * (2 ** max(0, retry_number - 1)))

@@ -69,3 +69,78 @@ def current() -> Any:
         else:
             _tracer = NoopTracer()
     return _tracer
+
+
+def resolve(choice: Any) -> Any:
+    """The tracer for a client's ``tracing=`` argument: True -> X-Ray, a tracer -> it, None/False -> the
+    process-wide choice (:func:`current`, i.e. ``DDBKIT_TRACING``) or nothing when False."""
+    if choice is None:
+        return current()
+    if choice is False:
+        return NoopTracer()
+    if choice is True:
+        from ddbkit.xray import XRayTracer  # type: ignore[import-not-found,unused-ignore]
+
+        return XRayTracer()
+    return choice
+
+
+def result_count(result: Any) -> int | None:
+    """How many items a ddbkit operation returned or wrote (for the ``items`` annotation)."""
+    if result is None:
+        return 0
+    if isinstance(result, dict):
+        return 1
+    written = getattr(result, "written", None)
+    if isinstance(written, int):
+        return written
+    if isinstance(result, (list, tuple)) or hasattr(result, "__len__"):
+        try:
+            return len(result)
+        except TypeError:  # pragma: no cover
+            return None
+    return None
+
+
+class traced:
+    """Context manager around one ddbkit operation: a span named ``<table>.<operation>`` with the table,
+    index, operation, item count, consumed capacity and retries. Used by the sync and async clients.
+
+    With the no-op tracer it does nothing but one attribute check. Item values are never annotated.
+    """
+
+    __slots__ = ("_tracer", "_cm", "_span", "_usage", "_before", "table", "operation", "index", "result")
+
+    def __init__(self, tracer: Any, table: str, operation: str, usage: Any, index: str | None = None) -> None:
+        self._tracer = tracer
+        self.table, self.operation, self.index, self._usage = table, operation, index, usage
+        self.result: Any = None
+        self._cm: Any = None
+
+    def __enter__(self) -> traced:
+        if getattr(self._tracer, "enabled", False):
+            self._before = self._usage.snapshot()
+            self._cm = self._tracer.span(f"{self.table}.{self.operation}")
+            self._span = self._cm.__enter__()
+            self._span.annotate("table", self.table)
+            self._span.annotate("operation", self.operation)
+            if self.index:
+                self._span.annotate("index", self.index)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._cm is None:
+            return
+        after = self._usage.snapshot()
+        span = self._span
+        span.annotate("retries", after.total_retries - self._before.total_retries)
+        span.annotate("consumed_read_units", round(after.read_units - self._before.read_units, 3))
+        span.annotate("consumed_write_units", round(after.write_units - self._before.write_units, 3))
+        if exc is not None:
+            span.annotate("error", type(exc).__name__)
+            span.error(exc)
+        else:
+            count = result_count(self.result)
+            if count is not None:
+                span.annotate("items", count)
+        self._cm.__exit__(exc_type, exc, tb)

@@ -46,7 +46,11 @@ class BotocoreTransport:
         if client is None:
             import boto3
 
-            session = session or boto3.session.Session()
+            # the default session shares its loaded models with the caller's own boto3 use
+            if session is None:
+                if boto3.DEFAULT_SESSION is None:
+                    boto3.setup_default_session()
+                session = boto3.DEFAULT_SESSION
             client = session.client("dynamodb", region_name=region_name, endpoint_url=endpoint_url,
                                     config=config or client_config())
         self.client = client

@@ -105,7 +105,7 @@ class AsyncDriver:
             response = await self.transport.send(effect.operation, effect.request)
         except DynamoDBError as err:
             if not self.policy.should_retry(effect.retry, err):
-                self.usage.record_error(effect.operation, err)
+                self.usage.record_error(effect.operation, err, effect.request)
                 raise
             self.usage.record_retry(effect.operation, err)
             response = await self._retry(effect)
@@ -128,7 +128,7 @@ class AsyncDriver:
             result: dict[str, Any] = await AsyncRetrying(sleep=asyncio.sleep, **self.policy.tenacity_kwargs())(attempt)
             return result
         except DynamoDBError as err:
-            self.usage.record_error(effect.operation, err)
+            self.usage.record_error(effect.operation, err, effect.request)
             raise
 
     async def run(self, op: Op[T]) -> T:

@@ -113,7 +113,7 @@ class SyncDriver:
             response = self.transport.send(effect.operation, effect.request)
         except DynamoDBError as err:
             if not self.policy.should_retry(effect.retry, err):
-                self.usage.record_error(effect.operation, err)
+                self.usage.record_error(effect.operation, err, effect.request)
                 raise
             self.usage.record_retry(effect.operation, err)
             response = self._retry(effect)
@@ -135,7 +135,7 @@ class SyncDriver:
         try:
             return Retrying(sleep=self._sleep, **self.policy.tenacity_kwargs())(attempt)
         except DynamoDBError as err:
-            self.usage.record_error(effect.operation, err)
+            self.usage.record_error(effect.operation, err, effect.request)
             raise
 
     def run(self, op: Op[T]) -> T:

@@ -1,18 +1,33 @@
-"""Consumed capacity and call accounting, per client.
+"""Consumed capacity and call accounting, per client, and the log lines that go with it.
 
 Every response's ``ConsumedCapacity`` is added up (per table and index), with call, retry, throttle and
 error counts per operation. The totals feed ``ddbkit.capacity`` (custom metrics) and tracing.
 Thread-safe: batch operations record from several threads at once.
+
+Retries are logged at DEBUG and final failures at WARNING on the ``ddbkit`` logger, with the operation,
+the error code and DynamoDB's message: never item values or credentials. The request itself (item
+values included) is logged only when debug item logging is turned on explicitly
+(``DDBKIT_LOG_ITEMS=1`` or :func:`log_items`).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Usage", "UsageSnapshot"]
+__all__ = ["Usage", "UsageSnapshot", "log_items", "log"]
+
+log = logging.getLogger("ddbkit")
+_LOG_ITEMS = [os.environ.get("DDBKIT_LOG_ITEMS", "") in ("1", "true", "yes")]
+
+
+def log_items(enabled: bool) -> None:
+    """Turn debug item logging on or off: failed requests are then logged with their items (DEBUG)."""
+    _LOG_ITEMS[0] = enabled
 
 
 @dataclass
@@ -82,10 +97,14 @@ class Usage:
             self._retries[operation] += 1
             if isinstance(error, ThrottledError):
                 self._throttles[operation] += 1
+        log.debug("ddbkit retry %s after %s", operation, _describe(error))
 
-    def record_error(self, operation: str, error: BaseException) -> None:
+    def record_error(self, operation: str, error: BaseException, request: dict[str, Any] | None = None) -> None:
         with self._lock:
             self._errors[operation] += 1
+        log.warning("ddbkit %s failed: %s", operation, _describe(error))
+        if _LOG_ITEMS[0] and request is not None:
+            log.debug("ddbkit %s request (debug item logging on): %r", operation, request)
 
     def _copy(self) -> UsageSnapshot:
         return UsageSnapshot(self._read, self._write, {k: dict(v) for k, v in self._by_resource.items()},
@@ -101,3 +120,10 @@ class Usage:
             snap = self._copy()
             self._zero()
         return snap
+
+
+def _describe(error: BaseException) -> str:
+    # DynamoDB's code and message only: the service's messages name rules, not values
+    code = getattr(error, "code", type(error).__name__)
+    message = getattr(error, "message", "")
+    return f"{code}: {message}" if message else str(code)

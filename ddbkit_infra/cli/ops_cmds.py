@@ -1,0 +1,341 @@
+"""``ddbkit monitor`` and ``ddbkit backup create|list|prune|restore|export``: operating a live table.
+
+Every command takes the table as a component FILE (its table name) or ``--table NAME``, and
+``--endpoint-url`` / ``--region`` for the clients (a local moto server, or another region). Waiting
+commands draw a progress spinner on stderr, so ``--json`` output on stdout stays clean.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import click
+
+from ddbkit_infra.cli.common import fail
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def register(group: click.Group) -> None:
+    group.add_command(monitor)
+    group.add_command(backup)
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared options
+# --------------------------------------------------------------------------------------------------
+
+
+def _table_target(func: F) -> F:
+    """FILE | --table, --component, --endpoint-url, --region."""
+    for deco in reversed([
+        click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True)),
+        click.option("--table", "-t", "table_name", help="Table name (instead of a component FILE)."),
+        click.option("--component", "-c", help="The table component of FILE (when it has several)."),
+        click.option("--endpoint-url", envvar="DDBKIT_ENDPOINT_URL",
+                     help="Endpoint for every AWS client (e.g. a local moto server)."),
+        click.option("--region", help="AWS region (default: the environment's)."),
+    ]):
+        func = deco(func)
+    return func
+
+
+def _wait_options(func: F) -> F:
+    for deco in reversed([
+        click.option("--poll-interval", default=10.0, show_default=True, type=float,
+                     help="Seconds between status checks while waiting."),
+        click.option("--timeout", default=3600.0, show_default=True, type=float, help="Give up waiting after this."),
+    ]):
+        func = deco(func)
+    return func
+
+
+def _table_name(file: str | None, table: str | None, component: str | None) -> str:
+    if file and table:
+        fail("give a component FILE or --table, not both", 2)
+    if table:
+        return table
+    if not file:
+        fail("give a component FILE or --table NAME", 2)
+    from ddbkit.config import ConfigError
+
+    from ddbkit_infra.cli.common import load_or_exit
+
+    try:
+        return load_or_exit(file).table(component).table_name
+    except ConfigError as err:
+        fail(str(err))
+
+
+def _client(service: str, region: str | None, endpoint_url: str | None) -> Any:
+    import boto3
+
+    return boto3.client(service, region_name=region, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn ddbkit and AWS errors into a red message and exit code 1."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ddbkit.errors import DdbkitError
+
+    try:
+        yield
+    except (DdbkitError, ClientError, BotoCoreError) as err:
+        fail(f"error: {err}")
+
+
+@contextmanager
+def _waiting(poll_interval: float, timeout: float) -> Iterator[Any]:
+    """:class:`ddbkit.backup.WaitOptions` whose progress shows in a rich spinner on stderr."""
+    from rich.console import Console
+
+    from ddbkit.backup import WaitOptions
+
+    console = Console(stderr=True)
+    with console.status("starting...") as status:
+        def on_poll(what: str, state: str, elapsed: float) -> None:
+            status.update(f"{what}: {state} ({elapsed:.0f} s)")
+
+        yield WaitOptions(interval=poll_interval, timeout=timeout, on_poll=on_poll)
+
+
+def _parse_time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        ts = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{option}: {value!r} is not an ISO 8601 time (e.g. 2025-01-01T02:00:00Z)", 2)
+    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+# --------------------------------------------------------------------------------------------------
+# monitor
+# --------------------------------------------------------------------------------------------------
+
+
+@click.command()
+@_table_target
+@click.option("--minutes", default=15, show_default=True, type=click.IntRange(1), help="Window length.")
+@click.option("--period", default=300, show_default=True, type=click.IntRange(60), help="Period in seconds (x60).")
+@click.option("--end", help="ISO time the window ends at (default: now, rounded down to the period).")
+@click.option("--target", default=80.0, show_default=True, type=float, help="Target utilisation, percent.")
+@click.option("--sustained", default=2, show_default=True, type=click.IntRange(1),
+              help="Periods above target, in a row, before recommending a scale-up.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Draw consumed vs capacity per period to this PNG.")
+def monitor(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
+            region: str | None, minutes: int, period: int, end: str | None, target: float, sustained: int,
+            as_json: bool, plot: str | None) -> None:
+    """Consumed vs provisioned capacity, throttles and recommendations for a table and its GSIs.
+
+    Reads CloudWatch's AWS/DynamoDB metrics with one GetMetricData request. An idle window is reported
+    as "no traffic".
+    """
+    from ddbkit.capacity import CapacityMonitor, RuleSettings, plot_report
+
+    name = _table_name(file, table_name, component)
+    with _errors():
+        mon = CapacityMonitor(name, _client("cloudwatch", region, endpoint_url),
+                              dynamodb=_client("dynamodb", region, endpoint_url), window=minutes * 60, period=period,
+                              settings=RuleSettings(target_utilisation=target, sustained_periods=sustained))
+        report = mon.report(end=_parse_time(end, "--end"))
+        if plot:
+            plot_report(report, plot)
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        click.echo(report.render_text())
+    if plot:
+        click.secho(f"plot written to {plot}", fg="green", err=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# backup
+# --------------------------------------------------------------------------------------------------
+
+
+@click.group()
+def backup() -> None:
+    """On-demand backups, retention, restores and exports of a table."""
+
+
+@backup.command("create")
+@_table_target
+@click.option("--name", help="Backup name (default: <table>-<UTC timestamp>).")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the backup is AVAILABLE.")
+@_wait_options
+@click.option("--json", "as_json", is_flag=True)
+def create_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
+               region: str | None, name: str | None, wait: bool, poll_interval: float, timeout: float,
+               as_json: bool) -> None:
+    """CreateBackup of the table."""
+    from ddbkit.backup import create_backup
+
+    table = _table_name(file, table_name, component)
+    with _errors(), _waiting(poll_interval, timeout) as opts:
+        info = create_backup(_client("dynamodb", region, endpoint_url), table, name=name, wait=opts if wait else None)
+    if as_json:
+        _echo_json(info.to_dict())
+    else:
+        click.echo(f"backup {info.name} of {table}: {info.status}\n  {info.arn}")
+
+
+@backup.command("list")
+@_table_target
+@click.option("--type", "backup_type", default="USER", show_default=True,
+              type=click.Choice(["USER", "SYSTEM", "AWS_BACKUP", "ALL"]))
+@click.option("--json", "as_json", is_flag=True)
+def list_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
+             region: str | None, backup_type: str, as_json: bool) -> None:
+    """The table's backups, oldest first."""
+    from ddbkit.backup import list_backups
+
+    table = _table_name(file, table_name, component)
+    with _errors():
+        backups = list_backups(_client("dynamodb", region, endpoint_url), table, backup_type=backup_type)
+    if as_json:
+        _echo_json([b.to_dict() for b in backups])
+        return
+    if not backups:
+        click.echo(f"no {backup_type} backups of {table}")
+        return
+    click.echo(f"{'created (UTC)':<20} {'status':<10} {'type':<10} name / arn")
+    for b in backups:
+        click.echo(f"{b.created:%Y-%m-%d %H:%M:%S}  {b.status:<10} {b.type:<10} {b.name}\n{'':43}{b.arn}")
+
+
+@backup.command("prune")
+@_table_target
+@click.option("--retention-days", required=True, type=click.IntRange(1), help="Delete backups older than this.")
+@click.option("--keep", default=1, show_default=True, type=click.IntRange(0),
+              help="Always keep this many of the newest available backups.")
+@click.option("--dry-run", is_flag=True, help="Only show what would be deleted.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True)
+def prune_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
+              region: str | None, retention_days: int, keep: int, dry_run: bool, yes: bool, as_json: bool) -> None:
+    """Delete backups older than --retention-days; never one without a newer AVAILABLE backup."""
+    from ddbkit.backup import prune_backups
+
+    table = _table_name(file, table_name, component)
+    dynamodb = _client("dynamodb", region, endpoint_url)
+    now = datetime.now(timezone.utc)  # the same cutoff for the preview and the deletion
+    with _errors():
+        plan = prune_backups(dynamodb, table, retention_days=retention_days, keep_min=keep, dry_run=True, now=now)
+        if not dry_run and plan.deleted and not yes:
+            names = "\n".join(f"  {b.name} ({b.created:%Y-%m-%d})" for b in plan.deleted)
+            click.confirm(f"delete {len(plan.deleted)} backup(s) of {table}?\n{names}\n", abort=True, err=True)
+        result = plan if dry_run or not plan.deleted else prune_backups(
+            dynamodb, table, retention_days=retention_days, keep_min=keep, now=now)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    verb = "would delete" if result.dry_run else "deleted"
+    click.echo(f"{verb} {len(result.deleted)} backup(s) of {table}, kept {len(result.kept)}")
+    for b in result.deleted:
+        click.echo(f"  - {b.name} ({b.created:%Y-%m-%d %H:%M})")
+    for b in result.kept:
+        click.echo(f"  = {b.name} ({result.reasons.get(b.arn, '')})")
+
+
+@backup.command("restore")
+@_table_target
+@click.option("--target", required=True, help="Name of the NEW table to restore into.")
+@click.option("--backup-arn", help="Restore this backup.")
+@click.option("--latest-backup", is_flag=True, help="Restore the table's newest AVAILABLE backup.")
+@click.option("--point-in-time", "pitr", is_flag=True, help="Restore from PITR (latest restorable time or --time).")
+@click.option("--time", "restore_time", help="ISO time for --point-in-time.")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the new table is ACTIVE.")
+@click.option("--reconcile/--no-reconcile", default=True, show_default=True,
+              help="After waiting, UpdateTable billing/encryption the restore did not carry over.")
+@_wait_options
+@click.option("--json", "as_json", is_flag=True)
+def restore_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
+                region: str | None, target: str, backup_arn: str | None, latest_backup: bool, pitr: bool,
+                restore_time: str | None, wait: bool, reconcile: bool, poll_interval: float, timeout: float,
+                as_json: bool) -> None:
+    """Restore into a new table with the source's GSIs, LSIs, encryption and billing."""
+    from ddbkit.backup import BackupError, list_backups, restore_from_backup, restore_to_point_in_time
+
+    table = _table_name(file, table_name, component)
+    if sum([bool(backup_arn), latest_backup, pitr]) != 1:
+        fail("choose one of --backup-arn, --latest-backup, --point-in-time", 2)
+    if restore_time and not pitr:
+        fail("--time goes with --point-in-time", 2)
+    when = _parse_time(restore_time, "--time")
+    dynamodb = _client("dynamodb", region, endpoint_url)
+    with _errors(), _waiting(poll_interval, timeout) as opts:
+        if pitr:
+            result = restore_to_point_in_time(dynamodb, table, target, restore_time=when,
+                                              wait=opts if wait else None, reconcile=reconcile)
+        else:
+            if latest_backup:
+                available = [b for b in list_backups(dynamodb, table) if b.status == "AVAILABLE"]
+                if not available:
+                    raise BackupError(f"table {table} has no AVAILABLE backup to restore")
+                backup_arn = available[-1].arn
+            result = restore_from_backup(dynamodb, str(backup_arn), target, wait=opts if wait else None,
+                                         reconcile=reconcile)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    click.echo(f"restored {result.source} into {result.table}: {result.status}")
+    for r in result.reconciled:
+        click.echo(f"  fixed after restore: {r}")
+    for d in result.differences:
+        click.secho(f"  differs from source: {d}", fg="yellow")
+
+
+@backup.command("export")
+@_table_target
+@click.option("--bucket", required=True, help="S3 bucket (may be in another region).")
+@click.option("--prefix", help="S3 key prefix (default exports/<table>).")
+@click.option("--format", "export_format", default="DYNAMODB_JSON", show_default=True,
+              type=click.Choice(["DYNAMODB_JSON", "ION"]))
+@click.option("--export-time", help="ISO time to export the table as of (full export; default now).")
+@click.option("--incremental", is_flag=True, help="Incremental export of the changes between --from and --to.")
+@click.option("--from", "from_time", help="ISO start of an incremental export.")
+@click.option("--to", "to_time", help="ISO end of an incremental export.")
+@click.option("--view", default="NEW_AND_OLD_IMAGES", show_default=True,
+              type=click.Choice(["NEW_AND_OLD_IMAGES", "NEW_IMAGE"]))
+@click.option("--bucket-owner", help="Account id owning the bucket (cross-account).")
+@click.option("--sse", type=click.Choice(["AES256", "KMS"]), help="S3 server-side encryption of the export.")
+@click.option("--kms-key", help="KMS key for --sse KMS.")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the export completes.")
+@_wait_options
+@click.option("--json", "as_json", is_flag=True)
+def export_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
+               region: str | None, bucket: str, prefix: str | None, export_format: str, export_time: str | None,
+               incremental: bool, from_time: str | None, to_time: str | None, view: str, bucket_owner: str | None,
+               sse: str | None, kms_key: str | None, wait: bool, poll_interval: float, timeout: float,
+               as_json: bool) -> None:
+    """ExportTableToPointInTime to S3 (needs PITR on the table)."""
+    from ddbkit.backup import export_table
+
+    table = _table_name(file, table_name, component)
+    with _errors(), _waiting(poll_interval, timeout) as opts:
+        result = export_table(
+            _client("dynamodb", region, endpoint_url), table, bucket, prefix=prefix, export_format=export_format,
+            export_type="INCREMENTAL_EXPORT" if incremental else "FULL_EXPORT",
+            export_time=_parse_time(export_time, "--export-time"),
+            incremental_from=_parse_time(from_time, "--from"), incremental_to=_parse_time(to_time, "--to"),
+            view_type=view, bucket_owner=bucket_owner, sse_algorithm=sse, kms_key_id=kms_key,
+            wait=opts if wait else None)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    click.echo(f"export of {table}: {result.status}\n  {result.export_arn}\n  s3://{result.bucket}/{result.prefix}")
+    if result.item_count is not None and result.status == "COMPLETED":
+        click.echo(f"  items: {result.item_count}")
+    click.echo(f"  manifest: {result.manifest_url or 'not reported by this endpoint'}")

@@ -50,6 +50,13 @@ _EXPORTS: dict[str, str] = {
     "BatchWriteError": "ddbkit.errors",
     "BatchGetError": "ddbkit.errors",
     "ResourceNotFound": "ddbkit.errors",
+    "StreamRecord": "ddbkit.streams",
+    "StreamProcessor": "ddbkit.streams",
+    "AsyncStreamProcessor": "ddbkit.streams",
+    "BatchStreamProcessor": "ddbkit.streams",
+    "StreamPoller": "ddbkit.stream_poller",
+    "CapacityMonitor": "ddbkit.capacity",
+    "UsagePublisher": "ddbkit.capacity",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -70,6 +77,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from ddbkit.batch import BatchGetResult, BatchWriteResult
+    from ddbkit.capacity import CapacityMonitor, UsagePublisher
+    from ddbkit.stream_poller import StreamPoller
+    from ddbkit.streams import AsyncStreamProcessor, BatchStreamProcessor, StreamProcessor, StreamRecord
     from ddbkit.codec import NumberMode, marshal, marshal_item, unmarshal, unmarshal_item
     from ddbkit.errors import (
         BatchGetError,

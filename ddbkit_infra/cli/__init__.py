@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ddbkit_infra.cli.local_cmds",
     "ddbkit_infra.cli.demo_cmds",
     "ddbkit_infra.cli.ops_cmds",
+    "ddbkit_infra.cli.streams_cmds",
 )
 
 

@@ -161,6 +161,8 @@ class MotoServer:
                     raise OSError(
                         exc.errno, f"cannot listen on {self.host}:{self.port}: {exc.strerror}"
                     ) from exc
+        # AWS Backup plans attach AWS-managed IAM policies, which moto knows only when it loads them
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()

@@ -16,6 +16,7 @@ import click
 COMMAND_MODULES: tuple[str, ...] = (
     "ddbkit_infra.cli.config_cmds",
     "ddbkit_infra.cli.local_cmds",
+    "ddbkit_infra.cli.provision_cmds",
     "ddbkit_infra.cli.demo_cmds",
     "ddbkit_infra.cli.ops_cmds",
     "ddbkit_infra.cli.streams_cmds",

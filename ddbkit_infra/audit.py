@@ -1,0 +1,277 @@
+"""``ddbkit audit``: check a live table against its compliance tier, one line per control.
+
+Controls and their Security Hub ids (where one exists):
+
+==========================================  ============  ========================================
+control                                     Security Hub  required by
+==========================================  ============  ========================================
+auto scaling or on-demand capacity          DynamoDB.1    fedramp tiers (advisory for commercial)
+point-in-time recovery                      DynamoDB.2    fedramp tiers, or the config
+DAX encryption at rest                      DynamoDB.3    fedramp tiers when DAX is configured
+in a backup plan with the tier's retention  DynamoDB.4    fedramp tiers, or a configured plan
+tagged with the required tags               DynamoDB.5    every tier
+deletion protection                         DynamoDB.6    fedramp tiers, or the config
+DAX endpoint TLS                            DynamoDB.7    fedramp tiers when DAX is configured
+customer-managed KMS key with rotation      -             fedramp tiers
+replicas in the configured regions (+PITR)  -             fedramp-high, or the config
+contributor insights                        -             fedramp-high, or the config
+==========================================  ============  ========================================
+
+A status is PASS, FAIL (required and not met, or not verifiable), WARN (not met, not required by the
+tier) or N/A. The audit fails when any control FAILs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ddbkit.config import ComplianceFramework, TableConfig, schedule_is_daily
+
+from ddbkit_infra.compliance import TIERS, TierPolicy
+from ddbkit_infra.plan import AwsClients, error_code
+from ddbkit_infra.table_api import pitr_wanted, replica_regions
+
+__all__ = ["AuditReport", "ControlResult", "audit_table"]
+
+Status = Literal["PASS", "FAIL", "WARN", "N/A"]
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    """One control's outcome."""
+
+    control: str
+    status: Status
+    detail: str
+    security_hub: str | None = None
+
+    def line(self) -> str:
+        sh = self.security_hub or "-"
+        return f"{self.status:<4}  {sh:<11} {self.control}: {self.detail}"
+
+
+@dataclass
+class AuditReport:
+    """Every control for one table."""
+
+    table: str
+    region: str
+    framework: ComplianceFramework
+    results: list[ControlResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.status != "FAIL" for r in self.results)
+
+    def render(self) -> str:
+        head = f"Audit of {self.table} in {self.region} against {self.framework.value}:"
+        verdict = "PASSED" if self.passed else f"FAILED ({sum(r.status == 'FAIL' for r in self.results)} control(s))"
+        return "\n".join([head, *[f"  {r.line()}" for r in self.results], verdict])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "region": self.region, "framework": self.framework.value,
+                "passed": self.passed,
+                "results": [{"control": r.control, "securityHub": r.security_hub, "status": r.status,
+                             "detail": r.detail} for r in self.results]}
+
+
+def _result(control: str, ok: bool, required: bool, good: str, bad: str, sh: str | None = None) -> ControlResult:
+    status: Status = "PASS" if ok else ("FAIL" if required else "WARN")
+    return ControlResult(control, status, good if ok else bad, sh)
+
+
+def _safe(call: Callable[[], Any]) -> tuple[Any, str | None]:
+    """``(result, None)`` or ``(None, reason)`` when the backend cannot answer."""
+    try:
+        return call(), None
+    except NotImplementedError:
+        return None, "the backend does not implement this API"
+    except Exception as err:  # noqa: BLE001 - reported as "could not verify"
+        return None, error_code(err) or type(err).__name__
+
+
+def audit_table(clients: AwsClients, table: str, framework: ComplianceFramework | str | None = None,
+                cfg: TableConfig | None = None) -> AuditReport:
+    """Audit the live ``table`` in ``clients.region``.
+
+    The tier is ``framework``, else ``cfg.complianceFramework``, else the table's ``compliance-framework``
+    tag, else commercial. ``cfg`` (tier-resolved) adds what the config itself asks for (required tags,
+    replicas, DAX cluster, PITR...); without it only the tier's controls are checked.
+    """
+    ddb = clients.client("dynamodb")
+    desc = ddb.describe_table(TableName=table)["Table"]
+    arn = str(desc["TableArn"])
+    tags = {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])}
+    fw = ComplianceFramework(framework) if framework is not None else (
+        cfg.compliance_framework if cfg and cfg.compliance_framework else
+        ComplianceFramework(tags["compliance-framework"]) if tags.get("compliance-framework") in
+        {f.value for f in ComplianceFramework} else ComplianceFramework.COMMERCIAL)
+    tier = TIERS[fw]
+    fedramp = fw is not ComplianceFramework.COMMERCIAL
+    report = AuditReport(table, clients.region, fw)
+    add = report.results.append
+
+    add(_capacity(clients, desc, fedramp))
+    add(_pitr(ddb, table, tier.pitr or bool(cfg and pitr_wanted(cfg))))
+    add(_kms(clients, desc, tier.customer_managed_key))
+    add(_backup(clients, arn, tier, cfg))
+    add(_result("deletion protection", bool(desc.get("DeletionProtectionEnabled")),
+                tier.deletion_protection or bool(cfg and cfg.deletion_protection_enabled),
+                "on", "off: the table can be deleted by a single call", "DynamoDB.6"))
+    required_tags = dict(cfg.tags) if cfg else {"compliance-framework": fw.value}
+    missing = {k: v for k, v in required_tags.items() if tags.get(k) != v}
+    add(_result("required tags", not missing and bool(tags), True,
+                f"{len(tags)} tag(s), all {len(required_tags)} required present",
+                f"missing or different: {', '.join(f'{k}={v}' for k, v in missing.items()) or '(no tags)'}",
+                "DynamoDB.5"))
+    add(_replicas(clients, desc, tier, cfg))
+    add(_insights(ddb, table, tier.contributor_insights or bool(
+        cfg and cfg.contributor_insights_specification and cfg.contributor_insights_specification.enabled)))
+    report.results += _dax(clients, tier, cfg)
+    return report
+
+
+def _capacity(clients: AwsClients, desc: dict[str, Any], required: bool) -> ControlResult:
+    name = "auto scaling or on-demand capacity"
+    if desc.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST":
+        return ControlResult(name, "PASS", "on-demand (PAY_PER_REQUEST)", "DynamoDB.1")
+    table = desc["TableName"]
+    rids = [f"table/{table}"] + [f"table/{table}/index/{g['IndexName']}"
+                                 for g in desc.get("GlobalSecondaryIndexes", []) or []]
+    got, err = _safe(lambda: clients.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="dynamodb", ResourceIds=rids)["ScalableTargets"])
+    if err:
+        return _result(name, False, required, "", f"could not read scalable targets ({err})", "DynamoDB.1")
+    have = {(t["ResourceId"], t["ScalableDimension"].rsplit(":", 1)[-1]) for t in got}
+    missing = [f"{rid} {unit}" for rid in rids for unit in ("ReadCapacityUnits", "WriteCapacityUnits")
+               if (rid, unit) not in have]
+    return _result(name, not missing, required, "provisioned with auto scaling on table and every GSI",
+                   f"provisioned without auto scaling for {', '.join(missing)}", "DynamoDB.1")
+
+
+def _pitr(ddb: Any, table: str, required: bool) -> ControlResult:
+    cb = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    on = cb.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
+    return _result("point-in-time recovery", on, required, "enabled", "disabled", "DynamoDB.2")
+
+
+def _kms(clients: AwsClients, desc: dict[str, Any], required: bool) -> ControlResult:
+    name = "customer-managed KMS key with rotation"
+    sse = desc.get("SSEDescription") or {}
+    key = sse.get("KMSMasterKeyArn")
+    if sse.get("Status") not in ("ENABLED", "UPDATING") or not key:
+        return _result(name, False, required, "", "encrypted with the AWS-owned key")
+    kms = clients.client("kms", key.split(":")[3] if key.startswith("arn:") else None)
+    meta, err = _safe(lambda: kms.describe_key(KeyId=key)["KeyMetadata"])
+    if err:
+        return _result(name, False, required, "", f"cannot read key {key} ({err})")
+    if meta.get("KeyManager") == "AWS":
+        return _result(name, False, required, "", f"AWS-managed key {key}")
+    rot, err = _safe(lambda: kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"])
+    if err:
+        return _result(name, False, required, "", f"cannot read rotation of {key} ({err})")
+    return _result(name, bool(rot), required, f"{key}, rotation on", f"{key}: rotation off")
+
+
+def _covers(resources: list[str], arn: str) -> bool:
+    table_wild = arn.rsplit("/", 1)[0] + "/*"
+    return any(r in (arn, "*", table_wild) or r.endswith(":table/*") and arn.startswith(r[:-1]) for r in resources)
+
+
+def _backup(clients: AwsClients, arn: str, tier: TierPolicy, cfg: TableConfig | None) -> ControlResult:
+    name = "in a backup plan"
+    min_days = tier.backup_min_retention_days
+    required = min_days is not None or bool(cfg and cfg.backup_policy and cfg.backup_policy.rules)
+    bk = clients.client("backup")
+    plans, err = _safe(lambda: bk.list_backup_plans()["BackupPlansList"])
+    if err:
+        return _result(name, False, required, "", f"could not list backup plans ({err})", "DynamoDB.4")
+    problems: list[str] = []
+    for p in plans:
+        plan_id = p["BackupPlanId"]
+        listed, err = _safe(functools.partial(bk.list_backup_selections, BackupPlanId=plan_id))
+        if err:
+            problems.append(f"{p['BackupPlanName']}: selections unreadable ({err})")
+            continue
+        covered = False
+        for s in listed["BackupSelectionsList"]:
+            got, err = _safe(functools.partial(bk.get_backup_selection, BackupPlanId=plan_id,
+                                               SelectionId=s["SelectionId"]))
+            if not err and _covers(list(got["BackupSelection"].get("Resources", [])), arn):
+                covered = True
+        if not covered:
+            continue
+        rules = bk.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"].get("Rules", [])
+        daily = [r for r in rules if schedule_is_daily(r.get("ScheduleExpression", ""))]
+        keep = max((r.get("Lifecycle", {}).get("DeleteAfterDays", 0) or 0 for r in daily), default=0)
+        if min_days is not None and not daily:
+            problems.append(f"{p['BackupPlanName']}: no daily rule")
+            continue
+        if min_days is not None and keep < min_days:
+            problems.append(f"{p['BackupPlanName']}: daily backups kept {keep} days, {min_days} required")
+            continue
+        if tier.cross_region_backup_copy and not any(r.get("CopyActions") for r in rules):
+            problems.append(f"{p['BackupPlanName']}: no cross-region copy")
+            continue
+        return ControlResult(name, "PASS", f"plan {p['BackupPlanName']}: daily, kept {keep} days"
+                             + (", copied cross-region" if tier.cross_region_backup_copy else ""), "DynamoDB.4")
+    return _result(name, False, required, "", "; ".join(problems) or "no backup plan selects the table",
+                   "DynamoDB.4")
+
+
+def _replicas(clients: AwsClients, desc: dict[str, Any], tier: TierPolicy, cfg: TableConfig | None) -> ControlResult:
+    name = "global table replicas"
+    want = replica_regions(cfg, clients.region) if cfg else []
+    live = [r["RegionName"] for r in desc.get("Replicas", []) or [] if r["RegionName"] != clients.region]
+    required = tier.min_regions > 1 or bool(want)
+    if not required and not live:
+        return ControlResult(name, "N/A", "single-region table (not required)")
+    problems = [f"no replica in {r}" for r in want if r not in live]
+    if 1 + len(live) < tier.min_regions:
+        problems.append(f"{1 + len(live)} region(s), {tier.min_regions} required")
+    for region in live:
+        got, err = _safe(functools.partial(clients.client("dynamodb", region).describe_continuous_backups,
+                                           TableName=desc["TableName"]))
+        cb = got["ContinuousBackupsDescription"] if got else {}
+        if err:
+            problems.append(f"{region}: PITR unreadable ({err})")
+        elif tier.pitr and cb.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") != "ENABLED":
+            problems.append(f"{region}: PITR off")
+    return _result(name, not problems, required, f"replicas in {', '.join(live)}" + (", PITR on" if tier.pitr else ""),
+                   "; ".join(problems))
+
+
+def _insights(ddb: Any, table: str, required: bool) -> ControlResult:
+    name = "contributor insights"
+    got, err = _safe(lambda: ddb.describe_contributor_insights(TableName=table))
+    if err:
+        if not required:
+            return ControlResult(name, "N/A", f"not required (could not read: {err})")
+        return _result(name, False, required, "", f"could not read ({err})")
+    status = got.get("ContributorInsightsStatus", "DISABLED")
+    if not required and status not in ("ENABLED", "ENABLING"):
+        return ControlResult(name, "N/A", f"{status.lower()} (not required)")
+    return _result(name, status in ("ENABLED", "ENABLING"), required, status.lower(), status.lower())
+
+
+def _dax(clients: AwsClients, tier: TierPolicy, cfg: TableConfig | None) -> list[ControlResult]:
+    dax_cfg = cfg.dax_cluster if cfg else None
+    if dax_cfg is None or not dax_cfg.enabled or not dax_cfg.cluster_name:
+        return [ControlResult("DAX encryption at rest", "N/A", "no DAX cluster configured", "DynamoDB.3"),
+                ControlResult("DAX endpoint TLS", "N/A", "no DAX cluster configured", "DynamoDB.7")]
+    cluster_name = dax_cfg.cluster_name
+    got, err = _safe(lambda: clients.client("dax").describe_clusters(ClusterNames=[cluster_name])["Clusters"])
+    if err or not got:
+        reason = f"cluster {cluster_name} unreadable ({err or 'not found'})"
+        return [_result("DAX encryption at rest", False, True, "", reason, "DynamoDB.3"),
+                _result("DAX endpoint TLS", False, True, "", reason, "DynamoDB.7")]
+    c = got[0]
+    sse = (c.get("SSEDescription") or {}).get("Status") == "ENABLED"
+    tls = c.get("ClusterEndpointEncryptionType") == "TLS"
+    return [_result("DAX encryption at rest", sse, tier.dax_encryption, f"{cluster_name}: enabled",
+                    f"{cluster_name}: disabled", "DynamoDB.3"),
+            _result("DAX endpoint TLS", tls, tier.dax_encryption, f"{cluster_name}: TLS",
+                    f"{cluster_name}: {c.get('ClusterEndpointEncryptionType', 'NONE')}", "DynamoDB.7")]

@@ -1,0 +1,398 @@
+"""``ddbkit synth``: a CloudFormation template from the tier-resolved config.
+
+The same model and the same pure builders as plan/apply (:mod:`ddbkit_infra.table_api` for
+CreateTable, autoscaling, backup rules and DAX; :mod:`ddbkit_infra.alarms` for alarms;
+:mod:`ddbkit_infra.iam` for the DAX role's policy), rendered as CloudFormation resources:
+
+* ``AWS::DynamoDB::Table``, or ``AWS::DynamoDB::GlobalTable`` when ``globalTables`` lists replicas (with
+  per-replica PITR, KMS key, contributor insights, deletion protection and tags; autoscaled writes);
+* ``AWS::ApplicationAutoScaling::ScalableTarget`` / ``ScalingPolicy`` for plain PROVISIONED tables;
+* ``AWS::Backup::BackupVault`` / ``BackupPlan`` / ``BackupSelection`` (+ the role AWS Backup assumes);
+* ``AWS::KMS::Key`` with rotation and an account-root key policy (+ alias) when the tier asks for a
+  customer key and none is given;
+* DAX subnet group, parameter group, IAM role and cluster;
+* ``AWS::CloudWatch::Alarm`` per :func:`~ddbkit_infra.alarms.alarm_specs`;
+* Outputs (table name, ARN, stream ARN) and ``DeletionPolicy``/``UpdateReplacePolicy: Retain`` on the
+  stateful resources (table, key, backup vault).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ddbkit.config import BillingMode, CapacityScaling, TableConfig
+
+from ddbkit_infra.alarms import alarm_specs
+from ddbkit_infra.compliance import EffectiveConfig
+from ddbkit_infra.iam import ArnContext, policy_for_access
+from ddbkit_infra.table_api import (
+    BACKUP_MANAGED_POLICIES,
+    ScalingSpec,
+    backup_plan_name,
+    backup_rules,
+    backup_selection_name,
+    backup_vault_name,
+    copy_vault_name,
+    create_table_request,
+    dax_cluster_request,
+    dax_enabled,
+    dax_subnet_group_name,
+    has_backup_plan,
+    kms_alias_name,
+    replica_contributor_insights,
+    replica_pitr,
+    scaling_specs,
+    service_trust_policy,
+    sse_target,
+)
+
+__all__ = ["synthesize", "render", "TABLE_ID", "KEY_ID"]
+
+TABLE_ID = "Table"
+KEY_ID = "TableKey"
+RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+AUTOSCALING_ROLE = ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/"
+                    "dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable")
+
+
+def _lid(*parts: str) -> str:
+    """A CloudFormation logical id (alphanumeric) from ``parts``."""
+    return "".join(re.sub(r"[^A-Za-z0-9]", "", p[:1].upper() + p[1:]) for p in parts)
+
+
+def _sub(obj: Any) -> Any:
+    """Wrap every string holding a ``${AWS::...}``/``${Logical.Attr}`` placeholder in ``Fn::Sub``."""
+    if isinstance(obj, str):
+        return {"Fn::Sub": obj} if "${" in obj else obj
+    if isinstance(obj, list):
+        return [_sub(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _sub(v) for k, v in obj.items()}
+    return obj
+
+
+def _tags(cfg: TableConfig) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in cfg.tags.items()]
+
+
+def _key_ref(cfg: TableConfig) -> Any:
+    """The table's KMS key for SSESpecification (GetAtt of the created key, or the configured id)."""
+    target = sse_target(cfg)
+    if target is None:
+        return None
+    if target.kind == "create":
+        return {"Fn::GetAtt": [KEY_ID, "Arn"]}
+    if target.kind == "customer":
+        return target.key
+    return None
+
+
+def _key_arn_ref(cfg: TableConfig) -> Any:
+    """The table's customer key as an ARN (AWS Backup's EncryptionKeyArn needs an ARN), else None."""
+    target = sse_target(cfg)
+    if target is None or target.kind not in ("create", "customer"):
+        return None
+    if target.kind == "create":
+        return {"Fn::GetAtt": [KEY_ID, "Arn"]}
+    key = target.key or ""
+    if key.startswith("arn:"):
+        return key
+    kind = key if key.startswith("alias/") else f"key/{key}"
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:kms:${{AWS::Region}}:${{AWS::AccountId}}:{kind}"}
+
+
+def synthesize(eff: EffectiveConfig, *, region: str | None = None) -> dict[str, Any]:
+    """The CloudFormation template (a dict) for ``eff.config``.
+
+    ``region`` is the stack's (home) region; with global tables it defaults to the first listed region,
+    which is where the created KMS key (if any) serves the home replica.
+    """
+    cfg = eff.config
+    regions = cfg.global_tables.all_regions() if cfg.global_tables else []
+    home = region or (regions[0] if regions else None)
+    resources: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+
+    target = sse_target(cfg)
+    if target is not None and target.kind == "create":
+        resources[KEY_ID] = {"Type": "AWS::KMS::Key", **RETAIN, "Properties": _kms_key(cfg)}
+        resources["TableKeyAlias"] = {"Type": "AWS::KMS::Alias", "Properties": {
+            "AliasName": kms_alias_name(cfg.table_name), "TargetKeyId": {"Ref": KEY_ID}}}
+        outputs["KeyArn"] = {"Description": "Customer-managed KMS key of the table",
+                             "Value": {"Fn::GetAtt": [KEY_ID, "Arn"]}}
+
+    if len(regions) >= 2:
+        resources[TABLE_ID] = {"Type": "AWS::DynamoDB::GlobalTable", **RETAIN,
+                               "Properties": _global_table(cfg, regions, home)}
+    else:
+        resources[TABLE_ID] = {"Type": "AWS::DynamoDB::Table", **RETAIN, "Properties": _table(cfg)}
+        for spec in scaling_specs(cfg):
+            _scaling(resources, spec)
+
+    if has_backup_plan(cfg):
+        _backup(resources, cfg)
+    if dax_enabled(cfg):
+        _dax(resources, outputs, cfg)
+
+    topic = cfg.monitoring.alarm_topic_arn if cfg.monitoring else None
+    for alarm in alarm_specs(cfg, home_region=home):
+        resources[_lid("Alarm", alarm.key)] = {"Type": "AWS::CloudWatch::Alarm",
+                                               "Properties": alarm.cfn_properties([topic] if topic else [])}
+
+    outputs["TableName"] = {"Description": "DynamoDB table name", "Value": {"Ref": TABLE_ID}}
+    outputs["TableArn"] = {"Description": "DynamoDB table ARN", "Value": {"Fn::GetAtt": [TABLE_ID, "Arn"]}}
+    ss = cfg.stream_specification
+    if (ss is not None and ss.stream_enabled) or len(regions) >= 2:
+        outputs["StreamArn"] = {"Description": "DynamoDB stream ARN",
+                                "Value": {"Fn::GetAtt": [TABLE_ID, "StreamArn"]}}
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"ddbkit: DynamoDB table {cfg.table_name} ({eff.framework.value})",
+        "Resources": resources,
+        "Outputs": outputs,
+    }
+
+
+def render(template: dict[str, Any], fmt: str = "yaml") -> str:
+    """``template`` as JSON or YAML (long-form intrinsics, which CloudFormation reads in both)."""
+    if fmt == "json":
+        return json.dumps(template, indent=2) + "\n"
+    import yaml
+
+    return str(yaml.safe_dump(template, sort_keys=False, default_flow_style=False, width=120))
+
+
+# -- resources ------------------------------------------------------------------------------------------
+
+
+def _kms_key(cfg: TableConfig) -> dict[str, Any]:
+    """Key with rotation; the policy names the account root (no ``*`` principal: CKV_AWS_33)."""
+    return {
+        "Description": f"ddbkit: encryption at rest for DynamoDB table {cfg.table_name}",
+        "EnableKeyRotation": True,
+        "KeyPolicy": {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "AccountRootManagesKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                "Action": "kms:*",
+                "Resource": "*",
+            }],
+        },
+        "Tags": _tags(cfg),
+    }
+
+
+def _table(cfg: TableConfig) -> dict[str, Any]:
+    req = create_table_request(cfg, sse_key_id=_key_ref(cfg))
+    props: dict[str, Any] = {k: v for k, v in req.items()
+                             if k not in ("StreamSpecification", "SSESpecification")}
+    if "StreamSpecification" in req:
+        props["StreamSpecification"] = {"StreamViewType": req["StreamSpecification"]["StreamViewType"]}
+    sse = cfg.sse_specification
+    if sse is not None:
+        spec: dict[str, Any] = {"SSEEnabled": sse.sse_enabled}  # the API says Enabled
+        if sse.sse_enabled:
+            spec["SSEType"] = "KMS"
+            key = _key_ref(cfg) or sse.kms_master_key_id
+            if key:
+                spec["KMSMasterKeyId"] = key
+        props["SSESpecification"] = spec
+    if cfg.pitr_enabled:
+        props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+    ttl = cfg.time_to_live_specification
+    if ttl is not None:
+        props["TimeToLiveSpecification"] = {"AttributeName": ttl.attribute_name, "Enabled": ttl.enabled}
+    ci = cfg.contributor_insights_specification
+    if ci is not None:
+        props["ContributorInsightsSpecification"] = {"Enabled": ci.enabled}
+    return props
+
+
+def _autoscaling_settings(cap: CapacityScaling) -> dict[str, Any]:
+    tt = cap.target_tracking_scaling_policy_configuration
+    return {"MinCapacity": cap.min_capacity, "MaxCapacity": cap.max_capacity,
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": tt.target_value, "ScaleInCooldown": tt.scale_in_cooldown,
+                "ScaleOutCooldown": tt.scale_out_cooldown, "DisableScaleIn": tt.disable_scale_in}}
+
+
+def _fixed_write(units: int) -> dict[str, Any]:
+    """GlobalTable writes must autoscale; a fixed capacity is autoscaling with min = max."""
+    return {"MinCapacity": units, "MaxCapacity": units,
+            "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 70.0}}
+
+
+def _global_table(cfg: TableConfig, regions: list[str], home: str | None) -> dict[str, Any]:
+    req = create_table_request(cfg)
+    provisioned = cfg.effective_billing_mode is BillingMode.PROVISIONED
+    props: dict[str, Any] = {
+        "TableName": cfg.table_name,
+        "AttributeDefinitions": req["AttributeDefinitions"],
+        "KeySchema": req["KeySchema"],
+        "BillingMode": req["BillingMode"],
+        "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+    }
+    if cfg.local_secondary_indexes:
+        props["LocalSecondaryIndexes"] = req["LocalSecondaryIndexes"]
+    gsis: list[dict[str, Any]] = []
+    for g, g_req in zip(cfg.global_secondary_indexes, req.get("GlobalSecondaryIndexes", []), strict=True):
+        entry = {k: v for k, v in g_req.items() if k != "ProvisionedThroughput"}
+        if provisioned:
+            write = g.auto_scaling.write_capacity if g.auto_scaling else None
+            units = g.provisioned_throughput.write_capacity_units if g.provisioned_throughput else 1
+            entry["WriteProvisionedThroughputSettings"] = {
+                "WriteCapacityAutoScalingSettings": _autoscaling_settings(write) if write else _fixed_write(units)}
+        gsis.append(entry)
+    if gsis:
+        props["GlobalSecondaryIndexes"] = gsis
+    if provisioned:
+        write = cfg.auto_scaling.write_capacity if cfg.auto_scaling else None
+        units = cfg.provisioned_throughput.write_capacity_units if cfg.provisioned_throughput else 1
+        props["WriteProvisionedThroughputSettings"] = {
+            "WriteCapacityAutoScalingSettings": _autoscaling_settings(write) if write else _fixed_write(units)}
+    target = sse_target(cfg)
+    kms = target is not None and target.kind != "owned"
+    if target is not None:
+        props["SSESpecification"] = {"SSEEnabled": True, "SSEType": "KMS"} if kms else {"SSEEnabled": False}
+    ttl = cfg.time_to_live_specification
+    if ttl is not None:
+        props["TimeToLiveSpecification"] = {"AttributeName": ttl.attribute_name, "Enabled": ttl.enabled}
+    props["Replicas"] = [_replica(cfg, r, home, kms, provisioned) for r in regions]
+    return props
+
+
+def _replica(cfg: TableConfig, region: str, home: str | None, kms: bool, provisioned: bool) -> dict[str, Any]:
+    """Per-replica settings: GlobalTable puts PITR, keys, insights, protection and tags on each replica."""
+    gt = cfg.global_tables
+    replica = gt.replica(region) if gt else None
+    out: dict[str, Any] = {"Region": region}
+    pitr = replica_pitr(cfg, region)
+    if pitr is not None:
+        out["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": pitr}
+    if kms:
+        target = sse_target(cfg)
+        key: Any = "alias/aws/dynamodb"
+        if target is not None and target.kind != "aws-managed":
+            key = (replica.kms_key_id if replica else None) or (_key_ref(cfg) if region == home else None) or key
+        out["SSESpecification"] = {"KMSMasterKeyId": key}
+    ci = replica_contributor_insights(cfg, region)
+    if ci is not None:
+        out["ContributorInsightsSpecification"] = {"Enabled": ci}
+    if cfg.deletion_protection_enabled is not None:
+        out["DeletionProtectionEnabled"] = cfg.deletion_protection_enabled
+    table_class = (replica.table_class if replica else None) or cfg.table_class
+    if table_class:
+        out["TableClass"] = table_class
+    if cfg.tags:
+        out["Tags"] = _tags(cfg)
+    if provisioned:
+        read = cfg.auto_scaling.read_capacity if cfg.auto_scaling else None
+        units = cfg.provisioned_throughput.read_capacity_units if cfg.provisioned_throughput else 1
+        out["ReadProvisionedThroughputSettings"] = (
+            {"ReadCapacityAutoScalingSettings": _autoscaling_settings(read)} if read else {"ReadCapacityUnits": units})
+        gsis = []
+        for g in cfg.global_secondary_indexes:
+            g_read = g.auto_scaling.read_capacity if g.auto_scaling else None
+            g_units = g.provisioned_throughput.read_capacity_units if g.provisioned_throughput else 1
+            gsis.append({"IndexName": g.index_name, "ReadProvisionedThroughputSettings": (
+                {"ReadCapacityAutoScalingSettings": _autoscaling_settings(g_read)} if g_read
+                else {"ReadCapacityUnits": g_units})})
+        if gsis:
+            out["GlobalSecondaryIndexes"] = gsis
+    return out
+
+
+def _scaling(resources: dict[str, Any], spec: ScalingSpec) -> None:
+    base = _lid("Index", spec.index) if spec.index else "Table"
+    target_id = f"{base}{spec.side.capitalize()}ScalableTarget"
+    resource_id = "table/${" + TABLE_ID + "}" + (f"/index/{spec.index}" if spec.index else "")
+    resources[target_id] = {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {
+        "ServiceNamespace": "dynamodb",
+        "ResourceId": {"Fn::Sub": resource_id},
+        "ScalableDimension": spec.dimension,
+        "MinCapacity": spec.min_capacity,
+        "MaxCapacity": spec.max_capacity,
+        "RoleARN": {"Fn::Sub": AUTOSCALING_ROLE},
+    }}
+    resources[f"{base}{spec.side.capitalize()}ScalingPolicy"] = {
+        "Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {
+            "PolicyName": spec.policy_name,
+            "PolicyType": "TargetTrackingScaling",
+            "ScalingTargetId": {"Ref": target_id},
+            "TargetTrackingScalingPolicyConfiguration": spec.target_tracking(),
+        }}
+
+
+def _backup(resources: dict[str, Any], cfg: TableConfig) -> None:
+    vault: dict[str, Any] = {"BackupVaultName": backup_vault_name(cfg)}
+    key = _key_arn_ref(cfg)
+    if key is not None:
+        vault["EncryptionKeyArn"] = key  # CKV_AWS_166: recovery points under the customer key
+    if cfg.tags:
+        vault["BackupVaultTags"] = dict(cfg.tags)
+    resources["BackupVault"] = {"Type": "AWS::Backup::BackupVault", **RETAIN, "Properties": vault}
+    resources["BackupRole"] = {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": service_trust_policy("backup.amazonaws.com"),
+        "ManagedPolicyArns": [{"Fn::Sub": f"arn:${{AWS::Partition}}:iam::aws:policy/{p}"}
+                              for p in BACKUP_MANAGED_POLICIES],
+    }}
+    rules = []
+    for rule in backup_rules(cfg, lambda c: {"Fn::Sub": (
+            f"arn:${{AWS::Partition}}:backup:{c.region}:${{AWS::AccountId}}:backup-vault:{copy_vault_name(cfg, c)}")}):
+        rule = dict(rule)
+        rule.pop("TargetBackupVaultName")
+        rules.append({"RuleName": rule.pop("RuleName"), "TargetBackupVault": {"Ref": "BackupVault"}, **rule})
+    resources["BackupPlan"] = {"Type": "AWS::Backup::BackupPlan", "Properties": {
+        "BackupPlan": {"BackupPlanName": backup_plan_name(cfg), "BackupPlanRule": rules}}}
+    resources["BackupSelection"] = {"Type": "AWS::Backup::BackupSelection", "Properties": {
+        "BackupPlanId": {"Ref": "BackupPlan"},
+        "BackupSelection": {"SelectionName": backup_selection_name(cfg),
+                            "IamRoleArn": {"Fn::GetAtt": ["BackupRole", "Arn"]},
+                            "Resources": [{"Fn::GetAtt": [TABLE_ID, "Arn"]}]},
+    }}
+
+
+def _dax(resources: dict[str, Any], outputs: dict[str, Any], cfg: TableConfig) -> None:
+    dax = cfg.dax_cluster
+    assert dax is not None
+    role: Any = dax.iam_role_arn
+    if role is None:
+        target = sse_target(cfg)
+        ctx = ArnContext(created_key_arn="${" + KEY_ID + ".Arn}" if target and target.kind == "create" else None)
+        resources["DaxRole"] = {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": service_trust_policy("dax.amazonaws.com"),
+            "Policies": [{"PolicyName": "table-access",
+                          "PolicyDocument": _sub(policy_for_access(cfg, "read-write", ctx))}],
+        }}
+        role = {"Fn::GetAtt": ["DaxRole", "Arn"]}
+    req = dax_cluster_request(dax, role)
+    props: dict[str, Any] = {
+        "ClusterName": req["ClusterName"],
+        "NodeType": req["NodeType"],
+        "ReplicationFactor": req["ReplicationFactor"],
+        "IAMRoleARN": role,
+        "SSESpecification": {"SSEEnabled": req["SSESpecification"]["Enabled"]},
+        "ClusterEndpointEncryptionType": req["ClusterEndpointEncryptionType"],
+    }
+    subnet_group = dax_subnet_group_name(dax)
+    if dax.subnet_ids and subnet_group:
+        resources["DaxSubnetGroup"] = {"Type": "AWS::DAX::SubnetGroup", "Properties": {
+            "SubnetGroupName": subnet_group, "SubnetIds": list(dax.subnet_ids),
+            "Description": f"ddbkit: DAX subnets for {cfg.table_name}"}}
+        props["SubnetGroupName"] = {"Ref": "DaxSubnetGroup"}
+    elif subnet_group:
+        props["SubnetGroupName"] = subnet_group
+    if dax.parameter_group_name:
+        resources["DaxParameterGroup"] = {"Type": "AWS::DAX::ParameterGroup", "Properties": {
+            "ParameterGroupName": dax.parameter_group_name,
+            "Description": f"ddbkit: DAX parameters for {cfg.table_name}"}}
+        props["ParameterGroupName"] = {"Ref": "DaxParameterGroup"}
+    if dax.security_group_ids:
+        props["SecurityGroupIds"] = list(dax.security_group_ids)
+    resources["DaxCluster"] = {"Type": "AWS::DAX::Cluster", "Properties": props}
+    outputs["DaxClusterEndpoint"] = {"Description": "DAX cluster discovery endpoint",
+                                     "Value": {"Fn::GetAtt": ["DaxCluster", "ClusterDiscoveryEndpointURL"]}}

@@ -620,7 +620,7 @@ def test_unsupported_operation_detection() -> None:
 # ==================================================================================================
 
 
-def test_apply_on_plain_moto_server_skips_unsupported_only_when_asked(moto_backend: Any) -> None:
+def test_apply_on_plain_moto_server_skips_unsupported_only_when_asked(managed_policies: None, moto_backend: Any) -> None:
     from ddbkit_infra.plan import UnsupportedOperationError
 
     eff = resolve(load_component_file(ROOT / "examples/session-store/component.yaml").table())

@@ -75,29 +75,47 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 
 
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from ddbkit.batch import BatchGetResult, BatchWriteResult
-    from ddbkit.capacity import CapacityMonitor, UsagePublisher
-    from ddbkit.stream_poller import StreamPoller
-    from ddbkit.streams import AsyncStreamProcessor, BatchStreamProcessor, StreamProcessor, StreamRecord
-    from ddbkit.codec import NumberMode, marshal, marshal_item, unmarshal, unmarshal_item
-    from ddbkit.errors import (
-        BatchGetError,
-        BatchWriteError,
-        ClientValidationError,
-        CodecError,
-        ConditionalCheckFailed,
-        CursorError,
-        DdbkitError,
-        DynamoDBError,
-        ExpressionError,
-        ResourceNotFound,
-        ThrottledError,
-        TransactionCanceled,
-    )
-    from ddbkit.expressions import Attr, Condition, Key, Name, Update, if_not_exists, list_append, size
-    from ddbkit.keys import KeySchema
-    from ddbkit.operations import Page, TableCore, VersionConflict, ttl_epoch
-    from ddbkit.retry import RetryPolicy
-    from ddbkit.table import BatchWriter, Table
-    from ddbkit.usage import UsageSnapshot
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs (explicit re-exports)
+    from ddbkit.batch import BatchGetResult as BatchGetResult
+    from ddbkit.batch import BatchWriteResult as BatchWriteResult
+    from ddbkit.capacity import CapacityMonitor as CapacityMonitor
+    from ddbkit.capacity import UsagePublisher as UsagePublisher
+    from ddbkit.codec import NumberMode as NumberMode
+    from ddbkit.codec import marshal as marshal
+    from ddbkit.codec import marshal_item as marshal_item
+    from ddbkit.codec import unmarshal as unmarshal
+    from ddbkit.codec import unmarshal_item as unmarshal_item
+    from ddbkit.errors import BatchGetError as BatchGetError
+    from ddbkit.errors import BatchWriteError as BatchWriteError
+    from ddbkit.errors import ClientValidationError as ClientValidationError
+    from ddbkit.errors import CodecError as CodecError
+    from ddbkit.errors import ConditionalCheckFailed as ConditionalCheckFailed
+    from ddbkit.errors import CursorError as CursorError
+    from ddbkit.errors import DdbkitError as DdbkitError
+    from ddbkit.errors import DynamoDBError as DynamoDBError
+    from ddbkit.errors import ExpressionError as ExpressionError
+    from ddbkit.errors import ResourceNotFound as ResourceNotFound
+    from ddbkit.errors import ThrottledError as ThrottledError
+    from ddbkit.errors import TransactionCanceled as TransactionCanceled
+    from ddbkit.expressions import Attr as Attr
+    from ddbkit.expressions import Condition as Condition
+    from ddbkit.expressions import Key as Key
+    from ddbkit.expressions import Name as Name
+    from ddbkit.expressions import Update as Update
+    from ddbkit.expressions import if_not_exists as if_not_exists
+    from ddbkit.expressions import list_append as list_append
+    from ddbkit.expressions import size as size
+    from ddbkit.keys import KeySchema as KeySchema
+    from ddbkit.operations import Page as Page
+    from ddbkit.operations import TableCore as TableCore
+    from ddbkit.operations import VersionConflict as VersionConflict
+    from ddbkit.operations import ttl_epoch as ttl_epoch
+    from ddbkit.retry import RetryPolicy as RetryPolicy
+    from ddbkit.stream_poller import StreamPoller as StreamPoller
+    from ddbkit.streams import AsyncStreamProcessor as AsyncStreamProcessor
+    from ddbkit.streams import BatchStreamProcessor as BatchStreamProcessor
+    from ddbkit.streams import StreamProcessor as StreamProcessor
+    from ddbkit.streams import StreamRecord as StreamRecord
+    from ddbkit.table import BatchWriter as BatchWriter
+    from ddbkit.table import Table as Table
+    from ddbkit.usage import UsageSnapshot as UsageSnapshot

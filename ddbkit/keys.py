@@ -17,6 +17,7 @@ class KeySchema:
     range_key: str | None = None
     types: Mapping[str, str] = field(default_factory=dict)
     indexes: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
+    complete: bool = False  # True when read from DescribeTable or a config: every index is known
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -64,9 +65,9 @@ class KeySchema:
         idx = {i["IndexName"]: keys(i["KeySchema"])
                for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes") for i in table.get(kind) or []}
         types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions") or []}
-        return cls(h, r, types, idx)
+        return cls(h, r, types, idx, complete=True)
 
     @classmethod
     def from_config(cls, cfg: Any) -> KeySchema:
         """From a :class:`ddbkit.config.TableConfig`."""
-        return cls(cfg.hash_key, cfg.range_key, cfg.attribute_types(), cfg.index_keys())
+        return cls(cfg.hash_key, cfg.range_key, cfg.attribute_types(), cfg.index_keys(), complete=True)

@@ -118,6 +118,16 @@ class TableCore:
             self._keys = KeySchema.from_description(resp["Table"])
         return self._keys
 
+    def _op_keys_for(self, index: str | None) -> Op[KeySchema]:
+        """The key schema, described once more if ``index`` is not known yet (``key=`` named only the
+        table's keys): a Table built with ``key="pk"`` can still query any index."""
+        keys = yield from self._op_keys()
+        if index is not None and index not in keys.indexes and not keys.complete:
+            yield from self._op_describe()
+            assert self._keys is not None
+            keys = self._keys
+        return keys
+
     def _op_describe(self) -> Op[dict[str, Any]]:
         resp = yield Call("DescribeTable", {"TableName": self.name})
         self._keys = KeySchema.from_description(resp["Table"])
@@ -315,7 +325,7 @@ class TableCore:
                   cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
                   names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                   select: str | None = None) -> Op[Page]:
-        keys = yield from self._op_keys()
+        keys = yield from self._op_keys_for(index)
         ihash, irange = keys.index(index)
         req: dict[str, Any] = {"TableName": self.name}
         if index:
@@ -358,7 +368,7 @@ class TableCore:
                  segment: int | None = None, total_segments: int | None = None,
                  names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                  select: str | None = None) -> Op[Page]:
-        keys = yield from self._op_keys()
+        keys = yield from self._op_keys_for(index)
         keys.index(index)
         req: dict[str, Any] = {"TableName": self.name}
         if index:

@@ -102,7 +102,9 @@ class Usage:
     def record_error(self, operation: str, error: BaseException, request: dict[str, Any] | None = None) -> None:
         with self._lock:
             self._errors[operation] += 1
-        log.warning("ddbkit %s failed: %s", operation, _describe(error))
+        # a failed condition is an answer the caller asked for, not a fault: DEBUG, not WARNING
+        level = logging.DEBUG if getattr(error, "code", "") in _EXPECTED else logging.WARNING
+        log.log(level, "ddbkit %s failed: %s", operation, _describe(error))
         if _LOG_ITEMS[0] and request is not None:
             log.debug("ddbkit %s request (debug item logging on): %r", operation, request)
 
@@ -120,6 +122,9 @@ class Usage:
             snap = self._copy()
             self._zero()
         return snap
+
+
+_EXPECTED = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
 
 
 def _describe(error: BaseException) -> str:

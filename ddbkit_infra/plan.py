@@ -275,9 +275,10 @@ class AwsClients:
     """
 
     def __init__(self, region: str | None = None, *, endpoint_url: str | None = None, session: Any = None,
-                 customize: Callable[[Any, str, str], None] | None = None) -> None:
+                 customize: Callable[[Any, str, str], None] | None = None, config: Any = None) -> None:
         import boto3
 
+        self.config = config  # a botocore Config for every client (e.g. fewer retries on a local emulator)
         self.session = session or boto3.Session(region_name=region)
         self.region: str = region or self.session.region_name or DEFAULT_REGION
         self.endpoint_url = endpoint_url
@@ -291,6 +292,8 @@ class AwsClients:
             kwargs: dict[str, Any] = {"region_name": reg}
             if self.endpoint_url:
                 kwargs["endpoint_url"] = self.endpoint_url
+            if self.config is not None:
+                kwargs["config"] = self.config
             c = self.session.client(service, **kwargs)  # type: ignore[call-overload]
             if self.customize is not None:
                 self.customize(c, service, reg)

@@ -17,7 +17,7 @@ from ddbkit import Key, Table, Update
 from ddbkit.codec import marshal_item
 from ddbkit.config import ConfigError, load_component_text, parse_table_config
 from ddbkit.cursor import CursorCodec
-from ddbkit.errors import ConditionalCheckFailed, CursorError
+from ddbkit.errors import ConditionalCheckFailed, CursorError, ServiceValidationError, ThrottledError
 from ddbkit.retry import RetryPolicy
 from ddbkit.usage import log_items
 
@@ -162,7 +162,7 @@ def test_failed_call_logs_no_item_values(caplog: pytest.LogCaptureFixture) -> No
     fake.errors = [fake.error("ThrottlingException"), fake.error("ThrottlingException"),
                    fake.error("ConditionalCheckFailedException", message="The conditional request failed")]
     caplog.set_level(logging.DEBUG, logger="ddbkit")
-    with pytest.raises(Exception):
+    with pytest.raises(ThrottledError):
         t.put({"pk": "k", "ssn": "078-05-1120", "card": "4111111111111111"})
     with pytest.raises(ConditionalCheckFailed):
         t.put({"pk": "k", "ssn": "078-05-1120"})
@@ -174,7 +174,7 @@ def test_failed_call_logs_no_item_values(caplog: pytest.LogCaptureFixture) -> No
     log_items(True)
     try:
         fake.errors = [fake.error("ValidationException")]
-        with pytest.raises(Exception):
+        with pytest.raises(ServiceValidationError):
             t.put({"pk": "k", "ssn": "078-05-1120"})
     finally:
         log_items(False)

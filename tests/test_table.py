@@ -235,3 +235,12 @@ def test_spec_batch_write_sessions_get_user_sessions_and_active_filter(server_ba
                                filter=(Attr("status") == "ACTIVE") & Attr("expiresAt").gt(1_800_000_000)))
     assert len(active) == sum(1 for it in items if it["userId"] == "user7" and it["status"] == "ACTIVE")
     assert t.count() == 10_000
+
+
+def test_table_with_only_key_names_learns_its_indexes(backend: Backend) -> None:
+    make_orders(backend)
+    t = Table("Orders", key=("pk", "sk"), client=backend.client("dynamodb"))
+    t.put({"pk": "a", "sk": "1", "gpk": "g", "n": 1})
+    assert [it["pk"] for it in t.query({"gpk": "g"}, index="ByG").items] == ["a"]
+    with pytest.raises(Exception, match="no index named"):
+        t.query({"gpk": "g"}, index="Nope")

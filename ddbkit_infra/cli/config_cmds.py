@@ -95,11 +95,17 @@ def render_marked_yaml(data: Any, marks: dict[str, str], path: str = "", indent:
 
 @click.command()
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
-def schema(output: str | None) -> None:
+@click.option("--markdown", is_flag=True, help="The configuration reference page instead of the JSON Schema.")
+def schema(output: str | None, markdown: bool) -> None:
     """Print the JSON Schema of a dynamodb-table component's config block (for editors)."""
     from ddbkit.config import dynamodb_table_config_schema
 
-    text = json.dumps(dynamodb_table_config_schema(), indent=2) + "\n"
+    if markdown:
+        from ddbkit_infra.reference import config_reference_markdown
+
+        text = config_reference_markdown()
+    else:
+        text = json.dumps(dynamodb_table_config_schema(), indent=2) + "\n"
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -13,6 +13,7 @@ semaphore for batch chunks. aioboto3 is imported when the first request is sent.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -31,7 +32,7 @@ from ddbkit.usage import Usage, UsageSnapshot
 if TYPE_CHECKING:
     from ddbkit import transactions as tx
 
-__all__ = ["AsyncTable", "AsyncDriver", "AsyncTransport", "AioBotocoreTransport"]
+__all__ = ["AsyncTable", "AsyncDriver", "AsyncTransport", "AioBotocoreTransport", "make_async_transport"]
 
 T = TypeVar("T")
 KeyCond = KeyCondition | Mapping[str, Any] | str
@@ -90,6 +91,25 @@ class AioBotocoreTransport:
         if self._cm is not None:
             cm, self._cm, self._client = self._cm, None, None
             await cm.__aexit__(None, None, None)
+
+
+def make_async_transport(transport: AsyncTransport | str | None, *, session: Any = None,
+                         region_name: str | None = None, endpoint_url: str | None = None) -> AsyncTransport:
+    """The async transport for ``transport``: an object, ``"fast"`` (aiohttp) or ``"botocore"`` (aioboto3);
+    None means ``DDBKIT_TRANSPORT`` if set, else ``ddbkit.table.DEFAULT_TRANSPORT``."""
+    if transport is None:
+        from ddbkit.table import DEFAULT_TRANSPORT
+
+        transport = os.environ.get("DDBKIT_TRANSPORT", "").strip().lower() or DEFAULT_TRANSPORT
+    if transport == "botocore":
+        return AioBotocoreTransport(session=session, region_name=region_name, endpoint_url=endpoint_url)
+    if transport == "fast":
+        from ddbkit.fast import AsyncFastTransport
+
+        return AsyncFastTransport(session=session, region_name=region_name, endpoint_url=endpoint_url)
+    if isinstance(transport, str):
+        raise ValueError(f"unknown transport {transport!r}: use 'botocore', 'fast' or an AsyncTransport object")
+    return transport
 
 
 class AsyncDriver:
@@ -170,7 +190,7 @@ class AsyncTable(TableCore):
 
     def __init__(self, name: str, *, key: KeySchema | tuple[str, str | None] | str | None = None,
                  session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
-                 transport: AsyncTransport | None = None, retry: RetryPolicy | None = None,
+                 transport: AsyncTransport | str | None = None, retry: RetryPolicy | None = None,
                  cursor_secret: str | bytes | None = None, number: NumberMode | str = NumberMode.AUTO,
                  concurrency: int = 8, return_consumed_capacity: str = "TOTAL", usage: Usage | None = None,
                  tracing: Any = None, dax_endpoint: str | None = None) -> None:
@@ -179,8 +199,8 @@ class AsyncTable(TableCore):
                          tracing=tracing)
         if dax_endpoint:
             raise ValueError("amazon-dax-client is synchronous: use ddbkit.Table(dax_endpoint=...) for DAX")
-        self.transport: AsyncTransport = transport or AioBotocoreTransport(
-            session=session, region_name=region_name, endpoint_url=endpoint_url)
+        self.transport: AsyncTransport = make_async_transport(transport, session=session, region_name=region_name,
+                                                              endpoint_url=endpoint_url)
         self._usage = usage or Usage()
         self._driver = AsyncDriver(self.transport, self.retry, self._usage)
 

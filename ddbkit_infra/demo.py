@@ -23,9 +23,16 @@ from typing import Any
 from ddbkit.config import ComponentFile, load_component_file
 from ddbkit_infra.compliance import EffectiveConfig, resolve
 
-__all__ = ["local_environment", "provision", "run_demo", "find_example", "DemoStep"]
+__all__ = ["local_environment", "provision", "run_demo", "find_example", "check", "DemoStep"]
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def check(what: str, ok: bool) -> None:
+    """Print one example check; exit 1 when it fails (the examples' run.py scripts use it)."""
+    print(f"{'ok ' if ok else 'FAIL'} {what}")
+    if not ok:
+        raise SystemExit(1)
 
 
 def find_example(name: str) -> Path:

@@ -15,15 +15,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def check(what: str, ok: bool) -> None:
-    print(f"{'ok ' if ok else 'FAIL'} {what}")
-    if not ok:
-        raise SystemExit(1)
-
-
 def main() -> None:
     from ddbkit.stream_poller import StreamPoller
-    from ddbkit_infra.demo import local_environment, provision
+    from ddbkit_infra.demo import check, local_environment, provision
 
     with local_environment() as endpoint:
         effs = provision(HERE / "component.yaml", endpoint_url=endpoint, echo=None)

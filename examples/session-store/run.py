@@ -16,17 +16,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # Lambda puts the function's directory on sys.path; so do we
 
 
-def check(what: str, ok: bool) -> None:
-    print(f"{'ok ' if ok else 'FAIL'} {what}")
-    if not ok:
-        raise SystemExit(1)
-
-
 def main() -> None:
     from ddbkit import Table
     from ddbkit.config import load_component_file
     from ddbkit.stream_poller import StreamPoller
-    from ddbkit_infra.demo import local_environment, provision
+    from ddbkit_infra.demo import check, local_environment, provision
     from ddbkit_infra.iam import arn_context, bind_outputs
 
     with local_environment() as endpoint:

@@ -389,12 +389,18 @@ def _b64(value: Any) -> str:
     raise TypeError(type(value).__name__)
 
 
+_ORJSON: Any = None
+
+
 def _json_size_bound(item: Mapping[str, Mapping[str, Any]]) -> int:
-    try:
+    global _ORJSON
+    if _ORJSON is None:  # imported on first use, once (not per item on the batch hot path)
         import orjson
 
-        return len(orjson.dumps(item, default=_b64))
-    except (ImportError, TypeError):  # pragma: no cover - fall back to the exact walk
+        _ORJSON = orjson
+    try:
+        return len(_ORJSON.dumps(item, default=_b64))
+    except TypeError:  # pragma: no cover - a value orjson cannot write: the exact walk decides
         return item_size(item)
 
 

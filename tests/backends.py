@@ -180,3 +180,24 @@ class Backend:
 def _check_known(feature: str) -> None:
     if feature not in ALL_FEATURES:
         raise ValueError(f"unknown backend feature {feature!r}; known: {sorted(ALL_FEATURES)}")
+
+
+def create_example_table(client: Any, example: str, *, keep_tags: bool = False) -> Any:
+    """Create ``examples/<example>``'s table with ``client``; return its (unresolved) TableConfig.
+
+    The examples' KMS key ARNs are account-specific (no local backend has them), so SSE is left out;
+    tags too unless ``keep_tags`` (DynamoDB Local has none).
+    """
+    from pathlib import Path
+
+    from ddbkit.config import load_component_file
+    from ddbkit_infra.table_api import create_table_request
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = load_component_file(root / "examples" / example / "component.yaml").table()
+    req = create_table_request(cfg)
+    req.pop("SSESpecification", None)
+    if not keep_tags:
+        req.pop("Tags", None)
+    client.create_table(**req)
+    return cfg

@@ -105,7 +105,7 @@ class FaultyStore(Stub):
 
     def _op_DescribeTable(self, req: dict[str, Any]) -> dict[str, Any]:
         names = self.tables[req["TableName"]]
-        schema = [{"AttributeName": n, "KeyType": k} for n, k in zip(names, ("HASH", "RANGE"))]
+        schema = [{"AttributeName": n, "KeyType": k} for n, k in zip(names, ("HASH", "RANGE"), strict=False)]
         return {"Table": {"TableName": req["TableName"], "TableStatus": "ACTIVE", "KeySchema": schema,
                           "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n in names]}}
 
@@ -125,7 +125,7 @@ class FaultyStore(Stub):
         for t, writes in req["RequestItems"].items():
             skip = self._partial(len(writes))
             with self.lock:
-                for w, left in zip(writes, skip):
+                for w, left in zip(writes, skip, strict=True):
                     if left:
                         unprocessed.setdefault(t, []).append(w)
                         self.counters["unprocessed"] += 1
@@ -140,7 +140,7 @@ class FaultyStore(Stub):
         unprocessed: dict[str, dict[str, Any]] = {}
         for t, spec in req["RequestItems"].items():
             keys = spec["Keys"]
-            for k, left in zip(keys, self._partial(len(keys))):
+            for k, left in zip(keys, self._partial(len(keys)), strict=True):
                 if left:
                     unprocessed.setdefault(t, {"Keys": []})["Keys"].append(k)
                 elif (item := self.items[t].get(self._kid(t, k))) is not None:

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import create_example_table
 from moto import mock_aws
 
-from ddbkit.config import load_component_file
 from ddbkit_infra.reference import config_reference_markdown
-from ddbkit_infra.table_api import create_table_request
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["table.md", "patterns.md", "tracing.md", "async.md", "dax.md", "getting-started.md"]
@@ -28,10 +27,7 @@ def _tables() -> None:
 
     client = boto3.client("dynamodb", region_name="us-east-1")
     for example in ("session-store", "iot-time-series"):
-        cfg = load_component_file(ROOT / "examples" / example / "component.yaml").table()
-        req = create_table_request(cfg)
-        req.pop("SSESpecification", None)
-        client.create_table(**req)
+        create_example_table(client, example, keep_tags=True)
     client.create_table(
         TableName="UserManagement", BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("PK", "SK", "GSI1PK", "GSI1SK")],

@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backends import Backend
+from backends import Backend, create_example_table
 from pydantic import BaseModel, ValidationError
 
 from ddbkit import Table
-from ddbkit.config import load_component_file
 from ddbkit.errors import ClientValidationError
 from ddbkit.patterns.sessions import SessionStore
 from ddbkit.patterns.single_table import KeyTemplate, SingleTable
 from ddbkit.patterns.time_series import TimeSeries
-from ddbkit_infra.table_api import create_table_request
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,12 +119,8 @@ def test_time_series_single_shard_uses_device_as_key(backend: Backend) -> None:
 
 
 def test_session_store(backend: Backend) -> None:
-    cfg = load_component_file(ROOT / "examples/session-store/component.yaml").table()
-    req = create_table_request(cfg)
-    req.pop("SSESpecification", None)
-    req.pop("Tags", None)
     client = backend.client("dynamodb")
-    client.create_table(**req)
+    cfg = create_example_table(client, "session-store")
     now = [1_800_000_000.0]
     store = SessionStore(Table.from_config(cfg, client=client), ttl=timedelta(hours=1), clock=lambda: now[0])
     created = [store.create("u1") for _ in range(5)]

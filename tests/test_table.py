@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backends import Backend
+from backends import Backend, create_example_table
 
 from ddbkit import Attr, Key, Table, Update, if_not_exists, list_append
 from ddbkit import transactions as tx
-from ddbkit.config import load_component_file
 from ddbkit.errors import (
     ConditionalCheckFailed,
     CursorError,
@@ -21,7 +20,6 @@ from ddbkit.errors import (
     TransactionCanceled,
 )
 from ddbkit.operations import VersionConflict, ttl_epoch
-from ddbkit_infra.table_api import create_table_request
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -198,12 +196,8 @@ def test_describes_key_schema_lazily_and_counts_capacity(backend: Backend) -> No
 
 
 def session_table(backend: Backend) -> Table:
-    cfg = load_component_file(ROOT / "examples/session-store/component.yaml").table()
-    req = create_table_request(cfg)
-    req.pop("SSESpecification", None)
-    req.pop("Tags", None)
     client = backend.client("dynamodb")
-    client.create_table(**req)
+    cfg = create_example_table(client, "session-store")
     return Table.from_config(cfg, client=client, cursor_secret="demo-secret")
 
 

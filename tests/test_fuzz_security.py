@@ -100,7 +100,8 @@ def test_tampered_signed_tokens_are_rejected(noise: bytes, position: int) -> Non
 
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(st.sampled_from(["pk", "sk", "x"]),
-                       st.one_of(st.text(max_size=5), st.integers(), st.binary(max_size=4)), min_size=1))
+                       st.one_of(st.text(max_size=5), st.integers(-(10**38) + 1, 10**38 - 1),
+                                 st.binary(max_size=4)), min_size=1))
 def test_crafted_cursor_never_leaves_the_queried_partition(key: dict[str, Any]) -> None:
     fake = FakeDynamo(keys=("pk", "sk"))
     fake._Query = lambda req: {"Items": [], "Count": 0}  # type: ignore[attr-defined]

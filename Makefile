@@ -42,7 +42,7 @@ compat: setup
 
 # After a deliberate upgrade in .venv: pin the working set again (ddbkit itself left out).
 constraints:
-	@{ sed -n '/^#/p' $(CONSTRAINTS); $(BIN)/python -m pip freeze --exclude-editable | grep -vi '^ddbkit[=@ ]'; } > $(CONSTRAINTS).new
+	@{ sed -n '/^#/p' $(CONSTRAINTS); $(BIN)/python -m pip freeze --exclude-editable | grep -v '^#' | grep -vi '^ddbkit[=@ ]'; } > $(CONSTRAINTS).new
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 
 lint:

@@ -40,6 +40,7 @@ __all__ = [
     "WRITE_ACTIONS",
     "arn_context",
     "bind_outputs",
+    "bind_template",
     "env_prefix",
     "is_real_value",
     "policy_for_access",
@@ -376,3 +377,36 @@ def _own_variables(config: Mapping[str, Any]) -> dict[str, str]:
     if not isinstance(variables, Mapping):
         return {}
     return {str(k): str(v) for k, v in variables.items()}
+
+
+def bind_template(loaded: ComponentFile, component: str, tables: Mapping[str, TableConfig] | None = None,
+                  ctx: ArnContext | None = None) -> dict[str, Any]:
+    """A CloudFormation template for ``component``'s binds: one ``AWS::IAM::ManagedPolicy`` per bind, and
+    under ``Metadata.ddbkit.Environment.Variables`` the variables to give its function.
+
+    The only place placeholders are kept: ARNs CloudFormation can fill at deploy time are ``Fn::Sub``
+    (``${AWS::Partition}``/``${AWS::Region}``/``${AWS::AccountId}``), including ``<PREFIX>_TABLE_ARN``.
+    A stream ARN is still left out of the variables (its label is only known once the table exists;
+    take it from the table stack's ``StreamArn`` output); the stream-read policy keeps ``/stream/*``.
+    """
+    from ddbkit_infra.cloudformation import _lid, _sub
+
+    ctx = ctx or ArnContext()
+    report = bind_outputs(loaded, component, ctx, tables=tables)
+    tabs = dict(tables) if tables is not None else dict(loaded.tables)
+    resources: dict[str, Any] = {}
+    variables: dict[str, Any] = dict(report.environment)
+    for b in report.binds:
+        resources[_lid(component, b.target, b.access, "Policy")] = {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {"Description": f"ddbkit: {b.access} access of {component} to {b.target}",
+                           "PolicyDocument": _sub(b.policy)}}
+        variables.setdefault(f"{env_prefix(b.target)}_TABLE_ARN", ctx.table_arn(tabs[b.target].table_name))
+    for key in report.omitted:
+        resolved = resolve_references(_own_variables(loaded.component(component).config)[key], tabs, ctx)
+        if not resolved.endswith("/*"):
+            variables[key] = resolved
+    return {"AWSTemplateFormatVersion": "2010-09-09",
+            "Description": f"ddbkit bind: IAM policies and environment of {component}",
+            "Metadata": {"ddbkit": {"Environment": {"Variables": _sub(variables)}}},
+            "Resources": resources}

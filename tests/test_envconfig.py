@@ -197,3 +197,24 @@ def test_console_names_the_missing_extra(monkeypatch: pytest.MonkeyPatch, capsys
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "pip install 'ddbkit[cli]'" in err and "click, PyYAML" in err
+
+
+def test_cli_bind_cloudformation_keeps_placeholders_in_the_template_only(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["bind", str(SESSION_STORE), "--component", "session-manager",
+                                   "--format", "cloudformation"])
+    assert res.exit_code == 0, res.output
+    assert "&id" not in res.output and "*id" not in res.output
+    template = yaml.safe_load(res.output)
+    variables = template["Metadata"]["ddbkit"]["Environment"]["Variables"]
+    # a placeholder only inside Fn::Sub, which CloudFormation fills at deploy time
+    assert variables["USER_SESSIONS_TABLE_ARN"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/UserSessions"}
+    assert not [v for v in variables.values() if isinstance(v, str) and "${" in v]
+    assert "USER_SESSIONS_STREAM_ARN" not in variables
+    [policy] = template["Resources"].values()
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    f = tmp_path / "bind.yaml"
+    f.write_text(res.output)
+    lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(f)], capture_output=True, text=True,
+                          timeout=120)
+    assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -195,13 +195,24 @@ def synth(file: str, component: str | None, region: str | None, tier: str | None
 @click.option("--account-id", help="Account for ARNs (default: STS, else ${AWS::AccountId}).")
 @click.option("--region", help="Region for ARNs (default: ${AWS::Region}).")
 @click.option("--endpoint-url", help="Ask STS here (local emulator).")
-@click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "cloudformation"]), default="json",
+              show_default=True, help="cloudformation: a template (YAML) with the policies; ARNs as Fn::Sub.")
 def bind(file: str, component: str, account_id: str | None, region: str | None, endpoint_url: str | None,
          fmt: str) -> None:
-    """Print each bind's least-privilege IAM policy and the component's environment variables."""
-    from ddbkit_infra.iam import arn_context, bind_outputs
+    """Print each bind's least-privilege IAM policy and the component's environment variables.
+
+    Environment values are real or left out (no ${AWS::...} placeholder, no /stream/* wildcard); only
+    --format cloudformation keeps placeholders, as Fn::Sub in a template."""
+    from ddbkit_infra.iam import arn_context, bind_outputs, bind_template
 
     loaded = load_or_exit(file)
+    if fmt == "cloudformation":
+        from ddbkit_infra.cloudformation import render
+
+        with _errors():
+            effs = {n: e.config for n, e in _effective(loaded, None).items()}
+            click.echo(render(bind_template(loaded, component, tables=effs)), nl=False)
+        return
     with _errors():
         sts: Any = None
         if account_id is None:

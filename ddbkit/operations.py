@@ -79,6 +79,9 @@ def ttl_epoch(when: datetime | timedelta | float | int, now: datetime | None = N
 class TableCore:
     """Everything a table client does except I/O. Subclasses add a driver (sync or async)."""
 
+    #: The table's TTL attribute when known (``from_env`` reads ``PREFIX_TTL``); for ``ttl_epoch`` values.
+    ttl_attribute: str | None = None
+
     def __init__(self, name: str, *, key: KeySchema | tuple[str, str | None] | str | None = None,
                  retry: RetryPolicy | None = None, cursor_secret: str | bytes | None = None,
                  number: NumberMode | str = NumberMode.AUTO, concurrency: int = 8,

@@ -111,6 +111,24 @@ class Table(TableCore):
             kwargs["dax_endpoint"] = dax.endpoint
         return cls(config.table_name, key=KeySchema.from_config(config), **kwargs)
 
+    @classmethod
+    def from_env(cls, prefix: str, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Table:
+        """A Table from the ``PREFIX_*`` variables ``ddbkit bind`` emits (no YAML, no pydantic).
+
+        ``prefix`` is ``"USER_SESSIONS"`` or the component name ``"user-sessions"``; the table name, key
+        schema, indexes and TTL attribute come from the environment (:mod:`ddbkit.envconfig`), and
+        ``PREFIX_DAX_ENDPOINT`` turns DAX on. ``kwargs`` are the constructor's (``endpoint_url=``...) and win.
+        Raises :class:`ddbkit.envconfig.EnvConfigError` naming a missing or malformed variable."""
+        from ddbkit.envconfig import read_table_env
+
+        env = read_table_env(prefix, environ)
+        if env.dax_endpoint and "dax_endpoint" not in kwargs:
+            kwargs["dax_endpoint"] = env.dax_endpoint
+        kwargs.setdefault("key", env.key)
+        table = cls(env.table_name, **kwargs)
+        table.ttl_attribute = env.ttl_attribute
+        return table
+
     def _run(self, operation: str, op: Op[Any], index: str | None = None) -> Any:
         with traced(self.tracer, self.name, operation, self._usage, index) as span:
             span.result = self._driver.run(op)

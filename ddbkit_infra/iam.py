@@ -6,9 +6,10 @@ A consumer component's ``binds: [{to: user-sessions, access: read-write}]`` beco
   ``grantReadWriteData`` / ``grantStreamRead`` give, on the table ARN (and replica-region ARNs), the
   ``/index/*`` ARNs for Query/Scan when the table has indexes, the stream ARN for stream reads (plus
   ``ListStreams`` on ``*``, the only wildcard), and KMS actions on the customer-managed key(s);
-* environment variables ``<COMPONENT>_TABLE``, ``_TABLE_ARN``, ``_STREAM_ARN``, ``_INDEXES``, and the
-  consumer's own ``config.environment.variables`` with ``${component.tableName}``-style references
-  resolved.
+* environment variables ``<COMPONENT>_TABLE``, ``_KEY``, ``_KEY_TYPES``, ``_INDEXES``, ``_INDEX_KEYS``,
+  ``_TTL``, ``_TABLE_ARN``, ``_STREAM_ARN`` (what ``Table.from_env`` reads: :mod:`ddbkit.envconfig`), and
+  the consumer's own ``config.environment.variables`` with ``${component.tableName}``-style references
+  resolved. Environment values are real or left out: no ``${AWS::...}`` placeholder, no ``/stream/*``.
 
 ARNs come from an :class:`ArnContext`: account and region given, or from STS, or CloudFormation
 placeholders (``${AWS::Partition}``/``${AWS::Region}``/``${AWS::AccountId}``) that a template's
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddbkit.config import ComponentFile, TableConfig, kms_key_region
+from ddbkit.envconfig import env_prefix as _env_prefix
+from ddbkit.envconfig import table_env_vars
 
 from ddbkit_infra.table_api import kms_alias_name, sse_target
 
@@ -37,7 +40,9 @@ __all__ = [
     "WRITE_ACTIONS",
     "arn_context",
     "bind_outputs",
+    "bind_template",
     "env_prefix",
+    "is_real_value",
     "policy_for_access",
     "resolve_references",
     "table_env",
@@ -236,7 +241,12 @@ def _document(statements: list[dict[str, Any]]) -> dict[str, Any]:
 
 def env_prefix(component: str) -> str:
     """``user-sessions`` -> ``USER_SESSIONS`` (upper case, non-alphanumerics as ``_``)."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", component).strip("_").upper()
+    return _env_prefix(component)
+
+
+def is_real_value(value: str) -> bool:
+    """False for a value a program must not read: a CloudFormation ``${...}`` placeholder or an ARN wildcard."""
+    return "${" not in value and not value.endswith("/*")
 
 
 def table_values(cfg: TableConfig, ctx: ArnContext) -> dict[str, str]:
@@ -253,16 +263,21 @@ def table_values(cfg: TableConfig, ctx: ArnContext) -> dict[str, str]:
 
 
 def table_env(component: str, cfg: TableConfig, ctx: ArnContext) -> dict[str, str]:
-    """``<PREFIX>_TABLE``, ``_TABLE_ARN``, ``_STREAM_ARN`` (streams on), ``_INDEXES`` (indexes), ``_DAX_ENDPOINT``."""
+    """What a handler needs to build its Table with no YAML and no pydantic (``Table.from_env(PREFIX)``).
+
+    ``<PREFIX>_TABLE``, ``_KEY``, ``_KEY_TYPES``, ``_INDEXES`` + ``_INDEX_KEYS`` (indexes), ``_TTL`` (TTL on),
+    ``_DAX_ENDPOINT`` (DAX endpoint set), in :mod:`ddbkit.envconfig`'s format, plus ``_TABLE_ARN`` when the
+    account and region are known and ``_STREAM_ARN`` when the live stream ARN is (a ``/stream/*`` wildcard
+    or a ``${AWS::...}`` placeholder is never written into a value a program reads; templates keep them).
+    """
     p = env_prefix(component)
+    env = table_env_vars(p, cfg.table_name, cfg.hash_key, cfg.range_key, types=cfg.attribute_types(),
+                         indexes=cfg.index_keys(), ttl_attribute=cfg.ttl_attribute)
     values = table_values(cfg, ctx)
-    env = {f"{p}_TABLE": values["tableName"], f"{p}_TABLE_ARN": values["tableArn"]}
-    if "streamArn" in values:
-        env[f"{p}_STREAM_ARN"] = values["streamArn"]
-    if values["indexNames"]:
-        env[f"{p}_INDEXES"] = values["indexNames"]
-    if "daxEndpoint" in values:
-        env[f"{p}_DAX_ENDPOINT"] = values["daxEndpoint"]
+    for var, name in ((f"{p}_TABLE_ARN", "tableArn"), (f"{p}_STREAM_ARN", "streamArn"),
+                      (f"{p}_DAX_ENDPOINT", "daxEndpoint")):
+        if name in values and is_real_value(values[name]):
+            env[var] = values[name]
     return env
 
 
@@ -309,10 +324,15 @@ class BindReport:
     component: str
     binds: list[BindOutput]
     environment: dict[str, str]
+    #: The consumer's own variables left out of ``environment``, with why (a value only a template can fill).
+    omitted: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"component": self.component, "binds": [b.to_dict() for b in self.binds],
-                "environment": self.environment}
+        out: dict[str, Any] = {"component": self.component, "binds": [b.to_dict() for b in self.binds],
+                               "environment": self.environment}
+        if self.omitted:
+            out["omitted"] = self.omitted
+        return out
 
 
 def bind_outputs(loaded: ComponentFile, component: str, ctx: ArnContext | None = None,
@@ -340,9 +360,15 @@ def bind_outputs(loaded: ComponentFile, component: str, ctx: ArnContext | None =
                          table_env(bind.to, cfg, bctx))
         binds.append(out)
         env.update(out.environment)
+    omitted: dict[str, str] = {}
     for key, value in _own_variables(comp.config).items():
-        env[key] = resolve_references(value, tabs, ctx, contexts)
-    return BindReport(comp.name, binds, env)
+        resolved = resolve_references(value, tabs, ctx, contexts)
+        if is_real_value(resolved):
+            env[key] = resolved
+        else:  # an unknown account/region or stream label: a program must not read a placeholder
+            omitted[key] = (f"{resolved!r} is not known yet (needs --account-id/--region, or the live table "
+                            "for a stream ARN)")
+    return BindReport(comp.name, binds, env, omitted)
 
 
 def _own_variables(config: Mapping[str, Any]) -> dict[str, str]:
@@ -351,3 +377,36 @@ def _own_variables(config: Mapping[str, Any]) -> dict[str, str]:
     if not isinstance(variables, Mapping):
         return {}
     return {str(k): str(v) for k, v in variables.items()}
+
+
+def bind_template(loaded: ComponentFile, component: str, tables: Mapping[str, TableConfig] | None = None,
+                  ctx: ArnContext | None = None) -> dict[str, Any]:
+    """A CloudFormation template for ``component``'s binds: one ``AWS::IAM::ManagedPolicy`` per bind, and
+    under ``Metadata.ddbkit.Environment.Variables`` the variables to give its function.
+
+    The only place placeholders are kept: ARNs CloudFormation can fill at deploy time are ``Fn::Sub``
+    (``${AWS::Partition}``/``${AWS::Region}``/``${AWS::AccountId}``), including ``<PREFIX>_TABLE_ARN``.
+    A stream ARN is still left out of the variables (its label is only known once the table exists;
+    take it from the table stack's ``StreamArn`` output); the stream-read policy keeps ``/stream/*``.
+    """
+    from ddbkit_infra.cloudformation import _lid, _sub
+
+    ctx = ctx or ArnContext()
+    report = bind_outputs(loaded, component, ctx, tables=tables)
+    tabs = dict(tables) if tables is not None else dict(loaded.tables)
+    resources: dict[str, Any] = {}
+    variables: dict[str, Any] = dict(report.environment)
+    for b in report.binds:
+        resources[_lid(component, b.target, b.access, "Policy")] = {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {"Description": f"ddbkit: {b.access} access of {component} to {b.target}",
+                           "PolicyDocument": _sub(b.policy)}}
+        variables.setdefault(f"{env_prefix(b.target)}_TABLE_ARN", ctx.table_arn(tabs[b.target].table_name))
+    for key in report.omitted:
+        resolved = resolve_references(_own_variables(loaded.component(component).config)[key], tabs, ctx)
+        if not resolved.endswith("/*"):
+            variables[key] = resolved
+    return {"AWSTemplateFormatVersion": "2010-09-09",
+            "Description": f"ddbkit bind: IAM policies and environment of {component}",
+            "Metadata": {"ddbkit": {"Environment": {"Variables": _sub(variables)}}},
+            "Resources": resources}

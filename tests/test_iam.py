@@ -198,8 +198,14 @@ def test_bind_outputs_env_and_reference_resolution() -> None:
     assert report.environment == {
         "USER_SESSIONS_TABLE": "UserSessions",
         "USER_SESSIONS_TABLE_ARN": "arn:aws:dynamodb:us-east-1:111122223333:table/UserSessions",
-        "USER_SESSIONS_STREAM_ARN": "arn:aws:dynamodb:us-east-1:111122223333:table/UserSessions/stream/*",
+        # no USER_SESSIONS_STREAM_ARN: the stream's label is unknown until the table exists, and a
+        # `/stream/*` wildcard is no value for a program (tests/test_envconfig.py has the live case)
         "USER_SESSIONS_INDEXES": "UserIdIndex,ExpirationIndex,SessionTypeIndex",
+        # the schema Table.from_env reads (ddbkit.envconfig)
+        "USER_SESSIONS_KEY": "sessionId",
+        "USER_SESSIONS_KEY_TYPES": "sessionId:S,userId:S,createdAt:N,expiresAt:N,sessionType:S",
+        "USER_SESSIONS_INDEX_KEYS": "UserIdIndex:userId,createdAt;ExpirationIndex:expiresAt;SessionTypeIndex:userId,sessionType",
+        "USER_SESSIONS_TTL": "expiresAt",
         "SESSIONS_TABLE": "UserSessions",  # ${user-sessions.tableName}
         "USER_ID_INDEX": "UserIdIndex",
     }

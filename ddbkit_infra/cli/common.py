@@ -30,4 +30,10 @@ def dump(data: Any, fmt: str) -> str:
         return json.dumps(data, indent=2, sort_keys=False, default=str)
     import yaml
 
-    return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+    class NoAliasDumper(yaml.SafeDumper):
+        """Writes a shared list twice rather than as ``&id001``/``*id001`` (CloudFormation rejects aliases)."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return str(yaml.dump(data, Dumper=NoAliasDumper, sort_keys=False, default_flow_style=False))

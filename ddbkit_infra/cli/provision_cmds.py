@@ -194,22 +194,65 @@ def synth(file: str, component: str | None, region: str | None, tier: str | None
 @click.option("--component", "-c", required=True, help="The consuming component (the one with binds:).")
 @click.option("--account-id", help="Account for ARNs (default: STS, else ${AWS::AccountId}).")
 @click.option("--region", help="Region for ARNs (default: ${AWS::Region}).")
-@click.option("--endpoint-url", help="Ask STS here (local emulator).")
-@click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="json", show_default=True)
+@click.option("--endpoint-url", help="Ask STS (and DynamoDB with --describe) here (local emulator).")
+@click.option("--describe", is_flag=True,
+              help="Describe the bound tables for their live stream ARNs (else *_STREAM_ARN is left out).")
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml", "cloudformation"]), default="json",
+              show_default=True, help="cloudformation: a template (YAML) with the policies; ARNs as Fn::Sub.")
 def bind(file: str, component: str, account_id: str | None, region: str | None, endpoint_url: str | None,
-         fmt: str) -> None:
-    """Print each bind's least-privilege IAM policy and the component's environment variables."""
-    from ddbkit_infra.iam import arn_context, bind_outputs
+         describe: bool, fmt: str) -> None:
+    """Print each bind's least-privilege IAM policy and the component's environment variables.
+
+    Environment values are real or left out (no ${AWS::...} placeholder, no /stream/* wildcard); only
+    --format cloudformation keeps placeholders, as Fn::Sub in a template."""
+    from ddbkit_infra.iam import arn_context, bind_outputs, bind_template
 
     loaded = load_or_exit(file)
+    if fmt == "cloudformation":
+        from ddbkit_infra.cloudformation import render
+
+        with _errors():
+            effs = {n: e.config for n, e in _effective(loaded, None).items()}
+            click.echo(render(bind_template(loaded, component, tables=effs)), nl=False)
+        return
     with _errors():
         sts: Any = None
         if account_id is None:
             sts = _quick_sts(region, endpoint_url)
         ctx = arn_context(account_id, region, sts)
         effs = {n: e.config for n, e in _effective(loaded, None).items()}
-        report = bind_outputs(loaded, component, ctx, tables=effs)
+        contexts = _live_contexts(loaded, component, effs, ctx, region, endpoint_url) if describe else None
+        report = bind_outputs(loaded, component, ctx, tables=effs, contexts=contexts)
     click.echo(dump(report.to_dict(), fmt))
+
+
+def _live_contexts(loaded: ComponentFile, component: str, effs: dict[str, Any], ctx: Any, region: str | None,
+                   endpoint_url: str | None) -> dict[str, Any]:
+    """Per bound table, the context with its live ``LatestStreamArn`` (DescribeTable; a table that cannot be
+    described keeps ``ctx``, so its stream ARN is left out rather than guessed)."""
+    import dataclasses
+
+    import boto3
+    from botocore.config import Config
+
+    kwargs: dict[str, Any] = {"region_name": region or (None if ctx.has_placeholders else ctx.region),
+                              "config": Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1})}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+    client = boto3.client("dynamodb", **kwargs)
+    out: dict[str, Any] = {}
+    for bind in loaded.component(component).binds:
+        cfg = effs.get(bind.to)
+        if cfg is None:
+            continue
+        try:
+            arn = client.describe_table(TableName=cfg.table_name)["Table"].get("LatestStreamArn")
+        except Exception as err:  # noqa: BLE001 - report and leave the ARN out
+            click.secho(f"bind: could not describe {cfg.table_name}: {err}", fg="yellow", err=True)
+            continue
+        if arn:
+            out[bind.to] = dataclasses.replace(ctx, stream_arn=str(arn))
+    return out
 
 
 def _quick_sts(region: str | None, endpoint_url: str | None) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .model import (
+    ComplianceFramework,
     Component,
     ComponentFile,
     ConfigError,
@@ -46,7 +47,8 @@ def load_component_text(text: str, source: str = "<string>") -> ComponentFile:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError([ConfigIssue((), "yaml.syntax", str(err).replace("\n", " "), line)], source) from None
+        # keep PyYAML's own layout: the problem, the line and a caret under the column
+        raise ConfigError([ConfigIssue((), "yaml.syntax", str(err), line)], source) from None
     except _DuplicateKey as dup:
         raise ConfigError([ConfigIssue(dup.path, "yaml.duplicate-key",
                                        f"key {dup.path[-1]!r} appears twice", dup.line)], source) from None
@@ -57,11 +59,19 @@ def load_component_text(text: str, source: str = "<string>") -> ComponentFile:
     issues: list[ConfigIssue] = []
     components: list[Component] = []
     tables: dict[str, TableConfig] = {}
+    failed: set[str] = set()  # table components whose own config is wrong: binds to them stay quiet
     if not isinstance(data, Mapping) or not isinstance(data.get("components"), list):
         issues.append(ConfigIssue(("components",), "file.shape",
                                   "expected a mapping with a 'components:' list (or a bare table config)"))
     else:
         default_tier = data.get("complianceFramework")
+        if default_tier is not None and (not isinstance(default_tier, str)
+                                         or default_tier not in {f.value for f in ComplianceFramework}):
+            # reported once, on its own path, not as an error inside every table config
+            issues.append(ConfigIssue(("complianceFramework",), "schema.enum",
+                                      f"complianceFramework must be one of "
+                                      f"{', '.join(repr(f.value) for f in ComplianceFramework)}; got {default_tier!r}"))
+            default_tier = None
         for i, raw in enumerate(data["components"]):
             try:
                 comp = Component.model_validate(raw)
@@ -77,7 +87,8 @@ def load_component_text(text: str, source: str = "<string>") -> ComponentFile:
                     tables[comp.name] = parse_table_config(cfg_data, ("components", i, "config"))
                 except ConfigError as err:
                     issues += err.issues
-        issues += check_file_rules(FileContext(components, tables))
+                    failed.add(comp.name)
+        issues += check_file_rules(FileContext(components, tables, frozenset(failed)))
     if issues:
         raise ConfigError([_with_line(i, lines) for i in issues], source)
     return ComponentFile(components=components, tables=tables, source=source, lines=lines)

@@ -74,7 +74,10 @@ class ConfigIssue:
 
     def __str__(self) -> str:
         loc = f"line {self.line}: " if self.line else ""
-        return f"{loc}{self.where or '<root>'}: {self.message} [{self.rule}]"
+        first, *more = self.message.split("\n")
+        text = f"{loc}{self.where or '<root>'}: {first} [{self.rule}]"
+        # a multi-line message (a YAML error with its caret) keeps its lines, indented under the first
+        return "\n".join([text, *(f"    {m}" for m in more)])
 
 
 class ConfigError(ValueError):
@@ -112,6 +115,8 @@ class BillingMode(str, Enum):
 
 
 class MonitoringLevel(str, Enum):
+    """CloudWatch alarms to create: each level adds to the one before (docs/alarms.md lists them)."""
+
     BASIC = "basic"
     ENHANCED = "enhanced"
     COMPREHENSIVE = "comprehensive"
@@ -122,6 +127,8 @@ class MonitoringLevel(str, Enum):
 
 
 class ComplianceFramework(str, Enum):
+    """Compliance tier: the defaults it fills in and the settings it refuses (docs/compliance.md)."""
+
     COMMERCIAL = "commercial"
     FEDRAMP_MODERATE = "fedramp-moderate"
     FEDRAMP_HIGH = "fedramp-high"

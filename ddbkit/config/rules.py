@@ -329,6 +329,18 @@ def _projection_include(cfg: TableConfig) -> Iterator[Finding]:
                    f"nonKeyAttributes are only allowed with projectionType INCLUDE, not {p.projection_type}")
 
 
+@rule("projection.duplicate", source=f"{_CREATE_TABLE}: Projection.NonKeyAttributes holds no duplicates "
+      "(ValidationException: duplicate non-key attribute)")
+def _projection_duplicate(cfg: TableConfig) -> Iterator[Finding]:
+    """An index's nonKeyAttributes names each attribute once."""
+    for base, idx in _indexes(cfg):
+        seen: set[str] = set()
+        for j, name in enumerate(idx.projection.non_key_attributes or []):
+            if name in seen:
+                yield (*base, "projection", "nonKeyAttributes", j), f"{name!r} is listed twice"
+            seen.add(name)
+
+
 @rule("projection.limit", source=f"{_LIMITS}: 100 projected non-key attributes across all indexes of a table")
 def _projection_limit(cfg: TableConfig) -> Iterator[Finding]:
     """At most 100 nonKeyAttributes across all the indexes of a table."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,9 @@ AWS_COMMANDS: dict[tuple[str, ...], list[str]] = {
     ("backup", "prune"): ["--table", "Orders", "--retention-days", "7"],
     ("backup", "restore"): ["--table", "Orders", "--target", "X", "--latest-backup"],
     ("backup", "export"): ["--table", "Orders", "--bucket", "b"],
+    ("backup", "import"): ["--table", "Orders", "--bucket", "b", "--prefix", "p", "--target", "New"],
+    ("backup", "copy"): ["--table", "Orders", "--destination-region", "us-west-2", "--vault", "dr",
+                         "--role-arn", "arn:aws:iam::123456789012:role/backup"],
     ("streams", "tail"): ["Orders"],
 }
 
@@ -348,6 +352,70 @@ def test_backup_waits_show_progress_lines(tmp_path: Path) -> None:
     assert created.exit_code == 0, created.output  # moto's backups are AVAILABLE at once: nothing to wait for
     assert restored.exit_code == 0, restored.output
     assert "waiting: " in restored.stderr and "Copy" in restored.stderr
+
+
+class Jobs:
+    """dynamodb + backup clients whose import and copy jobs run for two polls, then complete."""
+
+    ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/Orders"
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def _state(self, running: str, done: str) -> str:
+        self.polls += 1
+        return running if self.polls < 3 else done
+
+    def describe_table(self, TableName: str) -> dict[str, Any]:  # noqa: N803 - boto3's spelling
+        return {"Table": {"TableName": TableName, "TableArn": self.ARN, "TableStatus": "ACTIVE",
+                          "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                          "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                          "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"}}}
+
+    def import_table(self, **kwargs: Any) -> dict[str, Any]:
+        return {"ImportTableDescription": {"ImportArn": "arn:import/1", "ImportStatus": "IN_PROGRESS",
+                                           "TableArn": self.ARN.replace("Orders", "New")}}
+
+    def describe_import(self, ImportArn: str) -> dict[str, Any]:  # noqa: N803
+        return {"ImportTableDescription": {"ImportArn": ImportArn, "ImportStatus": self._state("IN_PROGRESS",
+                                                                                              "COMPLETED"),
+                                           "TableArn": self.ARN.replace("Orders", "New")}}
+
+    def get_waiter(self, name: str) -> Any:
+        class Waiter:
+            def wait(self, **_: Any) -> None:
+                return None
+
+        return Waiter()
+
+    def start_copy_job(self, **kwargs: Any) -> dict[str, Any]:
+        return {"CopyJobId": "job-1"}
+
+    def describe_copy_job(self, CopyJobId: str) -> dict[str, Any]:  # noqa: N803
+        return {"CopyJob": {"State": self._state("RUNNING", "COMPLETED"), "SourceRecoveryPointArn": "rp",
+                            "DestinationBackupVaultArn": "arn:aws:backup:us-west-2:123456789012:backup-vault:dr"}}
+
+
+@pytest.mark.parametrize("command, job", [
+    (["import", "--bucket", "b", "--prefix", "p", "--target", "New"], "import arn:import/1"),
+    (["copy", "--destination-region", "us-west-2", "--vault", "dr", "--role-arn", "arn:aws:iam::1:role/r",
+      "--recovery-point-arn", "rp"], "copy job job-1"),
+], ids=["import", "copy"])
+def test_import_and_copy_waits_show_progress_lines(command: list[str], job: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs = Jobs()
+
+    class Paginator:
+        def paginate(self, **_: Any) -> Any:
+            return [{"RecoveryPoints": [{"RecoveryPointArn": "rp", "BackupVaultName": "main", "Status": "COMPLETED",
+                                         "CreationDate": datetime(2026, 1, 1, tzinfo=timezone.utc)}]}]
+
+    jobs.get_paginator = lambda name: Paginator()  # type: ignore[method-assign]
+    monkeypatch.setattr(ops_cmds, "_client", lambda *a, **k: jobs)
+    result = run("backup", command[0], "--table", "Orders", "--region", REGION, *command[1:], "--poll-interval", "0")
+    assert result.exit_code == 0, (result.output, result.exception)
+    lines = [line for line in result.stderr.splitlines() if line.startswith(f"waiting: {job}: ")]
+    assert len(lines) == 2 and lines[-1].startswith(f"waiting: {job}: COMPLETED"), result.stderr
 
 
 # ==================================================================================================

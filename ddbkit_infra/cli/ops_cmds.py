@@ -1,4 +1,4 @@
-"""``ddbkit monitor`` and ``ddbkit backup create|list|prune|restore|export``: operating a live table.
+"""``ddbkit monitor`` and ``ddbkit backup create|list|prune|restore|export|import|copy``: operating a live table.
 
 Every command takes the table as a component FILE (its table name) or ``--table NAME``, and
 ``--endpoint-url`` / ``--region`` / ``--profile`` for the clients (a local moto server, another region or
@@ -363,3 +363,66 @@ def export_cmd(file: str | None, table_name: str | None, component: str | None, 
     if result.item_count is not None and result.status == "COMPLETED":
         click.echo(f"  items: {result.item_count}")
     click.echo(f"  manifest: {result.manifest_url or 'not reported by this endpoint'}")
+
+
+@backup.command("import")
+@_table_target
+@click.option("--bucket", required=True, help="S3 bucket holding the data (e.g. an export's).")
+@click.option("--prefix", required=True, help="S3 key prefix of the data files (an export's data/ prefix).")
+@click.option("--target", required=True, help="Name of the NEW table to create (schema copied from the table).")
+@click.option("--format", "input_format", default="DYNAMODB_JSON", show_default=True,
+              type=click.Choice(["DYNAMODB_JSON", "ION", "CSV"]), help="Format of the data files.")
+@click.option("--compression", default="GZIP", show_default=True, type=click.Choice(["GZIP", "ZSTD", "NONE"]),
+              help="Compression of the data files.")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the import completes.")
+@_wait_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def import_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
+               region: str | None, profile: str | None, bucket: str, prefix: str, target: str,
+               input_format: str, compression: str, wait: bool, poll_interval: float, timeout: float,
+               as_json: bool) -> None:
+    """ImportTable from S3 into a new table with the table's keys, GSIs, billing and encryption."""
+    from ddbkit.backup import import_from_s3, import_table_parameters
+
+    table = _table_name(file, table_name, component)
+    region = resolve_region(region, profile)
+    dynamodb = _client("dynamodb", region, endpoint_url, profile)
+    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
+        params = import_table_parameters(dynamodb.describe_table(TableName=table)["Table"], target)
+        result = import_from_s3(dynamodb, bucket, prefix, params, input_format=input_format,
+                                compression=compression, wait=opts if wait else None)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    click.echo(f"import into {target}: {result.status}\n  {result.import_arn}")
+
+
+@backup.command("copy")
+@_table_target
+@click.option("--destination-region", required=True, help="Region of the destination backup vault.")
+@click.option("--vault", required=True, help="Destination backup vault name (or ARN).")
+@click.option("--role-arn", required=True, help="IAM role AWS Backup assumes for the copy.")
+@click.option("--recovery-point-arn", help="Copy this recovery point (default: the table's newest COMPLETED one).")
+@click.option("--delete-after-days", type=click.IntRange(1), help="Retention of the copy.")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the copy job completes.")
+@_wait_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def copy_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
+             region: str | None, profile: str | None, destination_region: str, vault: str, role_arn: str,
+             recovery_point_arn: str | None, delete_after_days: int | None, wait: bool, poll_interval: float,
+             timeout: float, as_json: bool) -> None:
+    """AWS Backup StartCopyJob of the table's recovery point into a vault in another region (DR)."""
+    from ddbkit.backup import start_copy_job
+
+    table = _table_name(file, table_name, component)
+    region = resolve_region(region, profile)
+    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
+        arn = _client("dynamodb", region, endpoint_url, profile).describe_table(TableName=table)["Table"]["TableArn"]
+        result = start_copy_job(_client("backup", region, endpoint_url, profile), table_arn=arn,
+                                destination_region=destination_region, destination_vault=vault,
+                                iam_role_arn=role_arn, recovery_point_arn=recovery_point_arn,
+                                delete_after_days=delete_after_days, wait=opts if wait else None)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    click.echo(f"copy job {result.copy_job_id} of {table}: {result.state}\n  -> {result.destination_vault_arn}")

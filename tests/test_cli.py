@@ -298,6 +298,9 @@ def test_key_change_is_refused_without_replace_table(moto: MotoGaps, tmp_path: P
     assert refused.exit_code == 1 and "--replace-table" in refused.stderr
     assert ddb.scan(TableName="Orders")["Count"] == 1
 
+    unattended = run("apply", path, "--poll", "0", "--replace-table")  # no terminal, no --yes
+    assert unattended.exit_code == 2 and "pass --yes" in unattended.stderr
+    assert ddb.scan(TableName="Orders")["Count"] == 1
     monkeypatch.setattr(provision_cmds, "interactive", lambda: True)
     wrong = run("apply", path, "--poll", "0", "--replace-table", input="orders\n")
     assert wrong.exit_code == 1 and "not replaced" in wrong.stderr and ddb.scan(TableName="Orders")["Count"] == 1

@@ -214,7 +214,12 @@ def _confirm(question: str, yes: bool, dry_run: bool, type_name: str | None = No
 
     With ``type_name`` (replacing a table) the person types the table's name, not just y.
     """
-    if yes or dry_run or not interactive():
+    if yes or dry_run:
+        return
+    if not interactive():
+        if type_name is not None:  # deleting every item needs a person or an explicit --yes
+            fail(f"table {type_name}: replacing it deletes every item: confirm on a terminal or pass --yes",
+                 EXIT_USAGE)
         return
     if type_name is not None:
         answer = click.prompt(f"{question}? type the table name to confirm", default="", show_default=False)

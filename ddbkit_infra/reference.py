@@ -89,7 +89,8 @@ def config_reference_markdown() -> str:
            "Generated from the JSON Schema of `ddbkit.config.TableConfig` (`ddbkit schema --markdown`); the",
            "schema itself is `docs/schema/dynamodb-table.schema.json`. Beyond these types, `ddbkit validate`",
            "checks DynamoDB's own rules (key schema, attribute definitions, index limits, billing, streams, TTL,",
-           "AWS Backup schedules, DAX names, KMS ids, autoscaling) and the compliance tier; see compliance.md.",
+           "AWS Backup schedules, DAX names, KMS ids, autoscaling; every rule id is in rules.md) and the",
+           "compliance tier (compliance.md).",
            ""]
     out += _component_level()
     out += _section("TableConfig (the `config:` block)", schema, defs)

@@ -317,6 +317,55 @@ def test_apply_reports_wait_status_as_lines_when_not_a_terminal(moto: MotoGaps, 
     assert "waiting: table Orders: ACTIVE (0 s)" in result.stdout
 
 
+@pytest.mark.parametrize("rich", [False, True], ids=["lines", "terminal-bar"])
+def test_apply_plan_wait_status_goes_to_lines_or_the_bar(moto: MotoGaps, rich: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto_gaps import effective
+
+    from ddbkit_infra import apply as apply_mod
+    from ddbkit_infra.plan import make_plan
+
+    bar: list[str] = []
+    real_waiting = apply_mod._Progress.waiting
+
+    def waiting(self: Any, what: str, status: str, elapsed: float, on_wait: Any) -> None:
+        if self._bar is not None:
+            bar.append(f"{what}: {status}")
+        real_waiting(self, what, status, elapsed, on_wait)
+
+    monkeypatch.setattr(apply_mod._Progress, "waiting", waiting)
+    seen: list[tuple[str, str]] = []
+    clients = moto.clients(REGION)
+    plan = make_plan(effective(TABLE), clients)
+    apply_mod.apply_plan(plan, clients, poll=0, rich=rich, on_wait=lambda w, s, e: seen.append((w, s)))
+    if rich:
+        assert seen == [] and "table Orders: ACTIVE" in bar  # the status is drawn in the bar
+    else:
+        assert ("table Orders", "ACTIVE") in seen and bar == []
+
+
+def test_wait_status_names_indexes_and_replicas_not_active() -> None:
+    from ddbkit_infra.apply import _status
+    from ddbkit_infra.plan import Wait
+
+    class Ddb:
+        def describe_table(self, TableName: str) -> dict[str, Any]:  # noqa: N803
+            return {"Table": {"TableStatus": "UPDATING",
+                              "GlobalSecondaryIndexes": [{"IndexName": "ByG", "IndexStatus": "CREATING",
+                                                          "Backfilling": True},
+                                                         {"IndexName": "ByH", "IndexStatus": "ACTIVE"}],
+                              "Replicas": [{"RegionName": "eu-west-1", "ReplicaStatus": "CREATING",
+                                            "ReplicaStatusPercentProgress": "40"}]}}
+
+    class Clients:
+        def client(self, *_: Any) -> Ddb:
+            return Ddb()
+
+    done, status = _status(Clients(), Wait("table", "Orders"))  # type: ignore[arg-type]
+    assert not done
+    assert status == "UPDATING; index ByG CREATING (backfilling); replica eu-west-1 CREATING 40%"
+
+
 def test_wait_reporter_lines_on_change_and_every_interval() -> None:
     now = [0.0]
     lines: list[str] = []

@@ -124,6 +124,22 @@ def _where(index: int | None) -> str:
     return "record" if index is None else f"Records[{index}]"
 
 
+# Epoch seconds reach year 5138 at 1e11; milliseconds for any date after 1973 are above 1e11.
+_MS_THRESHOLD = 1e11
+
+
+def _epoch_to_datetime(value: Any, sequence_number: str | None) -> datetime:
+    """``ApproximateCreationDateTime`` (epoch seconds, or milliseconds by size) as a UTC datetime."""
+    try:
+        ts = float(value)
+        if abs(ts) >= _MS_THRESHOLD:
+            ts /= 1000.0
+        return datetime.fromtimestamp(ts, tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise ValueError(f"stream record {sequence_number}: ApproximateCreationDateTime {value!r} is not epoch "
+                         "seconds or milliseconds") from None
+
+
 class StreamRecord:
     """One stream record, in Lambda's event shape (``eventName``, ``dynamodb.Keys/NewImage/...``).
 
@@ -265,11 +281,16 @@ class StreamRecord:
 
     @property
     def approximate_creation_time(self) -> datetime | None:
-        """When the change was made (UTC), from ``ApproximateCreationDateTime`` (epoch seconds)."""
+        """When the change was made (UTC), from ``ApproximateCreationDateTime``.
+
+        Epoch seconds as DynamoDB Streams and Lambda send it; a value in milliseconds (Kinesis Data Streams
+        for DynamoDB, some tools) is detected by its size and converted; anything else is a ValueError
+        naming the record and the value.
+        """
         value = self._ddb.get("ApproximateCreationDateTime")
         if value is None or isinstance(value, datetime):
             return value
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        return _epoch_to_datetime(value, self.sequence_number)
 
     @property
     def size_bytes(self) -> int | None:
@@ -699,12 +720,12 @@ class _ProcessorBase:
 
     def _failed(self, result: BatchResult, rec: StreamRecord, exc: BaseException) -> Generator[_Call, Any, bool]:
         """Book a failure; after ``max_attempts`` hand the record to the dead-letter hook. True: handled."""
-        attempts = None
+        # counted with or without a dead-letter hook, so the log line shows which attempt this was
+        attempts = self.attempts.increment(rec.sequence_number)
+        if len(self._retrying) >= _MAX_RETRYING:  # records that then succeeded in another container
+            self._retrying.clear()
+        self._retrying.add(rec.sequence_number)
         if self.dead_letter is not None:
-            attempts = self.attempts.increment(rec.sequence_number)
-            if len(self._retrying) >= _MAX_RETRYING:  # records that then succeeded in another container
-                self._retrying.clear()
-            self._retrying.add(rec.sequence_number)
             if attempts >= self.max_attempts:
                 outcome = yield self._send_dead_letter, (rec, exc)
                 if type(outcome) is not _Failed:
@@ -715,8 +736,8 @@ class _ProcessorBase:
                     return True
                 logger.error("dead-letter hook failed for stream record %s: %r", rec.sequence_number,
                              outcome.error, exc_info=outcome.error)
-        logger.error("stream record %s (%s) failed (attempt %s): %r", rec.sequence_number, rec.event_name,
-                     attempts or "-", exc, exc_info=exc)
+        logger.error("stream record %s (%s) failed (attempt %d): %r", rec.sequence_number, rec.event_name,
+                     attempts, exc, exc_info=exc)
         result.failures.append(RecordFailure(rec, exc, attempts))
         return False
 

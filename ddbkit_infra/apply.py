@@ -40,7 +40,7 @@ from ddbkit_infra.plan import (
 )
 from ddbkit_infra.table_api import alarm_prefix, dax_enabled
 
-__all__ = ["ApplyResult", "apply_plan", "destroy", "wait_for"]
+__all__ = ["ApplyResult", "OnWait", "apply_plan", "destroy", "wait_for"]
 
 Echo = Callable[[str], None]
 
@@ -77,33 +77,61 @@ def _dig(data: Any, path: str) -> Any:
     return data
 
 
-def wait_for(clients: AwsClients, wait: Wait, *, poll: float = 5.0, timeout: float = 3600.0) -> None:
-    """Poll until ``wait`` holds: table ACTIVE with every index and replica ACTIVE; table gone; DAX available."""
-    deadline = time.monotonic() + timeout
+#: ``on_wait(what, status, elapsed seconds)``: called after every status poll while apply waits.
+OnWait = Callable[[str, str, float], None]
+
+
+def wait_for(clients: AwsClients, wait: Wait, *, poll: float = 5.0, timeout: float = 3600.0,
+             on_wait: OnWait | None = None) -> None:
+    """Poll until ``wait`` holds: table ACTIVE with every index and replica ACTIVE; table gone; DAX available.
+
+    ``on_wait`` sees each poll's status (e.g. ``UPDATING; index ByG CREATING (backfilling)``) for progress.
+    """
+    start = time.monotonic()
+    deadline = start + timeout
+    what = f"{'DAX cluster' if wait.kind == 'dax' else 'table'} {wait.name}" + (
+        f" [{wait.region}]" if wait.region else "")
     while True:
-        if _done(clients, wait):
+        done, status = _status(clients, wait)
+        if on_wait is not None:
+            on_wait(what, status, time.monotonic() - start)
+        if done:
             return
         if time.monotonic() > deadline:
-            raise ProvisioningError(f"{wait.kind} {wait.name}", f"still not ready after {timeout:.0f} s")
+            raise ProvisioningError(f"{wait.kind} {wait.name}",
+                                    f"still not ready after {timeout:.0f} s (last status: {status})")
         time.sleep(poll)
 
 
 def _done(clients: AwsClients, wait: Wait) -> bool:
+    return _status(clients, wait)[0]
+
+
+def _status(clients: AwsClients, wait: Wait) -> tuple[bool, str]:
+    """Whether ``wait`` holds, and the status in words (table, then every index/replica not ACTIVE)."""
     if wait.kind == "dax":
         clusters = clients.client("dax", wait.region).describe_clusters(ClusterNames=[wait.name])["Clusters"]
-        return bool(clusters) and clusters[0].get("Status") == "available"
+        state = str(clusters[0].get("Status")) if clusters else "not found"
+        return state == "available", state
     ddb = clients.client("dynamodb", wait.region)
     try:
         t = ddb.describe_table(TableName=wait.name)["Table"]
     except Exception as err:  # noqa: BLE001
         if error_code(err) == "ResourceNotFoundException":
-            return wait.kind == "table-deleted"
+            return wait.kind == "table-deleted", "deleted"
         raise
     if wait.kind == "table-deleted":
-        return False
-    return (t.get("TableStatus") == "ACTIVE"
-            and all(g.get("IndexStatus", "ACTIVE") == "ACTIVE" for g in t.get("GlobalSecondaryIndexes", []) or [])
-            and all(r.get("ReplicaStatus", "ACTIVE") == "ACTIVE" for r in t.get("Replicas", []) or []))
+        return False, str(t.get("TableStatus"))
+    parts = [str(t.get("TableStatus"))]
+    for g in t.get("GlobalSecondaryIndexes", []) or []:
+        if g.get("IndexStatus", "ACTIVE") != "ACTIVE":
+            parts.append(f"index {g.get('IndexName')} {g.get('IndexStatus')}"
+                         + (" (backfilling)" if g.get("Backfilling") else ""))
+    for r in t.get("Replicas", []) or []:
+        if r.get("ReplicaStatus", "ACTIVE") != "ACTIVE":
+            pct = r.get("ReplicaStatusPercentProgress")
+            parts.append(f"replica {r.get('RegionName')} {r.get('ReplicaStatus')}" + (f" {pct}%" if pct else ""))
+    return parts[0] == "ACTIVE" and len(parts) == 1, "; ".join(parts)
 
 
 class _Progress:
@@ -127,6 +155,13 @@ class _Progress:
         elif self.echo is not None:
             self.echo(text)
 
+    def waiting(self, what: str, status: str, elapsed: float, on_wait: OnWait | None) -> None:
+        """A wait's status: into the bar on a terminal, else to ``on_wait`` (periodic lines)."""
+        if self._bar is not None:
+            self._bar.update(self._task, description=f"waiting: {what}: {status} ({elapsed:.0f} s)")
+        elif on_wait is not None:
+            on_wait(what, status, elapsed)
+
     def advance(self) -> None:
         if self._bar is not None:
             self._bar.advance(self._task)
@@ -138,13 +173,15 @@ class _Progress:
 
 def apply_plan(plan: Plan, clients: AwsClients, *, dry_run: bool = False, echo: Echo | None = None,
                rich: bool | None = None, poll: float = 5.0, timeout: float = 3600.0,
-               skip_unsupported: bool = False) -> ApplyResult:
+               skip_unsupported: bool = False, on_wait: OnWait | None = None) -> ApplyResult:
     """Execute ``plan``'s pending changes in order; ``dry_run`` only lists the calls.
 
     Raises :class:`ProvisioningError` before any call when the plan refuses a change, and on a wait
     timeout. ``rich`` defaults to "stdout is a terminal". ``skip_unsupported`` (for local emulators
     such as moto, which lack e.g. CreateBackupSelection) records a call the endpoint does not implement
     in ``ApplyResult.skipped`` and goes on, instead of stopping; never use it against AWS itself.
+    While a call waits (table, index, replica status), the status shows in the bar on a terminal, and
+    goes to ``on_wait(what, status, elapsed)`` otherwise (the CLI prints periodic lines with it).
     """
     plan.check()
     result = ApplyResult(dry_run=dry_run)
@@ -163,7 +200,8 @@ def apply_plan(plan: Plan, clients: AwsClients, *, dry_run: bool = False, echo: 
             for call in change.calls:
                 progress.step(f"{_verb(change.action)} {change.label}: {call.describe()}")
                 try:
-                    _execute(clients, call, result, poll, timeout)
+                    _execute(clients, call, result, poll, timeout,
+                             functools.partial(progress.waiting, on_wait=on_wait))
                 except UnsupportedOperationError:
                     if not skip_unsupported:
                         raise
@@ -180,7 +218,8 @@ def _verb(action: Action) -> str:
     return {"create": "creating", "update": "updating", "delete": "deleting"}.get(action.value, action.value)
 
 
-def _execute(clients: AwsClients, call: ApiCall, result: ApplyResult, poll: float, timeout: float) -> None:
+def _execute(clients: AwsClients, call: ApiCall, result: ApplyResult, poll: float, timeout: float,
+             on_wait: OnWait | None = None) -> None:
     params = _resolve(call.params, result.outputs)
     for name in call.json_params:
         params[name] = json.dumps(params[name])
@@ -196,7 +235,7 @@ def _execute(clients: AwsClients, call: ApiCall, result: ApplyResult, poll: floa
     for ref, path in call.outputs.items():
         result.outputs[ref] = _dig(response, path)
     if call.wait is not None:
-        wait_for(clients, call.wait, poll=poll, timeout=timeout)
+        wait_for(clients, call.wait, poll=poll, timeout=timeout, on_wait=on_wait)
 
 
 # ==================================================================================================
@@ -205,7 +244,7 @@ def _execute(clients: AwsClients, call: ApiCall, result: ApplyResult, poll: floa
 
 
 def destroy(cfg: TableConfig, clients: AwsClients, *, dry_run: bool = False, echo: Echo | None = None,
-            poll: float = 5.0, timeout: float = 3600.0) -> list[str]:
+            poll: float = 5.0, timeout: float = 3600.0, on_wait: OnWait | None = None) -> list[str]:
     """Delete the table (replicas first), its ddbkit alarms and scalable targets; return what was done.
 
     Refuses (:class:`ProvisioningError`) while deletion protection is on for the table or a replica.
@@ -241,7 +280,7 @@ def destroy(cfg: TableConfig, clients: AwsClients, *, dry_run: bool = False, ech
 
     def delete_replica(region: str) -> None:
         ddb.update_table(TableName=name, ReplicaUpdates=[{"Delete": {"RegionName": region}}])
-        wait_for(clients, Wait("table", name), poll=poll, timeout=timeout)
+        wait_for(clients, Wait("table", name), poll=poll, timeout=timeout, on_wait=on_wait)
 
     for region in replicas:
         steps.append((f"delete replica {name} [{region}]", functools.partial(delete_replica, region)))
@@ -268,7 +307,7 @@ def destroy(cfg: TableConfig, clients: AwsClients, *, dry_run: bool = False, ech
 
     def delete_table() -> None:
         ddb.delete_table(TableName=name)
-        wait_for(clients, Wait("table-deleted", name), poll=poll, timeout=timeout)
+        wait_for(clients, Wait("table-deleted", name), poll=poll, timeout=timeout, on_wait=on_wait)
 
     steps.append((f"delete table {name} [{clients.region}]", delete_table))
 

@@ -102,7 +102,7 @@ def test_audit_by_table_name_uses_tier_tag_or_option(gaps: MotoGaps) -> None:
     result = CliRunner().invoke(cli, ["audit", "--table", "Loose", "--tier", "commercial", "--json"])
     assert result.exit_code == 1  # tagged for fedramp-moderate, not for commercial: DynamoDB.5 fails
     assert '"framework": "commercial"' in result.output
-    assert CliRunner().invoke(cli, ["audit"]).exit_code == 1
+    assert CliRunner().invoke(cli, ["audit"]).exit_code == 2  # usage error: no FILE nor --table
 
 
 def test_provisioned_without_autoscaling_fails_dynamodb_1_under_fedramp(gaps: MotoGaps) -> None:

@@ -293,7 +293,7 @@ def test_cli_apply_refusal_exits_1_without_touching_the_table(inprocess: MotoGap
     rekeyed["attributeDefinitions"] = [{"attributeName": "pk", "attributeType": "S"}]
     result = CliRunner().invoke(cli, ["apply", str(write_component(tmp_path, rekeyed)), "--poll", "0"])
     assert result.exit_code == 1
-    assert "refused: dynamodb:table Orders" in result.output
+    assert "error: dynamodb:table Orders: refused:" in result.output
     desc = inprocess.raw_client("dynamodb").describe_table(TableName="Orders")["Table"]
     assert len(desc["KeySchema"]) == 2
 

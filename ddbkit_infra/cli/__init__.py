@@ -23,7 +23,11 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog="Exit codes: 0 ok; 1 findings (invalid config, failed audit control, refused change) or a "
+                    "failed operation; 2 usage error (plan --detailed-exitcode: 2 means changes are pending). "
+                    "Errors print 'error: <what>: <why>'. Commands that call AWS take --region and --profile; "
+                    "with neither --region nor AWS_REGION (or a profile region) they fail.")
 @click.version_option(package_name="ddbkit")
 def cli() -> None:
     """ddbkit: DynamoDB tables from one config: validate, provision, bind, operate."""

@@ -1,18 +1,40 @@
-"""Shared CLI helpers: loading a component file with readable errors, output formats."""
+"""Shared CLI helpers: one error format, one region rule, AWS options, loading a component file, output.
+
+Every command reports a failure as ``error: <what>: <why>`` on stderr (``<what>`` names the table or
+file) and exits with :data:`EXIT_FAILURE`; usage mistakes exit :data:`EXIT_USAGE`. Every command that talks
+to AWS takes ``--region`` and ``--profile`` and follows one region rule (:func:`resolve_region`).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from ddbkit.config import ComponentFile, ConfigError, load_component_file
 
+#: Exit codes of every command (``ddbkit --help`` lists them).
+EXIT_OK = 0
+EXIT_FAILURE = 1  # a finding (validate, audit, plan refusal) or a failed operation
+EXIT_USAGE = 2  # the command line itself is wrong (click's own usage errors use 2 as well)
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code`` (1: the input or the target is wrong)."""
-    click.secho(message, fg="red", err=True)
+EXIT_CODES_HELP = ("Exit codes: 0 ok; 1 findings (invalid config, failed audit control, refused change) or a "
+                   "failed operation; 2 usage error (plan --detailed-exitcode: 2 means changes pending).")
+
+REGION_HELP = ("AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, else the profile's region; "
+               "no default region: the command fails).")
+PROFILE_HELP = "AWS named profile for credentials and region (default: AWS_PROFILE, else the default chain)."
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    """Print ``error: message`` to stderr and exit with ``code``."""
+    text = message if message.startswith("error: ") else f"error: {message}"
+    click.secho(text, fg="red", err=True)
     raise SystemExit(code)
 
 
@@ -37,3 +59,109 @@ def dump(data: Any, fmt: str) -> str:
             return True
 
     return str(yaml.dump(data, Dumper=NoAliasDumper, sort_keys=False, default_flow_style=False))
+
+
+# --------------------------------------------------------------------------------------------------
+# AWS options and the region rule
+# --------------------------------------------------------------------------------------------------
+
+
+def aws_options(func: F) -> F:
+    """``--region`` and ``--profile`` (every command that talks to AWS)."""
+    func = click.option("--profile", default=None, help=PROFILE_HELP)(func)
+    return click.option("--region", default=None, help=REGION_HELP)(func)
+
+
+def session(region: str | None, profile: str | None) -> Any:
+    """A boto3 session for ``--profile``/``--region`` (an unknown profile is an error naming it)."""
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        return boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound:
+        fail(f"--profile {profile}: no such AWS profile in your AWS config", EXIT_USAGE)
+
+
+def resolve_region(region: str | None, profile: str | None = None) -> str:
+    """The one region rule: ``--region``, else the environment/profile's region, else fail naming both."""
+    found = region or session(None, profile).region_name
+    if not found:
+        fail("no AWS region: pass --region REGION or set AWS_REGION (or a region in your AWS profile)", EXIT_USAGE)
+    return str(found)
+
+
+def client(service: str, region: str, profile: str | None, endpoint_url: str | None) -> Any:
+    """A boto3 client in ``region`` (resolved), for ``profile``, at ``endpoint_url`` (local emulators)."""
+    return session(region, profile).client(service, region_name=region, endpoint_url=endpoint_url)
+
+
+# --------------------------------------------------------------------------------------------------
+# One error format
+# --------------------------------------------------------------------------------------------------
+
+_THROTTLED = {"ThrottlingException", "Throttling", "ProvisionedThroughputExceededException",
+              "RequestLimitExceeded", "TooManyRequestsException", "LimitExceededException"}
+_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException",
+           "InvalidClientTokenId", "ExpiredTokenException", "ExpiredToken", "InvalidSignatureException",
+           "SignatureDoesNotMatch", "MissingAuthenticationTokenException"}
+
+
+def _client_error_code(err: BaseException) -> tuple[str, str] | None:
+    response = getattr(err, "response", None)
+    if not isinstance(response, dict):
+        return None
+    error = response.get("Error") or {}
+    return str(error.get("Code") or ""), str(error.get("Message") or "")
+
+
+def explain(err: BaseException, region: str | None = None) -> str:
+    """The ``<why>`` of an AWS/ddbkit error, in words, without botocore's prefixes."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+
+    cause = err
+    while cause.__cause__ is not None and _client_error_code(cause) is None \
+            and not isinstance(cause, BotoCoreError):
+        cause = cause.__cause__  # a ddbkit error wrapping the AWS one: classify by the AWS error
+    coded = _client_error_code(cause)
+    if coded is not None:
+        code, message = coded
+        where = f" in {region}" if region else ""
+        if code == "ResourceNotFoundException":
+            return f"not found{where} ({message or code})"
+        if code in _DENIED:
+            return f"access denied ({code}: {message})" if message else f"access denied ({code})"
+        if code in _THROTTLED:
+            return f"throttled by AWS ({code}); retry later or raise the table's capacity"
+        if code == "ResourceInUseException":
+            return f"busy or already exists ({message or code})"
+        return f"{code}: {message}" if message else code
+    if isinstance(cause, NoRegionError):
+        return "no AWS region: pass --region REGION or set AWS_REGION"
+    if isinstance(cause, (NoCredentialsError, PartialCredentialsError)):
+        return ("no AWS credentials: pass --profile NAME or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY")
+    if isinstance(cause, EndpointConnectionError):
+        return f"cannot connect to {getattr(cause, 'kwargs', {}).get('endpoint_url', 'the endpoint')}"
+    return str(err)
+
+
+@contextmanager
+def errors(what: str, region: str | None = None) -> Iterator[None]:
+    """Turn config, ddbkit, provisioning and AWS errors into ``error: <what>: <why>`` and exit 1."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ddbkit.errors import DdbkitError
+
+    try:
+        yield
+    except ConfigError as err:
+        fail(str(err))
+    except (ClientError, BotoCoreError, DdbkitError) as err:
+        fail(f"{what}: {explain(err, region)}")

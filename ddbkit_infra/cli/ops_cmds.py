@@ -1,8 +1,9 @@
-"""``ddbkit monitor`` and ``ddbkit backup create|list|prune|restore|export``: operating a live table.
+"""``ddbkit monitor`` and ``ddbkit backup create|list|prune|restore|export|import|copy``: operating a live table.
 
 Every command takes the table as a component FILE (its table name) or ``--table NAME``, and
-``--endpoint-url`` / ``--region`` for the clients (a local moto server, or another region). Waiting
-commands draw a progress spinner on stderr, so ``--json`` output on stdout stays clean.
+``--endpoint-url`` / ``--region`` / ``--profile`` for the clients (a local moto server, another region or
+account). Waiting commands show progress on stderr (a spinner on a terminal, periodic lines otherwise),
+so ``--json`` output on stdout stays clean. Errors are ``error: table NAME: <why>``, exit 1.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from typing import Any, TypeVar
 
 import click
 
-from ddbkit_infra.cli.common import fail
+from ddbkit_infra.cli.common import (
+    EXIT_USAGE,
+    PROFILE_HELP,
+    REGION_HELP,
+    client,
+    errors,
+    fail,
+    resolve_region,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,14 +40,15 @@ def register(group: click.Group) -> None:
 
 
 def _table_target(func: F) -> F:
-    """FILE | --table, --component, --endpoint-url, --region."""
+    """FILE | --table, --component, --endpoint-url, --region, --profile."""
     for deco in reversed([
         click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True)),
         click.option("--table", "-t", "table_name", help="Table name (instead of a component FILE)."),
         click.option("--component", "-c", help="The table component of FILE (when it has several)."),
         click.option("--endpoint-url", envvar="DDBKIT_ENDPOINT_URL",
                      help="Endpoint for every AWS client (e.g. a local moto server)."),
-        click.option("--region", help="AWS region (default: the environment's)."),
+        click.option("--region", help=REGION_HELP),
+        click.option("--profile", help=PROFILE_HELP),
     ]):
         func = deco(func)
     return func
@@ -54,55 +64,49 @@ def _wait_options(func: F) -> F:
     return func
 
 
-def _table_name(file: str | None, table: str | None, component: str | None) -> str:
+def _table_names(file: str | None, table: str | None, component: str | None) -> list[str]:
+    """Every table the command works on: --table, the --component of FILE, else every table of FILE."""
     if file and table:
-        fail("give a component FILE or --table, not both", 2)
+        fail("give a component FILE or --table, not both", EXIT_USAGE)
     if table:
-        return table
+        return [table]
     if not file:
-        fail("give a component FILE or --table NAME", 2)
+        fail("give a component FILE or --table NAME", EXIT_USAGE)
     from ddbkit.config import ConfigError
 
     from ddbkit_infra.cli.common import load_or_exit
 
+    loaded = load_or_exit(file)
     try:
-        return load_or_exit(file).table(component).table_name
+        if component:
+            return [loaded.table(component).table_name]
     except ConfigError as err:
         fail(str(err))
+    if not loaded.tables:
+        fail(f"{file}: no dynamodb-table component found")
+    return [cfg.table_name for cfg in loaded.tables.values()]
 
 
-def _client(service: str, region: str | None, endpoint_url: str | None) -> Any:
-    import boto3
+def _table_name(file: str | None, table: str | None, component: str | None) -> str:
+    """The one table of the command (FILE with several tables needs --component)."""
+    names = _table_names(file, table, component)
+    if len(names) > 1:
+        fail(f"{file}: has {len(names)} tables ({', '.join(names)}): choose one with --component", EXIT_USAGE)
+    return names[0]
 
-    return boto3.client(service, region_name=region, endpoint_url=endpoint_url)  # type: ignore[call-overload]
 
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn ddbkit and AWS errors into a red message and exit code 1."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from ddbkit.errors import DdbkitError
-
-    try:
-        yield
-    except (DdbkitError, ClientError, BotoCoreError) as err:
-        fail(f"error: {err}")
+def _client(service: str, region: str | None, endpoint_url: str | None, profile: str | None = None) -> Any:
+    return client(service, resolve_region(region, profile), profile, endpoint_url)
 
 
 @contextmanager
 def _waiting(poll_interval: float, timeout: float) -> Iterator[Any]:
-    """:class:`ddbkit.backup.WaitOptions` whose progress shows in a rich spinner on stderr."""
-    from rich.console import Console
-
+    """:class:`ddbkit.backup.WaitOptions` whose progress shows on stderr (spinner, or periodic lines)."""
     from ddbkit.backup import WaitOptions
+    from ddbkit_infra.cli.progress import reporting
 
-    console = Console(stderr=True)
-    with console.status("starting...") as status:
-        def on_poll(what: str, state: str, elapsed: float) -> None:
-            status.update(f"{what}: {state} ({elapsed:.0f} s)")
-
-        yield WaitOptions(interval=poll_interval, timeout=timeout, on_poll=on_poll)
+    with reporting() as reporter:
+        yield WaitOptions(interval=poll_interval, timeout=timeout, on_poll=reporter.report)
 
 
 def _parse_time(value: str | None, option: str) -> datetime | None:
@@ -135,27 +139,35 @@ def _echo_json(data: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Draw consumed vs capacity per period to this PNG.")
 def monitor(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
-            region: str | None, minutes: int, period: int, end: str | None, target: float, sustained: int,
+            region: str | None, profile: str | None, minutes: int, period: int, end: str | None, target: float, sustained: int,
             as_json: bool, plot: str | None) -> None:
     """Consumed vs provisioned capacity, throttles and recommendations for a table and its GSIs.
 
-    Reads CloudWatch's AWS/DynamoDB metrics with one GetMetricData request. An idle window is reported
-    as "no traffic".
+    Reads CloudWatch's AWS/DynamoDB metrics with one GetMetricData request per table. An idle window is
+    reported as "no traffic". FILE without --component: every table in it (--json: one report per line).
     """
     from ddbkit.capacity import CapacityMonitor, RuleSettings, plot_report
 
-    name = _table_name(file, table_name, component)
-    with _errors():
-        mon = CapacityMonitor(name, _client("cloudwatch", region, endpoint_url),
-                              dynamodb=_client("dynamodb", region, endpoint_url), window=minutes * 60, period=period,
-                              settings=RuleSettings(target_utilisation=target, sustained_periods=sustained))
-        report = mon.report(end=_parse_time(end, "--end"))
-        if plot:
-            plot_report(report, plot)
+    names = _table_names(file, table_name, component)
+    if plot and len(names) > 1:
+        fail(f"{file}: --plot draws one table; choose one of {', '.join(names)} with --component", EXIT_USAGE)
+    region = resolve_region(region, profile)
+    cloudwatch = _client("cloudwatch", region, endpoint_url, profile)
+    dynamodb = _client("dynamodb", region, endpoint_url, profile)
+    reports = []
+    for name in names:
+        with errors(f"table {name}", region):
+            mon = CapacityMonitor(name, cloudwatch, dynamodb=dynamodb, window=minutes * 60, period=period,
+                                  settings=RuleSettings(target_utilisation=target, sustained_periods=sustained))
+            report = mon.report(end=_parse_time(end, "--end"))
+            if plot:
+                plot_report(report, plot)
+        reports.append(report)
     if as_json:
-        click.echo(report.to_json())
+        # one table: its report; several (FILE with every table): one report per line
+        click.echo("\n".join(r.to_json(indent=2 if len(reports) == 1 else None) for r in reports))
     else:
-        click.echo(report.render_text())
+        click.echo("\n\n".join(r.render_text() for r in reports))
     if plot:
         click.secho(f"plot written to {plot}", fg="green", err=True)
 
@@ -175,16 +187,18 @@ def backup() -> None:
 @click.option("--name", help="Backup name (default: <table>-<UTC timestamp>).")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the backup is AVAILABLE.")
 @_wait_options
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def create_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
-               region: str | None, name: str | None, wait: bool, poll_interval: float, timeout: float,
+               region: str | None, profile: str | None, name: str | None, wait: bool, poll_interval: float, timeout: float,
                as_json: bool) -> None:
     """CreateBackup of the table."""
     from ddbkit.backup import create_backup
 
     table = _table_name(file, table_name, component)
-    with _errors(), _waiting(poll_interval, timeout) as opts:
-        info = create_backup(_client("dynamodb", region, endpoint_url), table, name=name, wait=opts if wait else None)
+    region = resolve_region(region, profile)
+    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
+        info = create_backup(_client("dynamodb", region, endpoint_url, profile), table, name=name,
+                             wait=opts if wait else None)
     if as_json:
         _echo_json(info.to_dict())
     else:
@@ -194,16 +208,22 @@ def create_cmd(file: str | None, table_name: str | None, component: str | None, 
 @backup.command("list")
 @_table_target
 @click.option("--type", "backup_type", default="USER", show_default=True,
-              type=click.Choice(["USER", "SYSTEM", "AWS_BACKUP", "ALL"]))
-@click.option("--json", "as_json", is_flag=True)
+              type=click.Choice(["USER", "SYSTEM", "AWS_BACKUP", "ALL"]), help="Which backups to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def list_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
-             region: str | None, backup_type: str, as_json: bool) -> None:
+             region: str | None, profile: str | None, backup_type: str, as_json: bool) -> None:
     """The table's backups, oldest first."""
     from ddbkit.backup import list_backups
 
     table = _table_name(file, table_name, component)
-    with _errors():
-        backups = list_backups(_client("dynamodb", region, endpoint_url), table, backup_type=backup_type)
+    region = resolve_region(region, profile)
+    dynamodb = _client("dynamodb", region, endpoint_url, profile)
+    with errors(f"table {table}", region):
+        backups = list_backups(dynamodb, table, backup_type=backup_type)
+        if not backups:
+            # ListBackups answers "none" for a table that never existed: a missing table is an error.
+            # (A deleted table's backups are still listed above: they outlive it.)
+            dynamodb.describe_table(TableName=table)
     if as_json:
         _echo_json([b.to_dict() for b in backups])
         return
@@ -222,16 +242,17 @@ def list_cmd(file: str | None, table_name: str | None, component: str | None, en
               help="Always keep this many of the newest available backups.")
 @click.option("--dry-run", is_flag=True, help="Only show what would be deleted.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def prune_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
-              region: str | None, retention_days: int, keep: int, dry_run: bool, yes: bool, as_json: bool) -> None:
+              region: str | None, profile: str | None, retention_days: int, keep: int, dry_run: bool, yes: bool, as_json: bool) -> None:
     """Delete backups older than --retention-days; never one without a newer AVAILABLE backup."""
     from ddbkit.backup import prune_backups
 
     table = _table_name(file, table_name, component)
-    dynamodb = _client("dynamodb", region, endpoint_url)
+    region = resolve_region(region, profile)
+    dynamodb = _client("dynamodb", region, endpoint_url, profile)
     now = datetime.now(timezone.utc)  # the same cutoff for the preview and the deletion
-    with _errors():
+    with errors(f"table {table}", region):
         plan = prune_backups(dynamodb, table, retention_days=retention_days, keep_min=keep, dry_run=True, now=now)
         if not dry_run and plan.deleted and not yes:
             names = "\n".join(f"  {b.name} ({b.created:%Y-%m-%d})" for b in plan.deleted)
@@ -260,9 +281,9 @@ def prune_cmd(file: str | None, table_name: str | None, component: str | None, e
 @click.option("--reconcile/--no-reconcile", default=True, show_default=True,
               help="After waiting, UpdateTable billing/encryption the restore did not carry over.")
 @_wait_options
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def restore_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
-                region: str | None, target: str, backup_arn: str | None, latest_backup: bool, pitr: bool,
+                region: str | None, profile: str | None, target: str, backup_arn: str | None, latest_backup: bool, pitr: bool,
                 restore_time: str | None, wait: bool, reconcile: bool, poll_interval: float, timeout: float,
                 as_json: bool) -> None:
     """Restore into a new table with the source's GSIs, LSIs, encryption and billing."""
@@ -274,8 +295,9 @@ def restore_cmd(file: str | None, table_name: str | None, component: str | None,
     if restore_time and not pitr:
         fail("--time goes with --point-in-time", 2)
     when = _parse_time(restore_time, "--time")
-    dynamodb = _client("dynamodb", region, endpoint_url)
-    with _errors(), _waiting(poll_interval, timeout) as opts:
+    region = resolve_region(region, profile)
+    dynamodb = _client("dynamodb", region, endpoint_url, profile)
+    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
         if pitr:
             result = restore_to_point_in_time(dynamodb, table, target, restore_time=when,
                                               wait=opts if wait else None, reconcile=reconcile)
@@ -302,21 +324,22 @@ def restore_cmd(file: str | None, table_name: str | None, component: str | None,
 @click.option("--bucket", required=True, help="S3 bucket (may be in another region).")
 @click.option("--prefix", help="S3 key prefix (default exports/<table>).")
 @click.option("--format", "export_format", default="DYNAMODB_JSON", show_default=True,
-              type=click.Choice(["DYNAMODB_JSON", "ION"]))
+              type=click.Choice(["DYNAMODB_JSON", "ION"]), help="Format of the exported files.")
 @click.option("--export-time", help="ISO time to export the table as of (full export; default now).")
 @click.option("--incremental", is_flag=True, help="Incremental export of the changes between --from and --to.")
 @click.option("--from", "from_time", help="ISO start of an incremental export.")
 @click.option("--to", "to_time", help="ISO end of an incremental export.")
 @click.option("--view", default="NEW_AND_OLD_IMAGES", show_default=True,
-              type=click.Choice(["NEW_AND_OLD_IMAGES", "NEW_IMAGE"]))
+              type=click.Choice(["NEW_AND_OLD_IMAGES", "NEW_IMAGE"]),
+              help="What an incremental export holds of each changed item.")
 @click.option("--bucket-owner", help="Account id owning the bucket (cross-account).")
 @click.option("--sse", type=click.Choice(["AES256", "KMS"]), help="S3 server-side encryption of the export.")
 @click.option("--kms-key", help="KMS key for --sse KMS.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the export completes.")
 @_wait_options
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def export_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
-               region: str | None, bucket: str, prefix: str | None, export_format: str, export_time: str | None,
+               region: str | None, profile: str | None, bucket: str, prefix: str | None, export_format: str, export_time: str | None,
                incremental: bool, from_time: str | None, to_time: str | None, view: str, bucket_owner: str | None,
                sse: str | None, kms_key: str | None, wait: bool, poll_interval: float, timeout: float,
                as_json: bool) -> None:
@@ -324,9 +347,10 @@ def export_cmd(file: str | None, table_name: str | None, component: str | None, 
     from ddbkit.backup import export_table
 
     table = _table_name(file, table_name, component)
-    with _errors(), _waiting(poll_interval, timeout) as opts:
+    region = resolve_region(region, profile)
+    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
         result = export_table(
-            _client("dynamodb", region, endpoint_url), table, bucket, prefix=prefix, export_format=export_format,
+            _client("dynamodb", region, endpoint_url, profile), table, bucket, prefix=prefix, export_format=export_format,
             export_type="INCREMENTAL_EXPORT" if incremental else "FULL_EXPORT",
             export_time=_parse_time(export_time, "--export-time"),
             incremental_from=_parse_time(from_time, "--from"), incremental_to=_parse_time(to_time, "--to"),
@@ -339,3 +363,66 @@ def export_cmd(file: str | None, table_name: str | None, component: str | None, 
     if result.item_count is not None and result.status == "COMPLETED":
         click.echo(f"  items: {result.item_count}")
     click.echo(f"  manifest: {result.manifest_url or 'not reported by this endpoint'}")
+
+
+@backup.command("import")
+@_table_target
+@click.option("--bucket", required=True, help="S3 bucket holding the data (e.g. an export's).")
+@click.option("--prefix", required=True, help="S3 key prefix of the data files (an export's data/ prefix).")
+@click.option("--target", required=True, help="Name of the NEW table to create (schema copied from the table).")
+@click.option("--format", "input_format", default="DYNAMODB_JSON", show_default=True,
+              type=click.Choice(["DYNAMODB_JSON", "ION", "CSV"]), help="Format of the data files.")
+@click.option("--compression", default="GZIP", show_default=True, type=click.Choice(["GZIP", "ZSTD", "NONE"]),
+              help="Compression of the data files.")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the import completes.")
+@_wait_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def import_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
+               region: str | None, profile: str | None, bucket: str, prefix: str, target: str,
+               input_format: str, compression: str, wait: bool, poll_interval: float, timeout: float,
+               as_json: bool) -> None:
+    """ImportTable from S3 into a new table with the table's keys, GSIs, billing and encryption."""
+    from ddbkit.backup import import_from_s3, import_table_parameters
+
+    table = _table_name(file, table_name, component)
+    region = resolve_region(region, profile)
+    dynamodb = _client("dynamodb", region, endpoint_url, profile)
+    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
+        params = import_table_parameters(dynamodb.describe_table(TableName=table)["Table"], target)
+        result = import_from_s3(dynamodb, bucket, prefix, params, input_format=input_format,
+                                compression=compression, wait=opts if wait else None)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    click.echo(f"import into {target}: {result.status}\n  {result.import_arn}")
+
+
+@backup.command("copy")
+@_table_target
+@click.option("--destination-region", required=True, help="Region of the destination backup vault.")
+@click.option("--vault", required=True, help="Destination backup vault name (or ARN).")
+@click.option("--role-arn", required=True, help="IAM role AWS Backup assumes for the copy.")
+@click.option("--recovery-point-arn", help="Copy this recovery point (default: the table's newest COMPLETED one).")
+@click.option("--delete-after-days", type=click.IntRange(1), help="Retention of the copy.")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the copy job completes.")
+@_wait_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def copy_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
+             region: str | None, profile: str | None, destination_region: str, vault: str, role_arn: str,
+             recovery_point_arn: str | None, delete_after_days: int | None, wait: bool, poll_interval: float,
+             timeout: float, as_json: bool) -> None:
+    """AWS Backup StartCopyJob of the table's recovery point into a vault in another region (DR)."""
+    from ddbkit.backup import start_copy_job
+
+    table = _table_name(file, table_name, component)
+    region = resolve_region(region, profile)
+    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
+        arn = _client("dynamodb", region, endpoint_url, profile).describe_table(TableName=table)["Table"]["TableArn"]
+        result = start_copy_job(_client("backup", region, endpoint_url, profile), table_arn=arn,
+                                destination_region=destination_region, destination_vault=vault,
+                                iam_role_arn=role_arn, recovery_point_arn=recovery_point_arn,
+                                delete_after_days=delete_after_days, wait=opts if wait else None)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    click.echo(f"copy job {result.copy_job_id} of {table}: {result.state}\n  -> {result.destination_vault_arn}")

@@ -2,7 +2,8 @@
 
 Every command resolves each table against its compliance tier first
 (:func:`ddbkit_infra.compliance.resolve`) and works from the effective config. Refusals and AWS errors
-print a message and exit 1.
+print ``error: <what>: <why>`` and exit 1. ``apply`` shows the plan, says what is destructive or
+disruptive, asks on a terminal (``--yes`` skips) and shows progress while it waits.
 """
 
 from __future__ import annotations
@@ -15,7 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ddbkit_infra.cli.common import dump, fail, load_or_exit
+from ddbkit_infra.cli.common import (
+    EXIT_USAGE,
+    PROFILE_HELP,
+    REGION_HELP,
+    dump,
+    explain,
+    fail,
+    load_or_exit,
+    resolve_region,
+    session,
+)
 
 if TYPE_CHECKING:
     from ddbkit.config import ComponentFile
@@ -31,32 +42,47 @@ def register(group: click.Group) -> None:
         group.add_command(cmd)
 
 
-def make_clients(region: str | None, endpoint_url: str | None) -> AwsClients:
+def make_clients(region: str | None, endpoint_url: str | None, *, profile: str | None = None) -> AwsClients:
     """The clients every command uses (tests replace this to attach emulators or stubs)."""
     from ddbkit_infra.plan import AwsClients
 
-    return AwsClients(region, endpoint_url=endpoint_url)
+    return AwsClients(region, endpoint_url=endpoint_url,
+                      session=session(region, profile) if profile else None)
+
+
+def _clients(region: str | None, profile: str | None, endpoint_url: str | None) -> AwsClients:
+    """The region rule, then :func:`make_clients` (called with two arguments unless --profile is given)."""
+    resolved = resolve_region(region, profile)
+    if profile:
+        return make_clients(resolved, endpoint_url, profile=profile)
+    return make_clients(resolved, endpoint_url)
+
+
+def interactive() -> bool:
+    """Whether apply/destroy can ask a person (stdin and stdout are terminals). Tests replace this."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
-    """Turn provisioning, config and AWS errors into a message and exit code 1."""
+def _errors(what: str, region: str | None = None) -> Iterator[None]:
+    """Turn provisioning, config and AWS errors into ``error: <what>: <why>`` and exit code 1."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from ddbkit.config import ConfigError
+    from ddbkit.errors import DdbkitError
     from ddbkit_infra.iam import BindError
     from ddbkit_infra.plan import ProvisioningError, UnsupportedOperationError
 
     try:
         yield
     except UnsupportedOperationError as err:
-        fail(f"failed: {err.resource}: {err.reason}")
+        fail(f"{err.resource}: {err.reason}")
     except ProvisioningError as err:
-        fail(f"refused: {err.resource}: {err.reason}")
+        fail(f"{err.resource}: refused: {err.reason}")
     except (ConfigError, BindError) as err:
         fail(str(err))
-    except (ClientError, BotoCoreError) as err:
-        fail(f"AWS error: {err}")
+    except (ClientError, BotoCoreError, DdbkitError) as err:
+        fail(f"{what}: {explain(err, region)}")
 
 
 def _effective(loaded: ComponentFile, component: str | None, tier: str | None = None) -> dict[str, EffectiveConfig]:
@@ -72,7 +98,8 @@ def _effective(loaded: ComponentFile, component: str | None, tier: str | None = 
 
 _file = click.argument("file", type=click.Path(dir_okay=False))
 _component = click.option("--component", "-c", help="Only this table component (default: every table).")
-_region = click.option("--region", help="Home region (default: the session's, else us-east-1).")
+_region = click.option("--region", help=REGION_HELP)
+_profile = click.option("--profile", help=PROFILE_HELP)
 _endpoint = click.option("--endpoint-url", help="Send every AWS call here (moto server, local emulator).")
 
 
@@ -80,30 +107,35 @@ _endpoint = click.option("--endpoint-url", help="Send every AWS call here (moto 
 @_file
 @_component
 @_region
+@_profile
 @_endpoint
 @click.option("--show-unchanged", is_flag=True, help="List no-op resources too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none).")
-def plan(file: str, component: str | None, region: str | None, endpoint_url: str | None, show_unchanged: bool,
-         as_json: bool, detailed_exitcode: bool) -> None:
+def plan(file: str, component: str | None, region: str | None, profile: str | None, endpoint_url: str | None,
+         show_unchanged: bool, as_json: bool, detailed_exitcode: bool) -> None:
     """Show what apply would change, field by field (create / update / delete / no-op / refuse).
 
-    Exit 1 when a change is refused (key schema, LSIs, ...).
+    Destructive and disruptive changes are named. Exit 1 when a change is refused (key schema, LSIs, ...).
     """
+    from ddbkit_infra.cli.risk import assess
     from ddbkit_infra.plan import make_plan
 
     loaded = load_or_exit(file)
-    with _errors():
-        clients = make_clients(region, endpoint_url)
+    clients = _clients(region, profile, endpoint_url)
+    with _errors(file, clients.region):
         plans = [make_plan(eff, clients) for eff in _effective(loaded, component).values()]
     if as_json:
-        click.echo(json.dumps([p.to_dict() for p in plans], indent=2, default=str))
+        click.echo(json.dumps([{**p.to_dict(), "risks": [str(r) for r in assess(p)]} for p in plans], indent=2,
+                              default=str))
     else:
         for p in plans:
             click.echo(p.render(show_noop=show_unchanged))
+            for risk in assess(p):
+                click.secho(f"  {risk}", fg="yellow")
     refused = [c for p in plans for c in p.refused]
     if refused:
-        fail("\n".join(f"refused: {c.label}: {c.reason}" for c in refused))
+        fail("\n".join(f"error: {c.label}: refused: {c.reason}" for c in refused))
     if detailed_exitcode and any(p.pending for p in plans):
         sys.exit(2)
 
@@ -112,75 +144,144 @@ def plan(file: str, component: str | None, region: str | None, endpoint_url: str
 @_file
 @_component
 @_region
+@_profile
 @_endpoint
 @click.option("--dry-run", is_flag=True, help="Plan and list the calls; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (a terminal is asked; CI is not).")
+@click.option("--replace-table", is_flag=True,
+              help="Allow a change DynamoDB cannot make in place (key schema, key types, LSIs) by deleting and "
+                   "re-creating the table: EVERY ITEM IS LOST. Refused without this flag.")
 @click.option("--poll", type=float, default=5.0, show_default=True, help="Seconds between waiter polls.")
 @click.option("--timeout", type=float, default=3600.0, show_default=True, help="Seconds to wait per resource.")
 @click.option("--skip-unsupported", is_flag=True,
               help="Local emulators only: skip calls the endpoint does not implement (reported), don't stop.")
-def apply(file: str, component: str | None, region: str | None, endpoint_url: str | None, dry_run: bool,
-          poll: float, timeout: float, skip_unsupported: bool) -> None:
-    """Make the live resources match FILE (idempotent: a second apply changes nothing)."""
+def apply(file: str, component: str | None, region: str | None, profile: str | None, endpoint_url: str | None,
+          dry_run: bool, yes: bool, replace_table: bool, poll: float, timeout: float,
+          skip_unsupported: bool) -> None:
+    """Make the live resources match FILE (idempotent: a second apply changes nothing).
+
+    Shows the plan and what in it is destructive or disruptive, then asks on a terminal (--yes skips;
+    without a terminal it goes on). While it waits for tables, indexes and replicas it shows their status:
+    a progress bar on a terminal, a line at least every 30 s otherwise.
+    """
     from ddbkit_infra.apply import apply_plan
+    from ddbkit_infra.apply import destroy as run_destroy
+    from ddbkit_infra.cli.progress import WaitReporter
+    from ddbkit_infra.cli.risk import assess, replaceable
     from ddbkit_infra.plan import make_plan
 
     loaded = load_or_exit(file)
-    with _errors():
-        clients = make_clients(region, endpoint_url)
-        for eff in _effective(loaded, component).values():
+    clients = _clients(region, profile, endpoint_url)
+    lines = WaitReporter(terminal=False, echo=click.echo)
+    for eff in _effective(loaded, component).values():
+        table = eff.config.table_name
+        with _errors(f"table {table}", clients.region):
             p = make_plan(eff, clients)
             click.echo(p.render())
+            if p.refused and not (replace_table and replaceable(p)):
+                hint = ("; to replace the table (delete it and every item, then create it anew) pass --replace-table"
+                        if replaceable(p) else "")
+                fail("\n".join(f"error: {c.label}: refused: {c.reason}" for c in p.refused) + hint)
+            replaced = bool(p.refused)
+            if replaced:  # --replace-table and only table-level refusals
+                click.secho(f"destructive: table {table} is REPLACED: deleted with every item, then created from "
+                            "FILE", fg="red", bold=True)
+                _confirm(f"delete table {table} in {clients.region} and every item in it", yes, dry_run, table)
+                run_destroy(eff.config, clients, dry_run=dry_run, echo=click.echo, poll=poll, timeout=timeout,
+                            on_wait=lines.report)
+                if dry_run:
+                    click.secho(f"{table}: would replace the table (dry run)", fg="yellow")
+                    continue
+                p = make_plan(eff, clients)
+                click.echo(p.render())
             if not p.pending:
                 p.check()
                 click.echo(f"{p.table}: nothing to do")
                 continue
+            for risk in assess(p):
+                click.secho(f"  {risk}", fg="red" if risk.kind == "destructive" else "yellow")
+            if not replaced:  # a replacement was confirmed by the table's name already
+                _confirm(f"apply {len(p.pending)} change(s) to {table} in {clients.region}", yes, dry_run)
             result = apply_plan(p, clients, dry_run=dry_run, echo=click.echo, poll=poll, timeout=timeout,
-                                skip_unsupported=skip_unsupported)
-            verb = "would make" if dry_run else "made"
-            skipped = f", skipped {len(result.skipped)} the endpoint lacks" if result.skipped else ""
-            click.secho(f"{p.table}: {verb} {len(result.calls)} call(s){skipped}", fg="yellow" if dry_run else "green")
+                                skip_unsupported=skip_unsupported, on_wait=lines.report)
+        verb = "would make" if dry_run else "made"
+        skipped = f", skipped {len(result.skipped)} the endpoint lacks" if result.skipped else ""
+        click.secho(f"{p.table}: {verb} {len(result.calls)} call(s){skipped}", fg="yellow" if dry_run else "green")
+
+
+def _confirm(question: str, yes: bool, dry_run: bool, type_name: str | None = None) -> None:
+    """Ask on a terminal (``--yes``, ``--dry-run`` and non-terminals go on); a no aborts with exit 1.
+
+    With ``type_name`` (replacing a table) the person types the table's name, not just y.
+    """
+    if yes or dry_run:
+        return
+    if not interactive():
+        if type_name is not None:  # deleting every item needs a person or an explicit --yes
+            fail(f"table {type_name}: replacing it deletes every item: confirm on a terminal or pass --yes",
+                 EXIT_USAGE)
+        return
+    if type_name is not None:
+        answer = click.prompt(f"{question}? type the table name to confirm", default="", show_default=False)
+        if answer != type_name:
+            fail(f"table {type_name}: not replaced (confirmation did not match)")
+        return
+    if not click.confirm(f"{question}?", default=False):
+        fail(f"{question}: cancelled, nothing changed")
 
 
 @click.command()
 @_file
 @_component
 @_region
+@_profile
 @_endpoint
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (a terminal is asked; CI is not).")
 @click.option("--poll", type=float, default=5.0, show_default=True, help="Seconds between waiter polls.")
-def destroy(file: str, component: str | None, region: str | None, endpoint_url: str | None, dry_run: bool,
-            poll: float) -> None:
+def destroy(file: str, component: str | None, region: str | None, profile: str | None, endpoint_url: str | None,
+            dry_run: bool, yes: bool, poll: float) -> None:
     """Delete the table (replicas first), its alarms and scalable targets.
 
     Refuses while deletion protection is on. The KMS key, backup vault, recovery points and DAX
-    cluster are kept.
+    cluster are kept. Asks on a terminal (--yes skips).
     """
     from ddbkit_infra.apply import destroy as run_destroy
+    from ddbkit_infra.cli.progress import WaitReporter
 
     loaded = load_or_exit(file)
-    with _errors():
-        clients = make_clients(region, endpoint_url)
-        for eff in _effective(loaded, component).values():
-            run_destroy(eff.config, clients, dry_run=dry_run, echo=click.echo, poll=poll)
+    clients = _clients(region, profile, endpoint_url)
+    lines = WaitReporter(terminal=False, echo=click.echo)
+    for eff in _effective(loaded, component).values():
+        table = eff.config.table_name
+        _confirm(f"delete table {table} in {clients.region} with every item", yes, dry_run)
+        with _errors(f"table {table}", clients.region):
+            run_destroy(eff.config, clients, dry_run=dry_run, echo=click.echo, poll=poll, on_wait=lines.report)
 
 
 @click.command()
 @_file
-@_component
+@click.option("--component", "-c",
+              help="The table component to synthesise (required when FILE has several: one template per table).")
 @click.option("--region", help="The stack's region (default: the first globalTables region, if any).")
 @click.option("--tier", type=click.Choice(TIERS), help="Synthesise for this tier instead of the config's.")
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="Template format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 def synth(file: str, component: str | None, region: str | None, tier: str | None, fmt: str,
           output: str | None) -> None:
-    """Print a CloudFormation template for a table component (one component per template)."""
+    """Print a CloudFormation template for one table component (one stack per table).
+
+    A FILE with several tables needs --component; run synth once per table.
+    """
     from ddbkit_infra.cloudformation import render, synthesize
 
     loaded = load_or_exit(file)
-    with _errors():
+    with _errors(file):
         effs = _effective(loaded, component, tier)
         if len(effs) > 1:
-            fail(f"{file} has {len(effs)} tables ({', '.join(effs)}); choose one with --component")
+            fail(f"{file}: has {len(effs)} tables ({', '.join(effs)}) and synth writes one template per table: "
+                 "choose one with --component", EXIT_USAGE)
         text = render(synthesize(next(iter(effs.values())), region=region), fmt)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
@@ -193,14 +294,15 @@ def synth(file: str, component: str | None, region: str | None, tier: str | None
 @_file
 @click.option("--component", "-c", required=True, help="The consuming component (the one with binds:).")
 @click.option("--account-id", help="Account for ARNs (default: STS, else ${AWS::AccountId}).")
-@click.option("--region", help="Region for ARNs (default: ${AWS::Region}).")
+@click.option("--region", help="Region for ARNs (default: ${AWS::Region}; bind works offline).")
+@_profile
 @click.option("--endpoint-url", help="Ask STS (and DynamoDB with --describe) here (local emulator).")
 @click.option("--describe", is_flag=True,
               help="Describe the bound tables for their live stream ARNs (else *_STREAM_ARN is left out).")
 @click.option("--format", "fmt", type=click.Choice(["json", "yaml", "cloudformation"]), default="json",
               show_default=True, help="cloudformation: a template (YAML) with the policies; ARNs as Fn::Sub.")
-def bind(file: str, component: str, account_id: str | None, region: str | None, endpoint_url: str | None,
-         describe: bool, fmt: str) -> None:
+def bind(file: str, component: str, account_id: str | None, region: str | None, profile: str | None,
+         endpoint_url: str | None, describe: bool, fmt: str) -> None:
     """Print each bind's least-privilege IAM policy and the component's environment variables.
 
     Environment values are real or left out (no ${AWS::...} placeholder, no /stream/* wildcard); only
@@ -211,14 +313,14 @@ def bind(file: str, component: str, account_id: str | None, region: str | None, 
     if fmt == "cloudformation":
         from ddbkit_infra.cloudformation import render
 
-        with _errors():
+        with _errors(f"{file}: component {component}"):
             effs = {n: e.config for n, e in _effective(loaded, None).items()}
             click.echo(render(bind_template(loaded, component, tables=effs)), nl=False)
         return
-    with _errors():
+    with _errors(f"{file}: component {component}"):
         sts: Any = None
         if account_id is None:
-            sts = _quick_sts(region, endpoint_url)
+            sts = _quick_sts(region, endpoint_url, profile) if profile else _quick_sts(region, endpoint_url)
         ctx = arn_context(account_id, region, sts)
         effs = {n: e.config for n, e in _effective(loaded, None).items()}
         contexts = _live_contexts(loaded, component, effs, ctx, region, endpoint_url) if describe else None
@@ -255,9 +357,8 @@ def _live_contexts(loaded: ComponentFile, component: str, effs: dict[str, Any], 
     return out
 
 
-def _quick_sts(region: str | None, endpoint_url: str | None) -> Any:
+def _quick_sts(region: str | None, endpoint_url: str | None, profile: str | None = None) -> Any:
     """An STS client that gives up fast (no retries, short timeouts): bind must work offline."""
-    import boto3
     from botocore.config import Config
 
     kwargs: dict[str, Any] = {"region_name": region or "us-east-1",
@@ -265,7 +366,7 @@ def _quick_sts(region: str | None, endpoint_url: str | None) -> Any:
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
     try:
-        return boto3.client("sts", **kwargs)
+        return session(None, profile).client("sts", **kwargs)
     except Exception:  # noqa: BLE001 - no region/credentials: placeholders
         return None
 
@@ -277,18 +378,19 @@ def _quick_sts(region: str | None, endpoint_url: str | None) -> Any:
 @click.option("--tier", type=click.Choice(TIERS),
               help="Tier to check against (default: the config's, else the table's compliance-framework tag).")
 @_region
+@_profile
 @_endpoint
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def audit(file: str | None, component: str | None, table: str | None, tier: str | None, region: str | None,
-          endpoint_url: str | None, as_json: bool) -> None:
+          profile: str | None, endpoint_url: str | None, as_json: bool) -> None:
     """Check live tables against their compliance tier; exit 1 if any control fails."""
     from ddbkit_infra.audit import audit_table
 
     if not file and not table:
-        fail("give a component FILE or --table NAME")
+        fail("give a component FILE or --table NAME", EXIT_USAGE)
     reports = []
-    with _errors():
-        clients = make_clients(region, endpoint_url)
+    clients = _clients(region, profile, endpoint_url)
+    with _errors(f"table {table}" if table else str(file), clients.region):
         if file:
             loaded = load_or_exit(file)
             for eff in _effective(loaded, component, tier).values():
@@ -299,7 +401,7 @@ def audit(file: str | None, component: str | None, table: str | None, tier: str 
             assert table is not None
             reports.append(audit_table(clients, table, tier))
     if not reports:
-        fail(f"no table {table!r} in {file}")
+        fail(f"{file}: no table {table!r} in it")
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
     else:

@@ -105,6 +105,26 @@ def _walk(value: Any) -> Any:
     return value
 
 
+_OMIT: Any = object()
+
+
+def _is_set(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        return _is_set(get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_set(a) for a in get_args(annotation))
+    return origin in (set, frozenset, abc.Set, abc.MutableSet) or annotation in (set, frozenset)
+
+
+def _omit_empty(conv: Conv | None) -> Conv:
+    def omit(value: Any) -> Any:
+        if isinstance(value, (set, frozenset)) and not value:
+            return _OMIT
+        return value if conv is None else conv(value)
+    return omit
+
+
 def _to_list(value: Any) -> Any:
     return value if isinstance(value, (set, frozenset)) else list(value)
 
@@ -193,7 +213,11 @@ class ModelInfo:
     def fix(self, dumped: dict[str, Any]) -> dict[str, Any]:
         for attr, conv in self.convs.items():
             if attr in dumped:
-                dumped[attr] = conv(dumped[attr])
+                value = conv(dumped[attr])
+                if value is _OMIT:
+                    del dumped[attr]  # an empty set: DynamoDB has none; absent reads back as the default
+                else:
+                    dumped[attr] = value
         return dumped
 
     @property
@@ -419,6 +443,8 @@ class Model(BaseModel):
                 info.ttl_attr = attr
                 meta.append(TTL)
             conv = _walk if name in serialized else _conv_for(f.annotation, meta)
+            if _is_set(f.annotation):
+                conv = _omit_empty(conv)
             if conv is not None:
                 info.convs[attr] = conv
         _keys_from_fields(info, hash_f, range_f)

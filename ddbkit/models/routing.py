@@ -85,14 +85,22 @@ class Router:
             raise ClientValidationError(f"{model.__name__} has no key templates on {index}", index, "entity.index")
         return Key(keys.index(index)[0]).eq(info.gsi[index][0].format(fields))
 
+    @staticmethod
+    def _learn(table: Any, model: type[Model]) -> None:
+        info = model.__ddb__
+        if info.keys is None and table._keys is not None:  # noqa: SLF001 - a name-bound model learns the table's keys
+            info.keys = table._keys  # noqa: SLF001
+
     def query(self, table: Table, model: type[Model], *, index: str | None = None, limit: int | None = None,
               cursor: str | None = None, forward: bool = True, **fields: Any) -> Page[Model]:
         """One page of every entity in the partition (sync)."""
+        self._learn(table, model)
         return self.page(table.query(self.partition(model, fields, index), index=index, limit=limit,
                                      cursor=cursor, forward=forward))
 
     def query_iter(self, table: Table, model: type[Model], *, index: str | None = None,
                    **fields: Any) -> Iterator[Model]:
+        self._learn(table, model)
         for item in table.query_iter(self.partition(model, fields, index), index=index):
             routed = self.route(item)
             if routed is not None:
@@ -102,11 +110,13 @@ class Router:
                      limit: int | None = None, cursor: str | None = None, forward: bool = True,
                      **fields: Any) -> Page[Model]:
         """:meth:`query` on an :class:`ddbkit.aio.AsyncTable`."""
+        self._learn(table, model)
         return self.page(await table.query(self.partition(model, fields, index), index=index, limit=limit,
                                            cursor=cursor, forward=forward))
 
     async def aquery_iter(self, table: AsyncTable, model: type[Model], *, index: str | None = None,
                           **fields: Any) -> AsyncIterator[Model]:
+        self._learn(table, model)
         async for item in table.query_iter(self.partition(model, fields, index), index=index):
             routed = self.route(item)
             if routed is not None:

@@ -55,6 +55,17 @@ class _TypedCore(Generic[M]):
         self.model = model
         self.info = info
 
+    def _op_ready(self) -> Op[None]:
+        """A single-table model bound by table name learns the key attributes (and GSIs) its templates
+        fill from the table (DescribeTable once, if the table was built without ``key=``)."""
+        if self.info.templated and self.info.keys is None:
+            keys = yield from self.core._op_keys()  # noqa: SLF001
+            if not keys.complete:
+                yield from self.core._op_describe()  # noqa: SLF001
+                assert self.core._keys is not None  # noqa: SLF001
+                keys = self.core._keys  # noqa: SLF001
+            self.info.keys = keys
+
     # -- conversion -----------------------------------------------------------------------------------
     def _encode(self, obj: M, where: str = "item") -> dict[str, Any]:
         if not isinstance(obj, self.model):
@@ -193,10 +204,12 @@ class _TypedCore(Generic[M]):
 
     # -- operations (generators run by the sync or async driver) --------------------------------------
     def op_get(self, key: KeyLike, consistent: bool) -> Op[M | None]:
+        yield from self._op_ready()
         item = yield from self.core._op_get(self._key(key), consistent)  # noqa: SLF001
         return self._decode(item)
 
     def op_put(self, obj: M, condition: CondLike) -> Op[M]:
+        yield from self._op_ready()
         info = self.info
         item = self._encode(obj)
         if info.version_attr is None:
@@ -223,6 +236,7 @@ class _TypedCore(Generic[M]):
 
     def op_update(self, key: KeyLike, update: Update, condition: CondLike, expected_version: int | None,
                   must_exist: bool) -> Op[M]:
+        yield from self._op_ready()
         info = self.info
         wire_key = self._key(key)
         keys = yield from self.core._op_keys()  # noqa: SLF001
@@ -257,16 +271,19 @@ class _TypedCore(Generic[M]):
         return out
 
     def op_delete(self, key: KeyLike, condition: CondLike) -> Op[None]:
+        yield from self._op_ready()
         yield from self.core._op_delete(self._key(key), condition)  # noqa: SLF001
 
     def op_query(self, key: Any, index: str | None, filter: CondLike, limit: int | None, forward: bool,
                  cursor: str | None, consistent: bool) -> Op[Page[M]]:
+        yield from self._op_ready()
         kc = self._key_condition(key, index)
         page = yield from self.core._op_query(kc, index=index, filter=filter, limit=limit,  # noqa: SLF001
                                               forward=forward, cursor=cursor, consistent=consistent)
         return self._page(page)
 
     def op_scan(self, filter: CondLike, index: str | None, limit: int | None, cursor: str | None) -> Op[Page[M]]:
+        yield from self._op_ready()
         check_index_model(self.info, index)
         info = self.info
         if info.templated:
@@ -280,17 +297,20 @@ class _TypedCore(Generic[M]):
         return self._page(page)
 
     def op_batch_write(self, puts: Iterable[M], deletes: Iterable[KeyLike]) -> Op[BatchWriteResult]:
+        yield from self._op_ready()
         items = [self._encode(m, f"puts[{i}]") for i, m in enumerate(puts)]
         dels = [self._key(k, f"deletes[{i}]") for i, k in enumerate(deletes)]
         result = yield from self.core._op_batch_write(items, dels)  # noqa: SLF001
         return result
 
     def op_batch_get(self, keys: Iterable[KeyLike], consistent: bool) -> Op[list[M]]:
+        yield from self._op_ready()
         wire = [self._key(k, f"keys[{i}]") for i, k in enumerate(keys)]
         result = yield from self.core._op_batch_get(wire, consistent)  # noqa: SLF001
         return self._decode_all(result.items)
 
     def op_transact_get(self, keys: Sequence[KeyLike]) -> Op[list[M | None]]:
+        yield from self._op_ready()
         gets = [tx.Get(key=self._key(k, f"keys[{i}]"), table=self.core) for i, k in enumerate(keys)]
         items = yield from self.core._op_transact_get(gets)  # noqa: SLF001
         return [self._decode(i) for i in items]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -138,7 +138,7 @@ def test_typed_and_dict_paths_send_identical_requests() -> None:
     plain.transact_write([tx.Put(item=item), tx.Delete(key={"pk": "q", "sk": 2}, condition=Attr("flag").exists())],
                          token="t")
     assert [op for op, _ in typed_t.requests] == [op for op, _ in dict_t.requests]
-    for (op, a), (_, b) in zip(typed_t.requests, dict_t.requests):
+    for (op, a), (_, b) in zip(typed_t.requests, dict_t.requests, strict=True):
         assert a == b, op
 
 

@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import Self
 
 from ddbkit.codec import NumberMode, marshal_item, unmarshal_item
 from ddbkit.errors import ClientValidationError, ExpressionError
@@ -504,13 +505,13 @@ class Model(BaseModel):
 
     # -- typed paths -----------------------------------------------------------------------------------
     @classmethod
-    def attr(cls, field: str | Callable[[Any], Any]) -> ModelAttr:
+    def attr(cls, field: str | Callable[[Self], Any]) -> ModelAttr:
         """A condition/update path checked against the model: ``Session.attr("status")``, dotted
         ``"address.city"``, or ``Session.attr(lambda s: s.address.city)`` (checked by mypy too).
         A name the model does not have raises :class:`ExpressionError` here, before any request."""
         info = cls.__ddb__
         if callable(field):
-            parts = field(_Recorder())._parts  # noqa: SLF001
+            parts = field(_Recorder())._parts  # type: ignore[arg-type]  # noqa: SLF001
             path = info.attr_path(".".join(p if isinstance(p, str) else f"[{p}]" for p in parts).replace(".[", "["))
         else:
             path = info.attr_path(field)
@@ -518,7 +519,7 @@ class Model(BaseModel):
         return ModelAttr(path, conv)
 
     @classmethod
-    def key(cls, field: str | Callable[[Any], Any]) -> ModelKey:
+    def key(cls, field: str | Callable[[Self], Any]) -> ModelKey:
         """A key condition builder on a field (``Session.key("user_id").eq("u1")``), checked against the model."""
         a = cls.attr(field)
         if len(a.path.parts) != 1:

@@ -129,7 +129,7 @@ class _TypedCore(Generic[M]):
         if len(values) != len(keys.names):
             raise ClientValidationError(f"the key of {self.core.name} is {list(keys.names)}; got {len(values)} value(s)",
                                         where, "key.arity")
-        return {a: self._value(a, v) for a, v in zip(keys.names, values)}
+        return {a: self._value(a, v) for a, v in zip(keys.names, values, strict=True)}
 
     def _fields_update(self, update: Update | None, set: Mapping[PathKey, Any] | None,
                        remove: Iterable[PathKey] | None, add: Mapping[PathKey, Any] | None,

@@ -246,6 +246,19 @@ class ModelInfo:
             out[keys.range_key] = self.sk.format(fields)
         return out
 
+    def owns(self, item: Mapping[str, Any]) -> bool:
+        """Whether a stored item is of this single-table entity: its type attribute names it, or (an index
+        that does not project the type attribute) its keys match this entity's templates."""
+        kind = item.get(self.type_attr)
+        if kind is not None:
+            return bool(kind == self.entity)
+        keys = self.keys
+        if keys is None or self.pk is None:
+            return False
+        if self.pk.parse(str(item.get(keys.hash_key, ""))) is None:
+            return False
+        return self.sk is None or keys.range_key is None or self.sk.parse(str(item.get(keys.range_key, ""))) is not None
+
     def require_keys(self) -> KeySchema:
         if self.keys is None:
             raise ClientValidationError(f"{self.cls.__name__} has no key schema: declare HashKey/RangeKey fields or "

@@ -77,7 +77,7 @@ class _TypedCore(Generic[M]):
         if item is None:
             return None
         info = self.info
-        if info.templated and item.get(info.type_attr) != info.entity:
+        if info.templated and not info.owns(item):
             return None
         return self.model.from_item(item)  # type: ignore[no-any-return]
 
@@ -240,6 +240,8 @@ class _TypedCore(Generic[M]):
         info = self.info
         wire_key = self._key(key)
         keys = yield from self.core._op_keys()  # noqa: SLF001
+        if info.templated:  # an update may create the item: it is then of this entity too
+            update.set(info.type_attr, info.entity)
         cond: Condition | str | None = condition
         extra: list[Condition] = []
         if must_exist:

@@ -28,7 +28,7 @@ import uuid
 from collections import abc
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import Self
@@ -397,6 +397,15 @@ class ModelKey(Key):
 # --------------------------------------------------------------------------------------------------
 
 
+class _InfoSlot:
+    """``Model.__ddb__``: the ModelInfo of the class it is read on."""
+
+    def __get__(self, obj: Any, cls: type[Model]) -> ModelInfo:
+        if "_ddb_pending_" not in cls.__dict__:
+            raise AttributeError(f"{cls.__name__} is the Model base class, not a model of a table")
+        return _info_for(cls)
+
+
 class Model(BaseModel):
     """Base class of typed DynamoDB items (pydantic v2). Class keywords bind it to its table:
 
@@ -409,7 +418,10 @@ class Model(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore", arbitrary_types_allowed=True)
 
-    __ddb__: ClassVar[ModelInfo]
+    if TYPE_CHECKING:
+        __ddb__: ClassVar[ModelInfo]
+    else:
+        __ddb__ = _InfoSlot()
 
     def __init_subclass__(cls, *, table: Any = None, index: str | None = None, entity: str | None = None,
                           pk: str | None = None, sk: str | None = None,
@@ -423,53 +435,11 @@ class Model(BaseModel):
                                    gsi: Mapping[str, tuple[str, str]] | None = None, type_attr: str | None = None,
                                    **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        parent: ModelInfo | None = getattr(cls, "__ddb__", None)
-        info = ModelInfo(cls)
-        if parent is not None:  # a subclass inherits its parent's binding unless it names its own
-            for name in ("table_name", "config", "keys", "entity", "type_attr", "pk", "sk", "gsi", "index"):
-                setattr(info, name, getattr(parent, name))
-        if table is not None:
-            _bind(info, table)
-        if type_attr is not None:
-            info.type_attr = type_attr
-        if entity is not None or pk is not None:
-            info.entity = entity or cls.__name__
-            if pk is None:
-                raise ClientValidationError(f"{cls.__name__}: a single-table entity needs a pk= template",
-                                            cls.__name__, "model.template")
-            info.pk, info.sk = KeyTemplate(pk), (KeyTemplate(sk) if sk is not None else None)
-            info.gsi = {i: (KeyTemplate(p), KeyTemplate(s)) for i, (p, s) in (gsi or {}).items()}
-        info.field_serializers = bool(cls.__pydantic_decorators__.field_serializers)
-        serialized = {f for d in cls.__pydantic_decorators__.field_serializers.values() for f in d.info.fields}
-        hash_f = range_f = None
-        ttl_name = info.config.ttl_attribute if info.config is not None else None
-        for name, f in cls.model_fields.items():
-            attr = f.serialization_alias or f.alias or name
-            info.attr_of[name], info.field_of[attr] = attr, name
-            meta = list(f.metadata)
-            if any(m is HashKey for m in meta):
-                hash_f = attr
-            if any(m is RangeKey for m in meta):
-                range_f = attr
-            if any(m is Version for m in meta):
-                info.version_attr = attr
-            if any(m is TTL for m in meta) or attr == ttl_name:
-                info.ttl_attr = attr
-                meta.append(TTL)
-            conv = _walk if name in serialized else _conv_for(f.annotation, meta)
-            if _is_set(f.annotation):
-                conv = _omit_empty(conv)
-            if conv is not None:
-                info.convs[attr] = conv
-        _keys_from_fields(info, hash_f, range_f)
-        if index is not None:
-            info.index = index
-        if info.index is not None and info.config is not None and index is not None:
-            _check_partial(info)
-        if info.templated and info.keys is not None:
-            for idx in info.gsi:
-                info.keys.index(idx)  # an unknown index is an error at class definition
-        cls.__ddb__ = info
+        type.__setattr__(cls, "_ddb_pending_", {"table": table, "index": index, "entity": entity, "pk": pk, "sk": sk,
+                                                 "gsi": gsi, "type_attr": type_attr})
+        if cls.__pydantic_complete__:  # declaration errors surface at class definition
+            _info_for(cls)
+        # else: forward references not resolvable yet; built on first use (after pydantic's rebuild)
 
     # -- conversion -----------------------------------------------------------------------------------
     def to_item(self) -> dict[str, Any]:
@@ -556,6 +526,73 @@ class Model(BaseModel):
             conv = info.convs.get(attr)
             out[attr] = conv(value) if conv is not None else value
         return out
+
+
+
+def _info_for(cls: type[Model]) -> ModelInfo:
+    """The class's ModelInfo, built once (after pydantic completed the class: aliases and types resolved)."""
+    info: ModelInfo | None = cls.__dict__.get("_ddb_info_")
+    if info is None:
+        if not cls.__pydantic_complete__:
+            cls.model_rebuild(raise_errors=True)
+        info = _build_info(cls, **cls.__dict__["_ddb_pending_"])
+        type.__setattr__(cls, "_ddb_info_", info)
+    return info
+
+
+def _build_info(cls: type[Model], *, table: Any, index: str | None, entity: str | None, pk: str | None,
+                sk: str | None, gsi: Mapping[str, tuple[str, str]] | None, type_attr: str | None) -> ModelInfo:
+    parent: ModelInfo | None = None
+    for base in cls.__mro__[1:]:
+        if isinstance(base, type) and issubclass(base, Model) and base is not Model:
+            parent = base.__ddb__
+            break
+    info = ModelInfo(cls)
+    if parent is not None:  # a subclass inherits its parent's binding unless it names its own
+        for name in ("table_name", "config", "keys", "entity", "type_attr", "pk", "sk", "gsi", "index"):
+            setattr(info, name, getattr(parent, name))
+    if table is not None:
+        _bind(info, table)
+    if type_attr is not None:
+        info.type_attr = type_attr
+    if entity is not None or pk is not None:
+        info.entity = entity or cls.__name__
+        if pk is None:
+            raise ClientValidationError(f"{cls.__name__}: a single-table entity needs a pk= template",
+                                        cls.__name__, "model.template")
+        info.pk, info.sk = KeyTemplate(pk), (KeyTemplate(sk) if sk is not None else None)
+        info.gsi = {i: (KeyTemplate(p), KeyTemplate(s)) for i, (p, s) in (gsi or {}).items()}
+    info.field_serializers = bool(cls.__pydantic_decorators__.field_serializers)
+    serialized = {f for d in cls.__pydantic_decorators__.field_serializers.values() for f in d.info.fields}
+    hash_f = range_f = None
+    ttl_name = info.config.ttl_attribute if info.config is not None else None
+    for name, f in cls.model_fields.items():
+        attr = f.serialization_alias or f.alias or name
+        info.attr_of[name], info.field_of[attr] = attr, name
+        meta = list(f.metadata)
+        if any(m is HashKey for m in meta):
+            hash_f = attr
+        if any(m is RangeKey for m in meta):
+            range_f = attr
+        if any(m is Version for m in meta):
+            info.version_attr = attr
+        if any(m is TTL for m in meta) or attr == ttl_name:
+            info.ttl_attr = attr
+            meta.append(TTL)
+        conv = _walk if name in serialized else _conv_for(f.annotation, meta)
+        if _is_set(f.annotation):
+            conv = _omit_empty(conv)
+        if conv is not None:
+            info.convs[attr] = conv
+    _keys_from_fields(info, hash_f, range_f)
+    if index is not None:
+        info.index = index
+    if info.index is not None and info.config is not None and index is not None:
+        _check_partial(info)
+    if info.templated and info.keys is not None:
+        for idx in info.gsi:
+            info.keys.index(idx)  # an unknown index is an error at class definition
+    return info
 
 
 def _bind(info: ModelInfo, table: Any) -> None:

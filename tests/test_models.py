@@ -251,6 +251,8 @@ def test_typed_operations_async(server_backend: Backend, transport: str) -> None
             assert [s is None for s in await repo.transact_get(["s20", "s2"])] == [False, True]
             await repo.delete("s20")
             assert await repo.get("s20") is None
+            scanned = [s async for s in repo.scan_iter(Session.attr("user_id") == "u1")]
+            assert len(scanned) == 10 and (await repo.scan(limit=2)).cursor
 
     asyncio.run(main())
 

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from backends import Backend, create_example_table
@@ -18,7 +18,7 @@ from pydantic import Field
 from ddbkit import Attr, Key, Table, Update
 from ddbkit.aio import AsyncTable
 from ddbkit.errors import ClientValidationError, ExpressionError
-from ddbkit.models import Model, Router, TypedTable
+from ddbkit.models import HashKey, Model, Router, TypedTable
 from ddbkit.operations import VersionConflict
 from ddbkit.streams import StreamRecord
 
@@ -330,3 +330,15 @@ def test_import_ddbkit_stays_light() -> None:
 
     code = "import ddbkit, sys; assert 'pydantic' not in sys.modules; ddbkit.Model; assert 'pydantic' in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+
+def test_model_info_is_per_class() -> None:
+    class Base(Model, table="T1"):
+        a: Annotated[str, HashKey]
+
+    class Child(Base):
+        b: str = "x"
+
+    assert Child.__ddb__ is not Base.__ddb__ and Child.__ddb__.table_name == "T1"
+    assert set(Child.__ddb__.attr_of) == {"a", "b"} and set(Base.__ddb__.attr_of) == {"a"}

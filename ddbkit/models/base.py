@@ -166,7 +166,7 @@ def _conv_for(annotation: Any, metadata: list[Any]) -> Conv | None:  # noqa: C90
             info = annotation.__ddb__
             return None if not info.convs else _optional(info.fix)
         if issubclass(annotation, BaseModel):
-            return _walk
+            return _plain_model_conv(annotation)
     if origin in (list, tuple, set, frozenset, abc.Sequence, abc.Set, abc.MutableSequence, abc.MutableSet):
         args = [a for a in get_args(annotation) if a is not Ellipsis]
         inner = _walk if len({repr(a) for a in args}) > 1 else (_conv_for(args[0], []) if args else None)
@@ -182,6 +182,43 @@ def _conv_for(annotation: Any, metadata: list[Any]) -> Conv | None:  # noqa: C90
             return None
         return _optional(lambda v: {k: vconv(x) for k, x in v.items()})
     return _walk
+
+
+_PLAIN_MODEL_CONVS: dict[type, Conv | None] = {}
+
+
+def _plain_model_conv(cls: type[BaseModel]) -> Conv | None:
+    """The converter of a nested pydantic model's dump (None when every field is storable as dumped)."""
+    if cls in _PLAIN_MODEL_CONVS:
+        return _PLAIN_MODEL_CONVS[cls]
+    _PLAIN_MODEL_CONVS[cls] = _walk  # while building: a self-referencing model is walked
+    dec = cls.__pydantic_decorators__
+    result: Conv | None
+    if dec.model_serializers or cls.model_config.get("extra") == "allow":
+        result = _walk
+    else:
+        serialized = {f for d in dec.field_serializers.values() for f in d.info.fields}
+        convs: dict[str, Conv] = {}
+        for name, f in cls.model_fields.items():
+            conv = _walk if name in serialized else _conv_for(f.annotation, list(f.metadata))
+            if _is_set(f.annotation):
+                conv = _omit_empty(conv)
+            if conv is not None:
+                convs[f.serialization_alias or f.alias or name] = conv
+        result = None if not convs else _optional(lambda d: _fix_map(d, convs))
+    _PLAIN_MODEL_CONVS[cls] = result
+    return result
+
+
+def _fix_map(dumped: dict[str, Any], convs: Mapping[str, Conv]) -> dict[str, Any]:
+    for attr, conv in convs.items():
+        if attr in dumped:
+            value = conv(dumped[attr])
+            if value is _OMIT:
+                del dumped[attr]
+            else:
+                dumped[attr] = value
+    return dumped
 
 
 # --------------------------------------------------------------------------------------------------
@@ -212,14 +249,8 @@ class ModelInfo:
 
     # -- conversion ----------------------------------------------------------------------------------
     def fix(self, dumped: dict[str, Any]) -> dict[str, Any]:
-        for attr, conv in self.convs.items():
-            if attr in dumped:
-                value = conv(dumped[attr])
-                if value is _OMIT:
-                    del dumped[attr]  # an empty set: DynamoDB has none; absent reads back as the default
-                else:
-                    dumped[attr] = value
-        return dumped
+        # an empty set (_OMIT) is dropped: DynamoDB has none; absent reads back as the default
+        return _fix_map(dumped, self.convs)
 
     @property
     def templated(self) -> bool:
@@ -437,6 +468,7 @@ class Model(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         type.__setattr__(cls, "_ddb_pending_", {"table": table, "index": index, "entity": entity, "pk": pk, "sk": sk,
                                                  "gsi": gsi, "type_attr": type_attr})
+        type.__setattr__(cls, "__ddb__", _InfoSlot())  # not the parent's info: this class's, built on first use
         if cls.__pydantic_complete__:  # declaration errors surface at class definition
             _info_for(cls)
         # else: forward references not resolvable yet; built on first use (after pydantic's rebuild)
@@ -537,6 +569,7 @@ def _info_for(cls: type[Model]) -> ModelInfo:
             cls.model_rebuild(raise_errors=True)
         info = _build_info(cls, **cls.__dict__["_ddb_pending_"])
         type.__setattr__(cls, "_ddb_info_", info)
+        type.__setattr__(cls, "__ddb__", info)  # later reads are a plain class attribute (no descriptor call)
     return info
 
 

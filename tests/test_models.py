@@ -142,6 +142,37 @@ def test_typed_and_dict_paths_send_identical_requests() -> None:
         assert a == b, op
 
 
+def test_async_typed_path_sends_the_same_requests() -> None:
+    class AsyncCapture(Capture):
+        async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+            return Capture.send(self, operation, request)
+
+        async def close(self) -> None:
+            pass
+
+    doc = Doc(pk="p", sk=1)
+    sync_t, async_t = Capture(doc.to_wire()), AsyncCapture(doc.to_wire())
+    repo = Table("Docs", key=("pk", "sk"), transport=sync_t).typed(Doc)
+    arepo = AsyncTable("Docs", key=("pk", "sk"), transport=async_t).typed(Doc)
+
+    async def run() -> None:
+        await arepo.put(doc)
+        assert await arepo.get(("p", 1)) == doc
+        await arepo.update(doc, set={"name": "z"})
+        await arepo.query({"pk": "p"}, filter=Doc.attr("flag").exists())
+        await arepo.batch_get([("p", 1)])
+        await arepo.delete(doc)
+
+    asyncio.run(run())
+    repo.put(doc)
+    repo.get(("p", 1))
+    repo.update(doc, set={"name": "z"})
+    repo.query({"pk": "p"}, filter=Doc.attr("flag").exists())
+    repo.batch_get([("p", 1)])
+    repo.delete(doc)
+    assert async_t.requests == sync_t.requests and len(sync_t.requests) == 6
+
+
 def test_boto3_conditions_are_accepted() -> None:
     from boto3.dynamodb.conditions import Attr as BAttr
     from boto3.dynamodb.conditions import Key as BKey
@@ -301,6 +332,14 @@ def test_single_table_models(server_backend: Backend) -> None:
     groups = Router(User, Order).collection(table, User, user_id="1")
     assert len(groups[Order]) == 3 and groups[User][0].name == "Ada"  # type: ignore[attr-defined]
     assert [u.name for u in users.scan_iter()] == ["Ada"]
+
+    async def routed() -> list[str]:   # the async twin routes the same page
+        async with AsyncTable("App", endpoint_url=server_backend.endpoint_url,
+                              region_name=server_backend.region) as at:
+            page = await Router(User, Order).aquery(at, User, user_id="1")
+            return [type(m).__name__ async for m in Router(User, Order).aquery_iter(at, User, user_id="1")] + \
+                [type(m).__name__ for m in page.items]
+    assert asyncio.run(routed()) == ["Order", "Order", "Order", "User"] * 2
 
 
 # -- streams --------------------------------------------------------------------------------------------------

@@ -54,6 +54,19 @@ def test_ttl_and_epoch_fields_come_from_config() -> None:
     assert Session.from_item(item) == s
 
 
+def test_bound_by_component_name() -> None:
+    from ddbkit.config import load_component_file
+
+    loaded = load_component_file(ROOT / "examples" / "session-store" / "component.yaml")
+
+    class ByName(Model, table=(loaded, "user-sessions")):
+        session_id: str = Field(alias="sessionId")
+
+    assert ByName.__ddb__.table_name == "UserSessions" and ByName.__ddb__.ttl_attr is None
+    assert ByName.__ddb__.keys is not None and ByName.__ddb__.keys.indexes.keys() == {"UserIdIndex", "ExpirationIndex",
+                                                                                       "SessionTypeIndex"}
+
+
 def test_model_declaration_errors() -> None:
     with pytest.raises(ClientValidationError, match="no field for the key attributes"):
         class NoKey(Model, table=CONFIG):

@@ -440,8 +440,8 @@ class _InfoSlot:
 class Model(BaseModel):
     """Base class of typed DynamoDB items (pydantic v2). Class keywords bind it to its table:
 
-    ``table``: a table name, a :class:`ddbkit.Table` or a :class:`ddbkit.config.TableConfig` (keys,
-    indexes and TTL are then checked against it). ``index``: this is a partial model of that index
+    ``table``: a table name, a :class:`ddbkit.Table`, a :class:`ddbkit.config.TableConfig` or
+    ``(loaded component file, component name)`` (with a config, keys, indexes and TTL are checked). ``index``: this is a partial model of that index
     (KEYS_ONLY/INCLUDE projections; every field must be projected). ``entity``, ``pk``, ``sk``, ``gsi``,
     ``type_attr``: single-table design (key templates such as ``"USER#{user_id}"``, an entity-type
     attribute written on every item and used to route mixed pages).
@@ -629,6 +629,8 @@ def _build_info(cls: type[Model], *, table: Any, index: str | None, entity: str 
 
 
 def _bind(info: ModelInfo, table: Any) -> None:
+    if isinstance(table, tuple) and len(table) == 2 and hasattr(table[0], "tables"):
+        table = table[0].table(table[1])  # (a loaded component file, component name)
     if isinstance(table, str):
         info.table_name, info.config, info.keys = table, None, info.keys
         return

@@ -57,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "StreamPoller": "ddbkit.stream_poller",
     "CapacityMonitor": "ddbkit.capacity",
     "UsagePublisher": "ddbkit.capacity",
+    "Model": "ddbkit.models",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -106,6 +107,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs (explicit re-
     from ddbkit.expressions import list_append as list_append
     from ddbkit.expressions import size as size
     from ddbkit.keys import KeySchema as KeySchema
+    from ddbkit.models import Model as Model
     from ddbkit.operations import Page as Page
     from ddbkit.operations import TableCore as TableCore
     from ddbkit.operations import VersionConflict as VersionConflict

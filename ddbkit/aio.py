@@ -31,10 +31,12 @@ from ddbkit.usage import Usage, UsageSnapshot
 
 if TYPE_CHECKING:
     from ddbkit import transactions as tx
+    from ddbkit.models import AsyncTypedTable, Model
 
 __all__ = ["AsyncTable", "AsyncDriver", "AsyncTransport", "AioBotocoreTransport", "make_async_transport"]
 
 T = TypeVar("T")
+M = TypeVar("M", bound="Model")
 KeyCond = KeyCondition | Mapping[str, Any] | str
 Filter = Condition | str | None
 
@@ -341,6 +343,12 @@ class AsyncTable(TableCore):
 
     async def transact_get(self, gets: Sequence[tx.Get | Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         return await self._run("transact_get", self._op_transact_get(gets))  # type: ignore[no-any-return]
+
+    def typed(self, model: type[M]) -> AsyncTypedTable[M]:
+        """Typed operations for a :class:`ddbkit.Model` on this table (awaited; ``models`` extra)."""
+        from ddbkit.models import AsyncTypedTable
+
+        return AsyncTypedTable(self, model)
 
     async def describe(self) -> dict[str, Any]:
         return await self._run("describe", self._op_describe())  # type: ignore[no-any-return]

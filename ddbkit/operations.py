@@ -7,10 +7,10 @@ them with threads, ``ddbkit.aio.AsyncTable`` with asyncio: one implementation of
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 
 from ddbkit import batch as _batch
 from ddbkit.codec import NumberMode, check_item, check_key, item_size, marshal, marshal_item, unmarshal_item
@@ -31,7 +31,15 @@ from ddbkit.keys import KeySchema
 from ddbkit.retry import DEFAULT_POLICY, RetryPolicy
 
 if TYPE_CHECKING:  # imported lazily at run time: transactions are rare on the cold-start path
+    from typing_extensions import TypeVar
+
     from ddbkit import transactions as tx
+
+    ItemT = TypeVar("ItemT", default=dict[str, Any])  # a bare ``Page`` is a page of dicts
+else:
+    from typing import TypeVar
+
+    ItemT = TypeVar("ItemT")
 
 __all__ = ["TableCore", "Page", "VersionConflict", "ttl_epoch"]
 
@@ -39,25 +47,35 @@ _RETURN_VALUES = frozenset({"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATE
 
 
 @dataclass
-class Page:
-    """One page of a query or scan.
+class Page(Generic[ItemT]):
+    """One page of a query or scan (``Page[Session]`` from a typed table; items are dicts otherwise).
 
     ``cursor`` is the opaque token for the next page (None on the last page); ``count`` the items
     returned, ``scanned_count`` the items DynamoDB read before the filter; ``consumed_capacity`` read units.
     """
 
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: list[ItemT] = field(default_factory=list)
     cursor: str | None = None
     count: int = 0
     scanned_count: int = 0
     consumed_capacity: float = 0.0
     last_key: dict[str, Any] | None = None
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[ItemT]:
         return iter(self.items)
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+def _is_boto3(value: object) -> bool:
+    return type(value).__module__ == "boto3.dynamodb.conditions"
+
+
+def _from_boto3(value: Any, where: str) -> Any:
+    from ddbkit.expressions_boto3 import from_boto3
+
+    return from_boto3(value, where)
 
 
 class VersionConflict(ConditionalCheckFailed):
@@ -168,6 +186,8 @@ class TableCore:
         elif isinstance(condition, Condition):
             c.add_user(names, values)
             req[field_name] = condition.compile(c)
+        elif _is_boto3(condition):  # boto3.dynamodb.conditions Attr(...) objects (migration aid)
+            self._condition(c, req, _from_boto3(condition, field_name), names, values, field_name)
         else:
             raise ClientValidationError(f"{field_name} must be a Condition (Attr(...) == ...) or a string",
                                         field_name, "expression.type")
@@ -343,6 +363,8 @@ class TableCore:
                                             f"{irange!r}); got {list(key_condition)}", "key_condition", "query.key")
             kc = KeyCondition([(k, "=", (v,)) for k, v in key_condition.items()])
             key_condition = kc
+        elif _is_boto3(key_condition):  # boto3.dynamodb.conditions Key(...) objects (migration aid)
+            key_condition = _from_boto3(key_condition, "KeyConditionExpression")
         if isinstance(key_condition, KeyCondition):
             eq = key_condition.equality()
             if ihash not in eq:

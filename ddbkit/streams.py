@@ -140,6 +140,16 @@ def _epoch_to_datetime(value: Any, sequence_number: str | None) -> datetime:
                          "seconds or milliseconds") from None
 
 
+_ModelT = TypeVar("_ModelT")
+
+
+def _image_as(model: type[_ModelT], image: dict[str, Any] | None) -> _ModelT | None:
+    if image is None:
+        return None
+    build = getattr(model, "from_item", None) or getattr(model, "model_validate", None)
+    return build(image) if build is not None else model(**image)
+
+
 class StreamRecord:
     """One stream record, in Lambda's event shape (``eventName``, ``dynamodb.Keys/NewImage/...``).
 
@@ -220,6 +230,15 @@ class StreamRecord:
     def old(self) -> Any:
         """The old image as the processor's ``model`` (see :attr:`new`)."""
         return self._as_model(self.old_image)
+
+    def new_as(self, model: type[_ModelT]) -> _ModelT | None:
+        """The new image as ``model`` (a :class:`ddbkit.Model`: stored names, epoch/ISO fields; any pydantic
+        model or class), or None when there is no new image."""
+        return _image_as(model, self.new_image)
+
+    def old_as(self, model: type[_ModelT]) -> _ModelT | None:
+        """The old image as ``model`` (see :meth:`new_as`), or None."""
+        return _image_as(model, self.old_image)
 
     def _as_model(self, image: dict[str, Any] | None) -> Any:
         model = self._model

@@ -16,7 +16,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ddbkit.batch import BatchGetResult, BatchWriteResult
 from ddbkit.codec import NumberMode
@@ -30,6 +30,9 @@ from ddbkit.usage import Usage, UsageSnapshot
 
 if TYPE_CHECKING:
     from ddbkit import transactions as tx
+    from ddbkit.models import Model, TypedTable
+
+M = TypeVar("M", bound="Model")
 
 __all__ = ["Table", "BatchWriter", "make_transport", "DEFAULT_TRANSPORT"]
 
@@ -312,6 +315,13 @@ class Table(TableCore):
     def transact_get(self, gets: Sequence[tx.Get | Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         """A consistent snapshot of up to 100 items (keys or ``transactions.Get``), in order."""
         return self._run("transact_get", self._op_transact_get(gets))  # type: ignore[no-any-return]
+
+    # -- typed models ---------------------------------------------------------------------------
+    def typed(self, model: type[M]) -> TypedTable[M]:
+        """Typed operations for a :class:`ddbkit.Model` on this table (``models`` extra: pydantic)."""
+        from ddbkit.models import TypedTable
+
+        return TypedTable(self, model)
 
     # -- misc -----------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:

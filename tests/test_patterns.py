@@ -140,3 +140,35 @@ def test_session_store(backend: Backend) -> None:
     now[0] += 2 * 3600  # one hour sessions are now expired; the touched one is not
     assert [s["sessionId"] for s in store.active_for_user("u1")] == [created[2]["sessionId"]]
     assert store.get(other["sessionId"]) is None
+
+
+def test_dict_and_typed_single_table_read_each_other(ddb_local_backend: Backend) -> None:
+    """patterns.single_table (dicts) and ddbkit.Model templates write one layout: each reads the other's items."""
+    from decimal import Decimal
+
+    from ddbkit.models import Model, Router
+
+    class TUser(Model, entity="User", pk="USER#{user_id}", sk="PROFILE"):
+        user_id: str
+        name: str
+
+    class TOrder(Model, entity="Order", pk="USER#{user_id}", sk="ORDER#{order_id}",
+                 gsi={"GSI1": ("ORDER#{order_id}", "USER#{user_id}")}):
+        user_id: str
+        order_id: str
+        total: Decimal
+
+    table = create(ddb_local_backend, "Interop", [("PK", "S", "HASH"), ("SK", "S", "RANGE")],
+                   {"GSI1": [("GSI1PK", "S", "HASH"), ("GSI1SK", "S", "RANGE")]})
+    app = SingleTable(table)
+    user = app.entity("User", pk="USER#{user_id}", sk="PROFILE")
+    order = app.entity("Order", pk="USER#{user_id}", sk="ORDER#{order_id}",
+                       gsi={"GSI1": ("ORDER#{order_id}", "USER#{user_id}")})
+    user.put({"user_id": "1", "name": "Ada"})                              # dict writes, typed reads
+    assert table.typed(TUser).get({"user_id": "1"}) == TUser(user_id="1", name="Ada")
+    table.typed(TOrder).put(TOrder(user_id="1", order_id="9", total=Decimal("2.5")))   # typed writes, dict reads
+    assert order.get(user_id="1", order_id="9") == {"user_id": "1", "order_id": "9", "total": Decimal("2.5")}
+    assert order.query(index="GSI1", order_id="9")[0][0]["total"] == Decimal("2.5")
+    assert sorted(app.collection(user, user_id="1")) == ["Order", "User"]
+    mixed = Router(TUser, TOrder).query(table, TUser, user_id="1").items
+    assert [type(m).__name__ for m in mixed] == ["TOrder", "TUser"]

@@ -14,56 +14,27 @@ on every item, and routes items read back to the right entity: items of other en
     app.collection(User, user_id="123")                   # {"User": [...], "Order": [...], ...} in one query
 
 Key fields are parsed back from the keys, so an item read back has ``user_id``/``order_id`` again.
-An optional pydantic model validates attributes on the way in and builds instances on the way out.
+An optional pydantic model validates attributes on the way in and builds instances on the way out (a
+:class:`ddbkit.Model` converts with its own rules: aliases, ISO/epoch dates, UUIDs, enums).
+
+This is the dict-facing API. The typed one is :class:`ddbkit.Model` with ``entity=``/``pk=``/``sk=``
+templates and :class:`ddbkit.models.Router` for mixed pages (docs/models.md); both write the same item
+layout (template keys plus the entity-type attribute) with the same :class:`KeyTemplate`, so items
+written by one are read by the other.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
-from string import Formatter
 from typing import Any
 
 from ddbkit.errors import ClientValidationError
 from ddbkit.expressions import Key
+from ddbkit.models.templates import KeyTemplate
 from ddbkit.operations import Page
 from ddbkit.table import Table
 
 __all__ = ["SingleTable", "Entity", "KeyTemplate"]
-
-
-class KeyTemplate:
-    """A key template such as ``"ORDER#{order_id}"``: formats fields into a key and parses them back."""
-
-    def __init__(self, template: str) -> None:
-        self.template = template
-        self.fields = [f for _, f, _, _ in Formatter().parse(template) if f]
-        for f in self.fields:
-            if not f.isidentifier():
-                raise ClientValidationError(f"template field {f!r} must be a plain name", template, "template.field")
-        # a regex that reads fields back: literal parts escaped, each field a non-greedy group
-        pattern = ""
-        for literal, field_name, _, _ in Formatter().parse(template):
-            pattern += re.escape(literal)
-            if field_name:
-                pattern += f"(?P<{field_name}>.+?)"
-        self._regex = re.compile(f"^{pattern}$")
-        first = template.find("{")
-        self.prefix = template if first < 0 else template[:first]
-
-    def format(self, fields: Mapping[str, Any]) -> str:
-        missing = [f for f in self.fields if fields.get(f) in (None, "")]
-        if missing:
-            raise ClientValidationError(f"key template {self.template!r} needs {missing}", self.template,
-                                        "template.missing")
-        return self.template.format(**{f: fields[f] for f in self.fields})
-
-    def parse(self, value: str) -> dict[str, str] | None:
-        m = self._regex.match(value)
-        return m.groupdict() if m else None
-
-    def __repr__(self) -> str:
-        return f"KeyTemplate({self.template!r})"
 
 
 class Entity:
@@ -87,6 +58,8 @@ class Entity:
         if self.model is not None:
             if not isinstance(data, self.model):
                 data = self.model.model_validate(data)
+            if hasattr(data, "to_item"):  # a ddbkit.Model: stored names and storable values
+                return dict(data.to_item())
             return dict(data.model_dump(mode="python"))
         return dict(data)
 
@@ -119,7 +92,10 @@ class Entity:
             if parsed:
                 for k, v in parsed.items():
                     fields.setdefault(k, v)
-        return self.model.model_validate(fields) if self.model is not None else fields
+        if self.model is None:
+            return fields
+        from_item = getattr(self.model, "from_item", None)
+        return from_item(fields) if from_item is not None else self.model.model_validate(fields)
 
     def owns(self, item: Mapping[str, Any]) -> bool:
         return item.get(self.app.type_attr) == self.name

@@ -22,9 +22,11 @@ class RankUpdater(BatchStreamProcessor):
             if not str(keys.get("PK", "")).startswith("PLAYER#"):
                 continue  # our own snapshot writes come back through the stream: ignore them
             if r.event_name in ("INSERT", "MODIFY") and r.changed("score"):
-                boards.add((r.new_image or {}).get("board"))
-        for board in sorted(b for b in boards if b):
-            api.table().put({"PK": f"BOARD#{board}", "SK": "TOP10", "top": api.top(board, 10)})
+                new = r.new_as(api.Score)
+                if new is not None:
+                    boards.add(new.board)
+        for board in sorted(boards):
+            api.snapshots().put(api.Top10(board=board, top=api.top_entries(board, 10)))
         return None
 
 

@@ -1,4 +1,4 @@
-"""IoT ingest and dashboard handlers on the SensorData table (sharded time series).
+"""IoT ingest and dashboard handlers on the SensorData table (sharded time series), with typed readings.
 
 Env: SENSOR_DATA_TABLE (from ``ddbkit bind``), SHARDS (default 4), RETENTION_DAYS (default 30).
 ingest event: {"readings": [{"deviceId", "timestamp" (epoch ms), "sensorType", ...values}]}
@@ -11,8 +11,32 @@ import os
 from datetime import timedelta
 from typing import Any
 
+from pydantic import ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
 from ddbkit import Table
+from ddbkit.models import Model
 from ddbkit.patterns.time_series import TimeSeries
+
+
+class Reading(Model, alias_generator=to_camel):
+    """One reading: device, epoch-ms timestamp, sensor type and any measured values (extra attributes).
+    Bad input (a missing device, a non-numeric timestamp) is refused with the field named, before writing."""
+
+    model_config = ConfigDict(extra="allow")
+
+    device_id: str = Field(min_length=1)
+    timestamp: int = Field(ge=0)
+    sensor_type: str | None = None
+    expires_at: int | None = None
+
+    def values(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, exclude={"device_id", "timestamp", "expires_at"})
+
+
+def _json(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # read back through the model: the dashboard gets validated readings, numbers as JSON numbers
+    return [Reading.from_item(i).model_dump(mode="json", by_alias=True, exclude_none=True) for i in items]
 
 _series: TimeSeries | None = None
 
@@ -27,19 +51,15 @@ def series() -> TimeSeries:
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    readings = event.get("readings") or []
-    rows = []
-    for r in readings:
-        values = {k: v for k, v in r.items() if k not in ("deviceId", "timestamp")}
-        rows.append((r["deviceId"], r["timestamp"], values))
-    written = series().put_many(rows)
+    readings = [Reading.model_validate(r) for r in event.get("readings") or []]
+    written = series().put_many((r.device_id, r.timestamp, r.values()) for r in readings)
     return {"statusCode": 200, "written": written}
 
 
 def query_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     s = series()
     if "latest" in event:
-        return {"statusCode": 200, "readings": s.latest(event["deviceId"], int(event["latest"]))}
+        return {"statusCode": 200, "readings": _json(s.latest(event["deviceId"], int(event["latest"])))}
     if "sensorType" in event:
-        return {"statusCode": 200, "readings": s.by_type(event["sensorType"], event["from"], event["to"])}
-    return {"statusCode": 200, "readings": s.range(event["deviceId"], event["from"], event["to"])}
+        return {"statusCode": 200, "readings": _json(s.by_type(event["sensorType"], event["from"], event["to"]))}
+    return {"statusCode": 200, "readings": _json(s.range(event["deviceId"], event["from"], event["to"]))}

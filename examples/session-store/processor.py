@@ -14,6 +14,8 @@ from typing import Any
 from ddbkit import Table, Update
 from ddbkit.streams import BatchStreamProcessor, StreamRecord
 
+from handler import Session  # the sibling module's model: Lambda puts the function directory on sys.path
+
 
 class SessionAnalytics(BatchStreamProcessor):
     def __init__(self, stats: Table | None = None) -> None:
@@ -29,12 +31,13 @@ class SessionAnalytics(BatchStreamProcessor):
     def on_batch(self, records: list[StreamRecord]) -> Iterable[StreamRecord] | None:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
         for r in records:
-            if r.event_name == "INSERT":
-                counts[(r.new_image or {}).get("userId", "?")]["created"] += 1
-            elif r.event_name == "MODIFY" and r.changed("status") and (r.new_image or {}).get("status") == "EXPIRED":
-                counts[(r.new_image or {}).get("userId", "?")]["ended"] += 1
-            elif r.is_ttl_expiry:
-                counts[(r.old_image or {}).get("userId", "?")]["ttl_expired"] += 1
+            new, old = r.new_as(Session), r.old_as(Session)
+            if r.event_name == "INSERT" and new is not None:
+                counts[new.user_id]["created"] += 1
+            elif r.event_name == "MODIFY" and r.changed("status") and new is not None and new.status == "EXPIRED":
+                counts[new.user_id]["ended"] += 1
+            elif r.is_ttl_expiry and old is not None:
+                counts[old.user_id]["ttl_expired"] += 1
         for user, c in counts.items():
             update = Update()
             for name, n in c.items():

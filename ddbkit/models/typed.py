@@ -1,0 +1,503 @@
+"""Typed operations: ``table.typed(Session)`` -> :class:`TypedTable` (sync) / :class:`AsyncTypedTable`.
+
+Every operation turns models into the plain items the dict client takes and runs the dict client's own
+operation generator (``TableCore._op_*``): the wire request is the one ``table.put(model.to_item())``
+would send, and sync and async share every rule. What is checked before sending: the model belongs to
+this table, field names in keys/updates/conditions exist on the model, an index exists and the key names
+the index's keys, the model's required fields are projected by the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ddbkit import transactions as tx
+from ddbkit.batch import BatchWriteResult
+from ddbkit.engine import Op
+from ddbkit.errors import ClientValidationError, ConditionalCheckFailed
+from ddbkit.expressions import Attr, Condition, Key, KeyCondition, Update
+from ddbkit.keys import KeySchema
+from ddbkit.models.base import Model, ModelInfo, check_index_model
+from ddbkit.operations import Page, TableCore, VersionConflict
+
+if TYPE_CHECKING:
+    from ddbkit.aio import AsyncTable
+    from ddbkit.table import Table
+
+__all__ = ["TypedTable", "AsyncTypedTable", "KeyLike"]
+
+M = TypeVar("M", bound=Model)
+KeyLike = Mapping[str, Any] | Model | str | int | bytes | tuple[Any, Any]
+CondLike = Condition | str | None
+PathKey = str | Callable[[Any], Any]
+
+
+class _TypedCore(Generic[M]):
+    """The I/O-free half of a typed table: conversions and operation generators."""
+
+    def __init__(self, core: TableCore, model: type[M]) -> None:
+        if not (isinstance(model, type) and issubclass(model, Model)) or model is Model:
+            raise ClientValidationError(f"typed() takes a ddbkit.Model subclass, got {model!r}", "model", "model.type")
+        info: ModelInfo = model.__ddb__
+        if info.table_name is not None and info.table_name != core.name:
+            raise ClientValidationError(f"{model.__name__} is bound to table {info.table_name!r}, not {core.name!r}",
+                                        model.__name__, "model.table")
+        known = core._keys  # noqa: SLF001 - same package
+        if info.keys is not None:
+            if known is None:
+                if info.keys.complete or not info.templated:
+                    core._keys = info.keys  # noqa: SLF001 - the config's schema saves a DescribeTable
+            elif known.names != info.keys.names:
+                raise ClientValidationError(f"{model.__name__} has keys {list(info.keys.names)}; table {core.name} "
+                                            f"has {list(known.names)}", model.__name__, "model.keys")
+        self.core = core
+        self.model = model
+        self.info = info
+
+    def _op_ready(self) -> Op[None]:
+        """A single-table model bound by table name learns the key attributes (and GSIs) its templates
+        fill from the table (DescribeTable once, if the table was built without ``key=``)."""
+        if self.info.templated and self.info.keys is None:
+            keys = yield from self.core._op_keys()  # noqa: SLF001
+            if not keys.complete:
+                yield from self.core._op_describe()  # noqa: SLF001
+                assert self.core._keys is not None  # noqa: SLF001
+                keys = self.core._keys  # noqa: SLF001
+            self.info.keys = keys
+
+    # -- conversion -----------------------------------------------------------------------------------
+    def _encode(self, obj: M, where: str = "item") -> dict[str, Any]:
+        if not isinstance(obj, self.model):
+            raise ClientValidationError(f"expected a {self.model.__name__}, got {type(obj).__name__}", where,
+                                        "model.type")
+        return obj.to_item()
+
+    def _decode(self, item: Mapping[str, Any] | None) -> M | None:
+        if item is None:
+            return None
+        info = self.info
+        if info.templated and not info.owns(item):
+            return None
+        return self.model.from_item(item)  # type: ignore[no-any-return]
+
+    def _decode_all(self, items: Iterable[Mapping[str, Any]]) -> list[M]:
+        out = []
+        for i in items:
+            m = self._decode(i)
+            if m is not None:
+                out.append(m)
+        return out
+
+    def _page(self, page: Page) -> Page[M]:
+        return Page(items=self._decode_all(page.items), cursor=page.cursor, count=page.count,
+                    scanned_count=page.scanned_count, consumed_capacity=page.consumed_capacity,
+                    last_key=page.last_key)
+
+    def _attr_name(self, name: str, where: str) -> str:
+        info = self.info
+        if name in info.attr_of:
+            return info.attr_of[name]
+        if name in info.field_of:
+            return name
+        raise ClientValidationError(f"{self.model.__name__} has no field {name!r}", where, "model.field")
+
+    def _value(self, attr: str, value: Any) -> Any:
+        conv = self.info.convs.get(attr)
+        return value if conv is None or value is None else conv(value)
+
+    def _key(self, key: KeyLike, where: str = "key") -> dict[str, Any]:
+        info = self.info
+        if isinstance(key, Model):
+            if not isinstance(key, self.model):
+                raise ClientValidationError(f"expected a {self.model.__name__} key, got {type(key).__name__}", where,
+                                            "model.type")
+            return key.key_item()
+        if info.templated:
+            if not isinstance(key, Mapping):
+                raise ClientValidationError(f"{self.model.__name__}'s key is a mapping of its template fields", where,
+                                            "key.type")
+            fields = {info.field_of.get(k, k): v for k, v in key.items()}
+            return info.template_keys(fields)
+        if isinstance(key, Mapping):
+            return {(a := self._attr_name(k, where)): self._value(a, v) for k, v in key.items()}
+        keys = info.keys or self.core._keys  # noqa: SLF001
+        if keys is None:
+            raise ClientValidationError("a key given as a value needs a known key schema; pass a mapping", where,
+                                        "key.type")
+        values = key if isinstance(key, tuple) else (key,)
+        if len(values) != len(keys.names):
+            raise ClientValidationError(f"the key of {self.core.name} is {list(keys.names)}; got {len(values)} value(s)",
+                                        where, "key.arity")
+        return {a: self._value(a, v) for a, v in zip(keys.names, values, strict=True)}
+
+    def _fields_update(self, update: Update | None, set: Mapping[PathKey, Any] | None,
+                       remove: Iterable[PathKey] | None, add: Mapping[PathKey, Any] | None,
+                       delete: Mapping[PathKey, Any] | None) -> Update:
+        if update is not None and (set or remove or add or delete):
+            raise ClientValidationError("give either an Update or set=/remove=/add=/delete=, not both", "update",
+                                        "update.args")
+        out = update if update is not None else Update()
+        for path, value in (set or {}).items():
+            a = self.model.attr(path)
+            out.set(a.path, a._v(value))  # noqa: SLF001
+        for path in remove or ():
+            out.remove(self.model.attr(path).path)
+        for path, value in (add or {}).items():
+            out.add(self.model.attr(path).path, value)
+        for path, value in (delete or {}).items():
+            out.delete(self.model.attr(path).path, value)
+        return out
+
+    def _keys_now(self) -> KeySchema | None:
+        keys = self.info.keys if self.info.keys is not None and self.info.keys.complete else self.core._keys  # noqa: SLF001
+        return keys if keys is not None and keys.complete else None
+
+    def _key_condition(self, key: Mapping[str, Any] | KeyCondition | Any, index: str | None) -> Any:
+        """The key condition, with names checked against the index's key schema when it is known."""
+        info = self.info
+        check_index_model(info, index)
+        keys = self._keys_now()
+        if info.templated and isinstance(key, Mapping):
+            return self._template_condition(key, index)
+        if isinstance(key, Mapping):
+            key = {self._attr_name(k, "key_condition"): v for k, v in key.items()}
+            key = {k: self._value(k, v) for k, v in key.items()}
+            names = list(key)
+            eq = names
+        elif isinstance(key, KeyCondition):
+            names = [n for n, _, _ in key.parts]
+            eq = list(key.equality())
+        else:
+            return key  # a string or a boto3 condition: checked by the dict client
+        if keys is not None:
+            ihash, irange = keys.index(index)
+            where = f"index {index}" if index else f"table {self.core.name}"
+            wrong = [n for n in names if n not in (ihash, irange)]
+            if wrong or ihash not in eq:
+                raise ClientValidationError(f"{where} is keyed by {ihash!r}" + (f" and {irange!r}" if irange else "")
+                                            + f"; the query names {names} (partition key needs equality)",
+                                            "key_condition", "query.key")
+        return key
+
+    def _template_condition(self, fields: Mapping[str, Any], index: str | None) -> KeyCondition:
+        info = self.info
+        keys = info.require_keys()
+        fields = {info.field_of.get(k, k): v for k, v in fields.items()}
+        if index is None:
+            assert info.pk is not None
+            pk_t, sk_t = info.pk, info.sk
+            pk_a, sk_a = keys.hash_key, keys.range_key
+        else:
+            if index not in info.gsi:
+                raise ClientValidationError(f"{self.model.__name__} has no key templates on {index}", index,
+                                            "entity.index")
+            pk_t, sk_t = info.gsi[index]
+            pk_a, sk_a = keys.index(index)
+        cond = Key(pk_a).eq(pk_t.format(fields))
+        if sk_t is not None and sk_a is not None:
+            if sk_t.fields and all(f in fields for f in sk_t.fields):
+                cond = cond & Key(sk_a).eq(sk_t.format(fields))
+            elif sk_t.prefix:
+                cond = cond & Key(sk_a).begins_with(sk_t.prefix)
+        return cond
+
+    # -- operations (generators run by the sync or async driver) --------------------------------------
+    def op_get(self, key: KeyLike, consistent: bool) -> Op[M | None]:
+        yield from self._op_ready()
+        item = yield from self.core._op_get(self._key(key), consistent)  # noqa: SLF001
+        return self._decode(item)
+
+    def op_put(self, obj: M, condition: CondLike) -> Op[M]:
+        yield from self._op_ready()
+        info = self.info
+        item = self._encode(obj)
+        if info.version_attr is None:
+            yield from self.core._op_put(item, condition)  # noqa: SLF001
+            return obj
+        current = item.get(info.version_attr)
+        keys = yield from self.core._op_keys()  # noqa: SLF001
+        check: Condition = (Attr(keys.hash_key).not_exists() if not current
+                            else Attr(info.version_attr) == current)
+        if isinstance(condition, Condition):
+            check = check & condition
+        elif condition is not None:
+            raise ClientValidationError("a versioned put takes a Condition, not a string", "condition",
+                                        "model.version")
+        new_version = int(current or 0) + 1
+        item[info.version_attr] = new_version
+        try:
+            yield from self.core._op_put(item, check)  # noqa: SLF001
+        except ConditionalCheckFailed as err:
+            raise VersionConflict(err.code, f"{self.model.__name__}.{info.field_of[info.version_attr]} is no longer "
+                                  f"{current!r} (or the condition failed)", operation="PutItem", status=err.status,
+                                  response=err.response) from None
+        return obj.model_copy(update={info.field_of[info.version_attr]: new_version})
+
+    def op_update(self, key: KeyLike, update: Update, condition: CondLike, expected_version: int | None,
+                  must_exist: bool) -> Op[M]:
+        yield from self._op_ready()
+        info = self.info
+        wire_key = self._key(key)
+        keys = yield from self.core._op_keys()  # noqa: SLF001
+        if info.templated:  # an update may create the item: it is then of this entity too
+            update.set(info.type_attr, info.entity)
+        cond: Condition | str | None = condition
+        extra: list[Condition] = []
+        if must_exist:
+            extra.append(Attr(keys.hash_key).exists())
+        if info.version_attr is not None:
+            update.add(info.version_attr, 1)
+            if expected_version is not None:
+                extra.append(Attr(info.version_attr) == expected_version)
+        elif expected_version is not None:
+            raise ClientValidationError(f"{self.model.__name__} has no Version field", "expected_version",
+                                        "model.version")
+        if extra:
+            if isinstance(cond, str):
+                raise ClientValidationError("pass a Condition (not a string) with must_exist/expected_version",
+                                            "condition", "update.condition")
+            for e in extra:
+                cond = e if cond is None else cond & e
+        try:
+            new = yield from self.core._op_update(wire_key, update, condition=cond,  # noqa: SLF001
+                                                  return_values="ALL_NEW")
+        except ConditionalCheckFailed as err:
+            if expected_version is not None:
+                raise VersionConflict(err.code, f"{self.model.__name__} version is no longer {expected_version} "
+                                      "(or the item is gone, or the condition failed)", operation="UpdateItem",
+                                      status=err.status, response=err.response) from None
+            raise
+        out = self._decode(new)
+        assert out is not None
+        return out
+
+    def op_delete(self, key: KeyLike, condition: CondLike) -> Op[None]:
+        yield from self._op_ready()
+        yield from self.core._op_delete(self._key(key), condition)  # noqa: SLF001
+
+    def op_query(self, key: Any, index: str | None, filter: CondLike, limit: int | None, forward: bool,
+                 cursor: str | None, consistent: bool) -> Op[Page[M]]:
+        yield from self._op_ready()
+        kc = self._key_condition(key, index)
+        page = yield from self.core._op_query(kc, index=index, filter=filter, limit=limit,  # noqa: SLF001
+                                              forward=forward, cursor=cursor, consistent=consistent)
+        return self._page(page)
+
+    def op_scan(self, filter: CondLike, index: str | None, limit: int | None, cursor: str | None) -> Op[Page[M]]:
+        yield from self._op_ready()
+        check_index_model(self.info, index)
+        info = self.info
+        if info.templated:
+            f: Condition = Attr(info.type_attr) == info.entity
+            if isinstance(filter, Condition):
+                f = f & filter
+            elif filter is not None:
+                raise ClientValidationError("a single-table scan takes a Condition filter", "filter", "scan.filter")
+            filter = f
+        page = yield from self.core._op_scan(filter, index=index, limit=limit, cursor=cursor)  # noqa: SLF001
+        return self._page(page)
+
+    def op_batch_write(self, puts: Iterable[M], deletes: Iterable[KeyLike]) -> Op[BatchWriteResult]:
+        yield from self._op_ready()
+        items = [self._encode(m, f"puts[{i}]") for i, m in enumerate(puts)]
+        dels = [self._key(k, f"deletes[{i}]") for i, k in enumerate(deletes)]
+        result = yield from self.core._op_batch_write(items, dels)  # noqa: SLF001
+        return result
+
+    def op_batch_get(self, keys: Iterable[KeyLike], consistent: bool) -> Op[list[M]]:
+        yield from self._op_ready()
+        wire = [self._key(k, f"keys[{i}]") for i, k in enumerate(keys)]
+        result = yield from self.core._op_batch_get(wire, consistent)  # noqa: SLF001
+        return self._decode_all(result.items)
+
+    def op_transact_get(self, keys: Sequence[KeyLike]) -> Op[list[M | None]]:
+        yield from self._op_ready()
+        gets = [tx.Get(key=self._key(k, f"keys[{i}]"), table=self.core) for i, k in enumerate(keys)]
+        items = yield from self.core._op_transact_get(gets)  # noqa: SLF001
+        return [self._decode(i) for i in items]
+
+    # -- transaction actions (pass to transact_write of any table) --------------------------------------
+    def tx_put(self, obj: M, condition: CondLike = None) -> tx.Put:
+        """A transaction Put of ``obj`` (its version checked and bumped when the model has one)."""
+        item = self._encode(obj)
+        info = self.info
+        if info.version_attr is not None:
+            current = item.get(info.version_attr)
+            keys = self.core._keys  # noqa: SLF001
+            first = keys.hash_key if keys is not None else next(iter(self._key(obj)))
+            check: Condition = Attr(first).not_exists() if not current else Attr(info.version_attr) == current
+            if isinstance(condition, Condition):
+                check = check & condition
+            item[info.version_attr] = int(current or 0) + 1
+            condition = check
+        return tx.Put(item=item, condition=condition, table=self.core)
+
+    def tx_update(self, key: KeyLike, update: Update | None = None, *, set: Mapping[PathKey, Any] | None = None,
+                  remove: Iterable[PathKey] | None = None, add: Mapping[PathKey, Any] | None = None,
+                  delete: Mapping[PathKey, Any] | None = None, condition: CondLike = None) -> tx.Update:
+        """A transaction Update; field names checked against the model."""
+        up = self._fields_update(update, set, remove, add, delete)
+        return tx.Update(key=self._key(key), update=up, condition=condition, table=self.core)
+
+    def tx_delete(self, key: KeyLike, condition: CondLike = None) -> tx.Delete:
+        return tx.Delete(key=self._key(key), condition=condition, table=self.core)
+
+    def tx_check(self, key: KeyLike, condition: Condition | str) -> tx.ConditionCheck:
+        return tx.ConditionCheck(key=self._key(key), condition=condition, table=self.core)
+
+
+class TypedTable(_TypedCore[M]):
+    """Typed access to a :class:`ddbkit.Table` for one model (``table.typed(Session)``)."""
+
+    table: Table
+
+    def __init__(self, table: Table, model: type[M]) -> None:
+        super().__init__(table, model)
+        self.table = table
+
+    def get(self, key: KeyLike, *, consistent: bool = False) -> M | None:
+        """The item with ``key`` (a mapping of field names, a model, or the key value(s)) as a model, or None."""
+        return self.table._run("get", self.op_get(key, consistent))  # type: ignore[no-any-return]  # noqa: SLF001
+
+    def put(self, obj: M, *, condition: CondLike = None) -> M:
+        """Write ``obj``; returns it as written (with its version bumped for a versioned model, which raises
+        :class:`VersionConflict` when the stored version is not the one ``obj`` carries)."""
+        return self.table._run("put", self.op_put(obj, condition))  # type: ignore[no-any-return]  # noqa: SLF001
+
+    def update(self, key: KeyLike, update: Update | None = None, *, set: Mapping[PathKey, Any] | None = None,
+               remove: Iterable[PathKey] | None = None, add: Mapping[PathKey, Any] | None = None,
+               delete: Mapping[PathKey, Any] | None = None, condition: CondLike = None,
+               expected_version: int | None = None, must_exist: bool = True) -> M:
+        """Update fields by name (``set={"status": Status.DONE}`` or ``{Session.attr(...): ...}`` paths; values
+        stored as the field stores them) and return the new item. The item must exist unless ``must_exist``
+        is False; a versioned model's version is bumped and checked against ``expected_version``."""
+        up = self._fields_update(update, set, remove, add, delete)
+        op = self.op_update(key, up, condition, expected_version, must_exist)
+        return self.table._run("update", op)  # type: ignore[no-any-return]  # noqa: SLF001
+
+    def delete(self, key: KeyLike, *, condition: CondLike = None) -> None:
+        self.table._run("delete", self.op_delete(key, condition))  # noqa: SLF001
+
+    def query(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
+              filter: CondLike = None, limit: int | None = None, forward: bool = True, cursor: str | None = None,
+              consistent: bool = False) -> Page[M]:
+        """One page of models. ``key`` is ``{"user_id": u}`` (field names; a single-table model's template
+        fields) or ``Session.key("user_id").eq(u) & Session.key("created_at").gt(t)``; checked against the
+        index's key schema before sending."""
+        op = self.op_query(key, index, filter, limit, forward, cursor, consistent)
+        return self.table._run("query", op, index)  # type: ignore[no-any-return]  # noqa: SLF001
+
+    def query_iter(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
+                   filter: CondLike = None, forward: bool = True, cursor: str | None = None,
+                   consistent: bool = False, page_size: int | None = None) -> Iterator[M]:
+        """Every model of a query, page after page."""
+        while True:
+            page = self.query(key, index=index, filter=filter, limit=page_size, forward=forward, cursor=cursor,
+                              consistent=consistent)
+            yield from page.items
+            cursor = page.cursor
+            if cursor is None:
+                return
+
+    def scan(self, filter: CondLike = None, *, index: str | None = None, limit: int | None = None,
+             cursor: str | None = None) -> Page[M]:
+        """One page of a scan (a single-table model scans only its own entity type)."""
+        return self.table._run("scan", self.op_scan(filter, index, limit, cursor), index)  # type: ignore[no-any-return]  # noqa: SLF001
+
+    def scan_iter(self, filter: CondLike = None, *, index: str | None = None) -> Iterator[M]:
+        cursor: str | None = None
+        while True:
+            page = self.scan(filter, index=index, cursor=cursor)
+            yield from page.items
+            cursor = page.cursor
+            if cursor is None:
+                return
+
+    def batch_write(self, puts: Iterable[M] = (), deletes: Iterable[KeyLike] = ()) -> BatchWriteResult:
+        """Write models and delete keys in batches; nothing is dropped (see ``Table.batch_write``)."""
+        return self.table._run("batch_write", self.op_batch_write(puts, deletes))  # type: ignore[no-any-return]  # noqa: SLF001
+
+    def batch_get(self, keys: Iterable[KeyLike], *, consistent: bool = False) -> list[M]:
+        """The models found for ``keys``, in request order (missing keys are skipped)."""
+        return self.table._run("batch_get", self.op_batch_get(keys, consistent))  # type: ignore[no-any-return]  # noqa: SLF001
+
+    def transact_get(self, keys: Sequence[KeyLike]) -> list[M | None]:
+        """A consistent snapshot of these keys as models (None where absent)."""
+        return self.table._run("transact_get", self.op_transact_get(keys))  # type: ignore[no-any-return]  # noqa: SLF001
+
+    def transact_write(self, actions: Sequence[tx.WriteAction], *, token: str | None = None) -> str:
+        """All-or-nothing writes of ``tx_put``/``tx_update``/``tx_delete``/``tx_check`` actions (any tables)."""
+        return self.table.transact_write(actions, token=token)
+
+
+class AsyncTypedTable(_TypedCore[M]):
+    """Typed access to a :class:`ddbkit.aio.AsyncTable` (``table.typed(Session)``); methods of
+    :class:`TypedTable`, awaited."""
+
+    table: AsyncTable
+
+    def __init__(self, table: AsyncTable, model: type[M]) -> None:
+        super().__init__(table, model)
+        self.table = table
+
+    async def get(self, key: KeyLike, *, consistent: bool = False) -> M | None:
+        return await self.table._run("get", self.op_get(key, consistent))  # type: ignore[no-any-return]  # noqa: SLF001
+
+    async def put(self, obj: M, *, condition: CondLike = None) -> M:
+        return await self.table._run("put", self.op_put(obj, condition))  # type: ignore[no-any-return]  # noqa: SLF001
+
+    async def update(self, key: KeyLike, update: Update | None = None, *, set: Mapping[PathKey, Any] | None = None,
+                     remove: Iterable[PathKey] | None = None, add: Mapping[PathKey, Any] | None = None,
+                     delete: Mapping[PathKey, Any] | None = None, condition: CondLike = None,
+                     expected_version: int | None = None, must_exist: bool = True) -> M:
+        up = self._fields_update(update, set, remove, add, delete)
+        op = self.op_update(key, up, condition, expected_version, must_exist)
+        return await self.table._run("update", op)  # type: ignore[no-any-return]  # noqa: SLF001
+
+    async def delete(self, key: KeyLike, *, condition: CondLike = None) -> None:
+        await self.table._run("delete", self.op_delete(key, condition))  # noqa: SLF001
+
+    async def query(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
+                    filter: CondLike = None, limit: int | None = None, forward: bool = True,
+                    cursor: str | None = None, consistent: bool = False) -> Page[M]:
+        op = self.op_query(key, index, filter, limit, forward, cursor, consistent)
+        return await self.table._run("query", op, index)  # type: ignore[no-any-return]  # noqa: SLF001
+
+    async def query_iter(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
+                         filter: CondLike = None, forward: bool = True, cursor: str | None = None,
+                         consistent: bool = False, page_size: int | None = None) -> AsyncIterator[M]:
+        while True:
+            page = await self.query(key, index=index, filter=filter, limit=page_size, forward=forward,
+                                    cursor=cursor, consistent=consistent)
+            for m in page.items:
+                yield m
+            cursor = page.cursor
+            if cursor is None:
+                return
+
+    async def scan(self, filter: CondLike = None, *, index: str | None = None, limit: int | None = None,
+                   cursor: str | None = None) -> Page[M]:
+        return await self.table._run("scan", self.op_scan(filter, index, limit, cursor), index)  # type: ignore[no-any-return]  # noqa: SLF001
+
+    async def scan_iter(self, filter: CondLike = None, *, index: str | None = None) -> AsyncIterator[M]:
+        cursor: str | None = None
+        while True:
+            page = await self.scan(filter, index=index, cursor=cursor)
+            for m in page.items:
+                yield m
+            cursor = page.cursor
+            if cursor is None:
+                return
+
+    async def batch_write(self, puts: Iterable[M] = (), deletes: Iterable[KeyLike] = ()) -> BatchWriteResult:
+        return await self.table._run("batch_write", self.op_batch_write(puts, deletes))  # type: ignore[no-any-return]  # noqa: SLF001
+
+    async def batch_get(self, keys: Iterable[KeyLike], *, consistent: bool = False) -> list[M]:
+        return await self.table._run("batch_get", self.op_batch_get(keys, consistent))  # type: ignore[no-any-return]  # noqa: SLF001
+
+    async def transact_get(self, keys: Sequence[KeyLike]) -> list[M | None]:
+        return await self.table._run("transact_get", self.op_transact_get(keys))  # type: ignore[no-any-return]  # noqa: SLF001
+
+    async def transact_write(self, actions: Sequence[tx.WriteAction], *, token: str | None = None) -> str:
+        return await self.table.transact_write(actions, token=token)

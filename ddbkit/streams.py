@@ -543,6 +543,9 @@ class _ProcessorBase:
     partition_key: str | None = None
     #: Failures of one record before the dead-letter hook takes it.
     max_attempts: int = 3
+    #: Opt-in per-record idempotency (a ``ddbkit.idempotency.RecordIdempotency``): records a redelivered batch
+    #: already processed are skipped. None: off.
+    idempotency: Any = None
 
     def __init__(self, *, mode: FailureMode | str | None = None, events: Collection[str] | None = None,
                  predicate: Callable[[StreamRecord], bool] | None = None, model: Any = None,
@@ -642,6 +645,8 @@ class _ProcessorBase:
                 continue
             if outcome is None:
                 fn = on_record if route is None else route(rec)
+                if self.idempotency is not None:
+                    fn = self.idempotency.wrap(fn)
                 if tracer is None:
                     outcome = yield fn, rec
                 else:
@@ -676,7 +681,10 @@ class _ProcessorBase:
             except Exception as exc:
                 failed.append((rec, exc))
         if selected:
-            outcome = yield self.on_batch, selected  # type: ignore[attr-defined]
+            on_batch = self.on_batch  # type: ignore[attr-defined]
+            if self.idempotency is not None:
+                on_batch = self.idempotency.wrap_batch(on_batch)
+            outcome = yield on_batch, selected
             if type(outcome) is _Failed:
                 failed.extend((rec, outcome.error) for rec in selected)
             elif outcome is not None:

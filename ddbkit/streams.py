@@ -730,6 +730,8 @@ class _ProcessorBase:
 
     def _send_dead_letter(self, pair: tuple[StreamRecord, BaseException]) -> Any:
         assert self.dead_letter is not None
+        if self.idempotency is not None:  # a dead-lettered record counts as handled on a redelivery too
+            return self.idempotency.wrap_dead_letter(self.dead_letter)(*pair)
         return self.dead_letter(*pair)
 
     def _forget(self, rec: StreamRecord) -> None:

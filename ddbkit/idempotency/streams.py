@@ -72,6 +72,34 @@ class RecordIdempotency:
 
         return run
 
+    def wrap_dead_letter(self, hook: Callable[[Any, BaseException], Any]) -> Callable[[Any, BaseException], Any]:
+        """``hook(record, error)`` that, once it succeeded, marks the record completed: a redelivered batch
+        skips a dead-lettered record instead of failing it again."""
+        store, cfg, prefix = self.store, self.config, self.prefix
+
+        def mark(record: Any) -> Any:
+            from ddbkit.idempotency.core import _dumps, hash_data
+
+            key = f"{prefix}#{hash_data(self.identity(record), cfg.hash_function)}"
+            return store._op_complete(key, _dumps({"dead_lettered": True}), None, cfg.expires_after)
+
+        if store.is_async:
+            async def arun(record: Any, error: BaseException) -> Any:
+                out = hook(record, error)
+                if hasattr(out, "__await__"):
+                    out = await out
+                await store.table._run("idempotency", mark(record))
+                return out
+
+            return arun
+
+        def run(record: Any, error: BaseException) -> Any:
+            out = hook(record, error)
+            store.table._run("idempotency", mark(record))
+            return out
+
+        return run
+
     # -- batch processors -------------------------------------------------------------------------
     def wrap_batch(self, fn: Callable[[list[Any]], Any]) -> Callable[[list[Any]], Any]:
         """``on_batch(records)`` given only the records not processed before; records in progress elsewhere

@@ -385,3 +385,21 @@ def test_import_stays_light() -> None:
             "bad = [m for m in ('boto3', 'jmespath', 'pydantic') if m in sys.modules]; assert not bad, bad")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_outbox_writes_the_item_and_its_event_together_or_not_at_all(table: Table) -> None:
+    from ddbkit.errors import TransactionCanceled
+    from ddbkit.expressions import Attr
+    from ddbkit.idempotency import Outbox
+
+    outbox = Outbox(table, key_attr="id", ttl=3600)
+    token = outbox.write(table, {"id": "order#1", "total": 12}, "OrderPlaced", condition=Attr("id").not_exists(),
+                         event_id="event#order#1")
+    assert isinstance(token, str) and len(token) == 36
+    event = table.get({"id": "event#order#1"}, consistent=True)
+    assert event is not None and event["type"] == "OrderPlaced" and event["payload"] == {"id": "order#1", "total": 12}
+    assert event["expiresAt"] > time.time() + 3500
+    with pytest.raises(TransactionCanceled):  # the item exists: neither the item nor a second event is written
+        outbox.write(table, {"id": "order#1", "total": 99}, "OrderPlaced", condition=Attr("id").not_exists())
+    items = list(table.scan_iter(consistent=True))
+    assert len(items) == 2 and table.get({"id": "order#1"}, consistent=True) == {"id": "order#1", "total": 12}

@@ -29,7 +29,7 @@ from bench.stub_server import FaultRule, StubProcess, fake_aws_env
 
 TABLE = "Bench"
 BUDGET = float(os.environ.get("DDBKIT_BENCH_BUDGET", "1.5"))  # seconds per client and case
-MIN_INVOCATIONS = 400  # the botocore paths wait ~10 ms per call on the stub: enough samples anyway
+MIN_INVOCATIONS = 300  # the botocore paths wait ~10 ms per call on the stub: enough samples anyway
 
 EVENTS: dict[str, dict[str, Any]] = {
     "flat": {"body": {"orderId": "o-1", "customer": "c-42", "amount": 1250, "currency": "EUR", "express": True},

@@ -6,7 +6,7 @@ plain ``update(add=...)`` then counts twice, and a versioned read-modify-write l
 write as a VersionConflict and increments again. With ``exactly_once`` each write is a single-action
 TransactWriteItems with a ClientRequestToken every retry reuses, and the store, like DynamoDB,
 acknowledges a resent token without applying it again. Asserted on every transport the option claims:
-fast sync, fast async, botocore.
+fast sync, fast async, botocore and aioboto3.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from fault_server import FaultPlan, FaultyStore, _Error
 
 from ddbkit import Table
-from ddbkit.aio import AsyncTable
+from ddbkit.aio import AioBotocoreTransport, AsyncTable
 from ddbkit.errors import ClientValidationError, ConditionalCheckFailed, ConnectionFailed, TransactionCanceled
 from ddbkit.expressions import Attr, Update
 from ddbkit.fast import AsyncFastTransport, FastTransport
@@ -223,12 +223,17 @@ def test_exactly_once_counts_exactly_sync(store: tuple[str, ConditionalStore], t
     assert conflicts == 0
 
 
-def test_exactly_once_counts_exactly_fast_async(store: tuple[str, ConditionalStore]) -> None:
+@pytest.mark.parametrize("transport", ["fast", "aioboto3"])
+def test_exactly_once_counts_exactly_async(store: tuple[str, ConditionalStore], transport: str) -> None:
     endpoint, fault_store = store
     fault_store.set_plan(FAULTS)
 
     async def main() -> int:
-        tr = AsyncFastTransport(endpoint_url=endpoint, region_name="us-east-1", read_timeout=READ_TIMEOUT)
+        if transport == "fast":
+            tr: Any = AsyncFastTransport(endpoint_url=endpoint, region_name="us-east-1", read_timeout=READ_TIMEOUT)
+        else:
+            tr = AioBotocoreTransport(endpoint_url=endpoint, region_name="us-east-1",
+                                      config=client_config(read_timeout=READ_TIMEOUT))
         conflicts = 0
         async with AsyncTable("Counters", key="pk", transport=tr, retry=PATIENT, exactly_once=True) as t:
             for _ in range(COUNTS):

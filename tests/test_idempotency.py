@@ -403,3 +403,59 @@ def test_outbox_writes_the_item_and_its_event_together_or_not_at_all(table: Tabl
         outbox.write(table, {"id": "order#1", "total": 99}, "OrderPlaced", condition=Attr("id").not_exists())
     items = list(table.scan_iter(consistent=True))
     assert len(items) == 2 and table.get({"id": "order#1"}, consistent=True) == {"id": "order#1", "total": 12}
+
+
+@pytest.mark.parametrize("transport", ["fast", "botocore"])
+def test_handler_runs_once_on_every_transport(fresh: tuple[Backend, str], transport: str) -> None:
+    """The 3-invocation guarantee, the in-progress duplicate and payload validation on each wire path
+    (sync fast/botocore, async fast/aioboto3): they differ in how a failed condition returns the item."""
+    from ddbkit.aio import AsyncTable
+    from ddbkit.idempotency.core import hash_data
+
+    backend, name = fresh
+    runs: list[int] = []
+
+    def body(event: dict[str, Any]) -> dict[str, Any]:
+        runs.append(1)
+        return {"order": event["body"]["orderId"], "amount": event["body"]["amount"]}
+
+    with Table(name, key="id", endpoint_url=backend.endpoint_url, region_name=backend.region,
+               transport=transport) as t:
+        store = IdempotencyStore(t)
+
+        @idempotent(store, event_key="body.orderId", payload_validation="body.amount")
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return body(event)
+
+        assert [handler(_order("s1"), Context()) for _ in range(3)] == [{"order": "s1", "amount": 10}] * 3
+        with pytest.raises(IdempotencyValidationError):
+            handler(_order("s1", amount=11), Context())
+        key = store.key_for(_order("s2"), handler_config(handler), prefix(handler))
+        t.put({"id": key, "status": INPROGRESS, "expiration": int(time.time()) + 60,
+               "in_progress_expiration": int(time.time() * 1000) + 60_000, "lock": "other",
+               "validation": hash_data(10)})
+        with pytest.raises(IdempotencyInProgress):
+            handler(_order("s2"), Context())
+
+    async def main() -> list[Any]:
+        async with AsyncTable(name, key="id", endpoint_url=backend.endpoint_url, region_name=backend.region,
+                              transport=transport) as at:
+            astore = IdempotencyStore(at)
+
+            @idempotent(astore, event_key="body.orderId")
+            async def ahandler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+                return body(event)
+
+            out = [await ahandler(_order("a1"), Context()) for _ in range(3)]
+            akey = astore.key_for(_order("a2"), handler_config(ahandler), prefix(ahandler))
+            await at.put({"id": akey, "status": INPROGRESS, "expiration": int(time.time()) + 60,
+                          "in_progress_expiration": int(time.time() * 1000) + 60_000, "lock": "other"})
+            try:
+                await ahandler(_order("a2"), Context())
+            except IdempotencyInProgress as err:
+                out.append(err)
+            return out
+
+    *results, busy = asyncio.run(main())
+    assert results == [{"order": "a1", "amount": 10}] * 3 and isinstance(busy, IdempotencyInProgress)
+    assert len(runs) == 2

@@ -592,6 +592,7 @@ class TableCore:
         from ddbkit import transactions as tx
 
         token = token or tx.new_token()
+        yield from self._op_table_of(action)  # the key schema, before anything is sent (errors here are plain)
         first_sent = time.time()
         try:
             yield from self._op_transact_write([action], token)

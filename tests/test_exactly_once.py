@@ -21,7 +21,13 @@ from fault_server import FaultPlan, FaultyStore, _Error
 
 from ddbkit import Table
 from ddbkit.aio import AioBotocoreTransport, AsyncTable
-from ddbkit.errors import ClientValidationError, ConditionalCheckFailed, ConnectionFailed, TransactionCanceled
+from ddbkit.errors import (
+    ClientValidationError,
+    ConditionalCheckFailed,
+    ConnectionFailed,
+    DynamoDBError,
+    TransactionCanceled,
+)
 from ddbkit.expressions import Attr, Update
 from ddbkit.fast import AsyncFastTransport, FastTransport
 from ddbkit.operations import VersionConflict
@@ -327,3 +333,15 @@ def test_cancellation_that_is_not_a_condition_stays_a_transaction_error() -> Non
     failed = single_action_error(TransactionCanceled("TransactionCanceledException", "x", reasons=[
         CancellationReason(0, "ConditionalCheckFailed", "no", {"pk": "a"})]))
     assert isinstance(failed, ConditionalCheckFailed) and failed.item == {"pk": "a"}
+
+
+def test_a_failed_describe_before_the_write_is_a_plain_error(store: tuple[str, ConditionalStore]) -> None:
+    """Nothing was sent when the key schema cannot be read: no WriteOutcomeUnknown, no token to resend."""
+    endpoint, fault_store = store
+    fault_store.set_plan(FaultPlan(seed=2, server_error=1.0, operations=frozenset({"DescribeTable"})))
+    tr = FastTransport(endpoint_url=endpoint, region_name="us-east-1", read_timeout=READ_TIMEOUT)
+    t = Table("Counters", transport=tr, retry=RetryPolicy(max_attempts=2, base_delay=0.0), exactly_once=True)
+    with pytest.raises(DynamoDBError) as exc:
+        t.update({"pk": "x"}, add={"n": 1})
+    assert not isinstance(exc.value, WriteOutcomeUnknown) and exc.value.operation == "DescribeTable"
+    assert "TransactWriteItems" not in t.usage.errors

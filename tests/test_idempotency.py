@@ -459,3 +459,16 @@ def test_handler_runs_once_on_every_transport(fresh: tuple[Backend, str], transp
     *results, busy = asyncio.run(main())
     assert results == [{"order": "a1", "amount": 10}] * 3 and isinstance(busy, IdempotencyInProgress)
     assert len(runs) == 2
+
+
+def test_disabled_switch_runs_every_time_without_the_store(table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DDBKIT_IDEMPOTENCY_DISABLED", "1")
+    runs: list[int] = []
+
+    @idempotent(IdempotencyStore(table), event_key="body.orderId")
+    def handler(event: dict[str, Any], context: Any) -> int:
+        runs.append(1)
+        return len(runs)
+
+    assert [handler(_order(), None) for _ in range(2)] == [1, 2]
+    assert table.usage.calls == {} and list(table.scan_iter()) == []

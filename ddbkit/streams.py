@@ -782,6 +782,8 @@ class _Sync(_ProcessorBase):
     def handler(self, event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
         """The Lambda handler: a raw event dict or Powertools' DynamoDBStreamEvent in, the
         ``batchItemFailures`` response out (enable ``ReportBatchItemFailures`` on the event source mapping)."""
+        if self.idempotency is not None:  # in-progress locks end when this invocation would time out
+            self.idempotency.register_lambda_context(context)
         return _run_to_end(self._drive(self.parse(event), False)).response
 
 
@@ -792,6 +794,8 @@ class _Async(_ProcessorBase):
 
     async def ahandler(self, event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
         """The handler as a coroutine (for callers already inside an event loop)."""
+        if self.idempotency is not None:
+            self.idempotency.register_lambda_context(context)
         return (await self._drive(self.parse(event), True)).response
 
     def process(self, records: Iterable[StreamRecord | Mapping[str, Any]]) -> BatchResult:

@@ -153,3 +153,24 @@ def test_async_processor_skips_processed_records(backend: Backend, name: str) ->
 
     asyncio.run(main())
     assert calls == [0, 1, 2, 3]
+
+
+def test_record_locks_end_with_the_invocation(store: IdempotencyStore) -> None:
+    import time
+
+    locks: list[int] = []
+
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 5_000
+
+    class Proc(StreamProcessor):
+        idempotency = RecordIdempotency(store)
+
+        def on_insert(self, r: StreamRecord) -> None:
+            locks.extend(int(i["in_progress_expiration"]) for i in store.table.scan_iter(consistent=True)
+                         if i["status"] == "INPROGRESS")
+
+    before = time.time() * 1000
+    assert Proc().handler({"Records": BATCH[:1]}, Context()) == {"batchItemFailures": []}
+    assert len(locks) == 1 and before + 4_000 <= locks[0] <= time.time() * 1000 + 5_000

@@ -44,6 +44,13 @@ class RecordIdempotency:
         self.config = IdempotencyConfig(event_key=None, expires_after=expires_after, **options)
         self._key = key
 
+    def register_lambda_context(self, context: Any) -> None:
+        """Tie the records' in-progress locks to the invocation's remaining time (the processors' ``handler``
+        does this): a redelivery after a crash or timeout finds the locks expired. Without a context they
+        last ``lock_timeout`` seconds."""
+        if context is not None:
+            self.store.register_lambda_context(context)
+
     def identity(self, record: Any) -> Any:
         """What makes two records the same for this processor."""
         if self._key is None:

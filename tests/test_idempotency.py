@@ -472,3 +472,13 @@ def test_disabled_switch_runs_every_time_without_the_store(table: Table, monkeyp
 
     assert [handler(_order(), None) for _ in range(2)] == [1, 2]
     assert table.usage.calls == {} and list(table.scan_iter()) == []
+
+
+def test_packaged_component_and_example_describe_the_same_table() -> None:
+    from ddbkit.config import load_component_file
+    from ddbkit.idempotency import component_path
+
+    packaged = load_component_file(component_path()).table("idempotency")
+    example = load_component_file(ROOT / "examples/idempotency/component.yaml").table("idempotency")
+    assert packaged.model_dump() == example.model_dump()
+    assert packaged.time_to_live_specification is not None and packaged.time_to_live_specification.enabled

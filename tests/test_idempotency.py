@@ -482,3 +482,15 @@ def test_packaged_component_and_example_describe_the_same_table() -> None:
     example = load_component_file(ROOT / "examples/idempotency/component.yaml").table("idempotency")
     assert packaged.model_dump() == example.model_dump()
     assert packaged.time_to_live_specification is not None and packaged.time_to_live_specification.enabled
+
+
+def test_store_from_config_uses_the_components_table_and_key() -> None:
+    from ddbkit.aio import AsyncTable
+
+    cfg = load_component(table_name="OrdersIdempotency").table()
+    store = IdempotencyStore.from_config(cfg, endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
+                                         local_cache=True)
+    assert store.table.name == "OrdersIdempotency" and store.table._keys.names == ("id",)
+    assert not store.is_async and store.cache is not None
+    assert IdempotencyStore.from_config(cfg, AsyncTable, endpoint_url="http://127.0.0.1:9",
+                                        region_name="us-east-1").is_async

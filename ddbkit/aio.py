@@ -195,10 +195,12 @@ class AsyncTable(TableCore):
                  transport: AsyncTransport | str | None = None, retry: RetryPolicy | None = None,
                  cursor_secret: str | bytes | None = None, number: NumberMode | str = NumberMode.AUTO,
                  concurrency: int = 8, return_consumed_capacity: str = "TOTAL", usage: Usage | None = None,
-                 tracing: Any = None, dax_endpoint: str | None = None) -> None:
+                 tracing: Any = None, dax_endpoint: str | None = None,
+                 exactly_once: bool = False) -> None:
         super().__init__(name, key=key, retry=retry, cursor_secret=cursor_secret, number=number,
                          concurrency=concurrency, return_consumed_capacity=return_consumed_capacity,
                          tracing=tracing)
+        self.exactly_once = exactly_once  # see TableCore.exactly_once and docs/idempotency.md
         if dax_endpoint:
             raise ValueError("amazon-dax-client is synchronous: use ddbkit.Table(dax_endpoint=...) for DAX")
         self.transport: AsyncTransport = make_async_transport(transport, session=session, region_name=region_name,
@@ -355,6 +357,27 @@ class AsyncTable(TableCore):
 
     async def key_schema(self) -> KeySchema:
         return await self._run("describe", self._op_keys())  # type: ignore[no-any-return]
+
+    # -- exactly-once writes (docs/idempotency.md) -------------------------------------------------
+    @property
+    def once(self) -> AsyncTable:
+        """This client with ``exactly_once`` on (same connections, usage and retry policy): ``table.once.update(
+        key, add={"n": 1})`` is applied once however often a timeout makes it resend (2x the WCU)."""
+        view = self.__dict__.get("_once_view")
+        if view is None:
+            if self.exactly_once:
+                return self
+            import copy
+
+            view = copy.copy(self)
+            view.exactly_once = True
+            self.__dict__["_once_view"] = view
+        return view
+
+    async def resend(self, error: Any) -> str:
+        """Resend the write of a :class:`~ddbkit.transactions.WriteOutcomeUnknown` with its token: applied at
+        most once in total if done before ``error.resend_before``. Returns the token."""
+        return await self._run("resend", self._op_resend(error.request))  # type: ignore[no-any-return]
 
     @property
     def usage(self) -> UsageSnapshot:

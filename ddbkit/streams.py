@@ -583,6 +583,9 @@ class _ProcessorBase:
     partition_key: str | None = None
     #: Failures of one record before the dead-letter hook takes it.
     max_attempts: int = 3
+    #: Opt-in per-record idempotency (a ``ddbkit.idempotency.RecordIdempotency``): records a redelivered batch
+    #: already processed are skipped. None: off.
+    idempotency: Any = None
 
     def __init__(self, *, mode: FailureMode | str | None = None, events: Collection[str] | None = None,
                  predicate: Callable[[StreamRecord], bool] | None = None, model: Any = None,
@@ -682,6 +685,8 @@ class _ProcessorBase:
                 continue
             if outcome is None:
                 fn = on_record if route is None else route(rec)
+                if self.idempotency is not None:
+                    fn = self.idempotency.wrap(fn)
                 if tracer is None:
                     outcome = yield fn, rec
                 else:
@@ -716,7 +721,10 @@ class _ProcessorBase:
             except Exception as exc:
                 failed.append((rec, exc))
         if selected:
-            outcome = yield self.on_batch, selected  # type: ignore[attr-defined]
+            on_batch = self.on_batch  # type: ignore[attr-defined]
+            if self.idempotency is not None:
+                on_batch = self.idempotency.wrap_batch(on_batch)
+            outcome = yield on_batch, selected
             if type(outcome) is _Failed:
                 failed.extend((rec, outcome.error) for rec in selected)
             elif outcome is not None:
@@ -762,6 +770,8 @@ class _ProcessorBase:
 
     def _send_dead_letter(self, pair: tuple[StreamRecord, BaseException]) -> Any:
         assert self.dead_letter is not None
+        if self.idempotency is not None:  # a dead-lettered record counts as handled on a redelivery too
+            return self.idempotency.wrap_dead_letter(self.dead_letter)(*pair)
         return self.dead_letter(*pair)
 
     def _forget(self, rec: StreamRecord) -> None:
@@ -812,6 +822,8 @@ class _Sync(_ProcessorBase):
     def handler(self, event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
         """The Lambda handler: a raw event dict or Powertools' DynamoDBStreamEvent in, the
         ``batchItemFailures`` response out (enable ``ReportBatchItemFailures`` on the event source mapping)."""
+        if self.idempotency is not None:  # in-progress locks end when this invocation would time out
+            self.idempotency.register_lambda_context(context)
         return _run_to_end(self._drive(self.parse(event), False)).response
 
 
@@ -822,6 +834,8 @@ class _Async(_ProcessorBase):
 
     async def ahandler(self, event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
         """The handler as a coroutine (for callers already inside an event loop)."""
+        if self.idempotency is not None:
+            self.idempotency.register_lambda_context(context)
         return (await self._drive(self.parse(event), True)).response
 
     def process(self, records: Iterable[StreamRecord | Mapping[str, Any]]) -> BatchResult:

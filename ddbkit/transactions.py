@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddbkit.errors import ClientValidationError
+from ddbkit.errors import ConditionalCheckFailed, DynamoDBError, TransactionCanceled  # exactly-once writes
 from ddbkit.expressions import Condition
 from ddbkit.expressions import Update as UpdateExpr
 
@@ -97,3 +98,46 @@ def check_actions(count: int, total_bytes: int, keys: Sequence[tuple[str, tuple[
             raise ClientValidationError(f"actions {seen[k]} and {i} target the same item of {k[0]}; DynamoDB allows "
                                         "one action per item in a transaction", f"actions[{i}]", "transaction.duplicate")
         seen[k] = i
+
+
+# --------------------------------------------------------------------------------------------------
+# Exactly-once single writes (a single-action transaction carrying a ClientRequestToken)
+# --------------------------------------------------------------------------------------------------
+
+__all__ += ["TOKEN_WINDOW_SECONDS", "WriteOutcomeUnknown", "single_action_error"]
+
+TOKEN_WINDOW_SECONDS = 600.0
+"""How long DynamoDB remembers a ClientRequestToken: a resend with the same token and request within this
+window is acknowledged without being applied again; after it, the same request is applied as new."""
+
+
+class WriteOutcomeUnknown(DynamoDBError):
+    """An exactly-once write failed with an error that leaves its outcome unknown (a timeout, a reset, a 5xx
+    or throttles after an attempt that may have applied) and the retry budget is spent.
+
+    The write was applied once or not at all, never twice. ``token`` is the ClientRequestToken it used and
+    ``request`` the TransactWriteItems request; ``Table.resend(error)`` sends that request again with the
+    same token, which applies it at most once in total if done before ``resend_before`` (epoch seconds:
+    the first send plus DynamoDB's 10-minute token window). ``cause`` is the last error.
+    """
+
+    def __init__(self, token: str, request: dict[str, Any], cause: DynamoDBError, first_sent: float) -> None:
+        super().__init__(cause.code, f"not known to be applied (last error: {cause.message or cause.code}); "
+                         f"resend with token {token!r} before the 10-minute token window ends",
+                         operation="TransactWriteItems", status=cause.status, response=cause.response)
+        self.token, self.request, self.cause = token, request, cause
+        self.resend_before = first_sent + TOKEN_WINDOW_SECONDS
+
+
+def single_action_error(err: TransactionCanceled) -> DynamoDBError:
+    """The error a plain single-item write would have raised for a cancelled single-action transaction:
+    :class:`ConditionalCheckFailed` (with ``item`` when it was asked for) if the condition failed, else
+    ``err`` itself (a conflict with another transaction, a validation error...)."""
+    reason = err.reasons[0] if err.reasons else None
+    if reason is not None and reason.code == "ConditionalCheckFailed":
+        failed = ConditionalCheckFailed("ConditionalCheckFailedException", reason.message or "The conditional "
+                                        "request failed", operation="TransactWriteItems", status=err.status,
+                                        response=err.response)
+        failed.item = reason.item
+        return failed
+    return err

@@ -2,6 +2,10 @@
 
 Counts, per user, sessions created, ended by the user, and expired by TTL, and writes the aggregates of
 a whole batch at once (one update per user, not per record) to STATS_TABLE (key ``userId``).
+
+Exactly once: with IDEMPOTENCY_TABLE set (examples/idempotency/component.yaml binds it), records a
+redelivered batch already counted are skipped (``ddbkit.idempotency.RecordIdempotency``), and the counter
+updates are exactly-once writes, so a retried update after a timeout does not count twice.
 """
 
 from __future__ import annotations
@@ -17,15 +21,26 @@ from ddbkit.streams import BatchStreamProcessor, StreamRecord
 from handler import Session  # the sibling module's model: Lambda puts the function directory on sys.path
 
 
+def record_idempotency() -> Any:
+    """Per-record idempotency on IDEMPOTENCY_TABLE, or None when the variable is not set."""
+    name = os.environ.get("IDEMPOTENCY_TABLE")
+    if not name:
+        return None
+    from ddbkit.idempotency import IdempotencyStore, RecordIdempotency
+
+    return RecordIdempotency(IdempotencyStore(Table(name, key="id")), prefix="session-analytics")
+
+
 class SessionAnalytics(BatchStreamProcessor):
-    def __init__(self, stats: Table | None = None) -> None:
+    def __init__(self, stats: Table | None = None, idempotency: Any = None) -> None:
         super().__init__()
         self._stats = stats
+        self.idempotency = idempotency if idempotency is not None else record_idempotency()
 
     @property
     def stats(self) -> Table:
         if self._stats is None:
-            self._stats = Table(os.environ["STATS_TABLE"], key="userId")
+            self._stats = Table(os.environ["STATS_TABLE"], key="userId", exactly_once=True)
         return self._stats
 
     def on_batch(self, records: list[StreamRecord]) -> Iterable[StreamRecord] | None:

@@ -58,6 +58,16 @@ def main() -> None:
         poller.run(timeout=60, idle_timeout=2)
         alice = stats.get({"userId": "alice"}) or {}
         check("stream analytics counted alice's sessions", alice.get("created") == 3 and alice.get("ended") == 1)
+
+        # exactly once: with the idempotency table, a redelivery of every record counts nothing twice
+        provision(HERE.parent / "idempotency" / "component.yaml", endpoint_url=endpoint, echo=None)
+        os.environ["IDEMPOTENCY_TABLE"] = "Idempotency"
+        idem = processor.SessionAnalytics(stats.once)  # exactly-once counter updates too
+        for _ in range(2):  # the second pass from TRIM_HORIZON is a redelivery of every record
+            StreamPoller(idem, env["SESSIONS_TABLE"], start="trim-horizon").run(timeout=60, idle_timeout=2)
+        bob = stats.get({"userId": "bob"}) or {}
+        check("a redelivered stream counts each session once (1 plain pass + 1 idempotent of 2 passes)",
+              bob.get("created") == 2)
         print("session-store example: all checks passed")
 
 

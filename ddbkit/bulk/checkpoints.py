@@ -71,13 +71,23 @@ class CheckpointStore(Protocol):
 
 
 class MemoryCheckpoints:
-    """Checkpoints in this process only (threads share it; not resumable after the process ends)."""
+    """Checkpoints in this process only: threads share it; a process or Dask runner gives each worker
+    its own copy (no lease across processes); nothing survives the process, so no resume."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._states: dict[tuple[str, int], SegmentState] = {}
         self._jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._clock = clock
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy travels to each process of a process/Dask runner: fine for a job that needs no resume
+        with self._lock:
+            return {"states": dict(self._states), "jobs": dict(self._jobs)}
+
+    def __setstate__(self, data: dict[str, Any]) -> None:
+        self._states, self._jobs = data["states"], data["jobs"]
+        self._lock, self._clock = threading.Lock(), time.time
 
     def acquire(self, job_id: str, segment: int, owner: str, lease_seconds: float) -> SegmentState | None:
         now = self._clock()

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ddbkit_infra.cli.demo_cmds",
     "ddbkit_infra.cli.ops_cmds",
     "ddbkit_infra.cli.streams_cmds",
+    "ddbkit_infra.cli.bulk_cmds",
 )
 
 

@@ -1,0 +1,114 @@
+"""Progress of a running job, read from its checkpoints: items/s, segments done, ETA, throttles.
+
+:class:`ProgressMonitor` polls the checkpoint store (so it sees every worker, on any runner) and
+hands a :class:`ProgressReport` to a callback: :func:`log_progress` writes one structured log line
+(for CI and log collectors), :class:`RichProgress` a live line on a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ddbkit.bulk.checkpoints import CheckpointStore
+from ddbkit.bulk.spec import Counts
+
+__all__ = ["ProgressReport", "ProgressMonitor", "log_progress", "report"]
+
+log = logging.getLogger("ddbkit.bulk")
+
+
+@dataclass
+class ProgressReport:
+    job_id: str
+    segments_total: int
+    segments_done: int
+    segments_failed: int
+    segments_running: int
+    items: int
+    changed: int
+    items_per_second: float
+    throttles: int
+    eta_seconds: float | None
+    errors: list[str]
+
+    def line(self) -> str:
+        eta = "?" if self.eta_seconds is None else f"{self.eta_seconds:,.0f}s"
+        return (f"job {self.job_id}: {self.segments_done}/{self.segments_total} segments "
+                f"({self.segments_running} running, {self.segments_failed} failed), {self.items:,} items "
+                f"({self.changed:,} changed), {self.items_per_second:,.0f} items/s, {self.throttles} throttles, "
+                f"ETA {eta}")
+
+
+def report(store: CheckpointStore, job_id: str, segments_total: int, elapsed: float,
+           items_at_start: int = 0) -> ProgressReport:
+    """A report from the checkpoints now; ``elapsed`` seconds since this run started."""
+    states = store.status(job_id)
+    total = Counts()
+    errors: list[str] = []
+    for s in states:
+        total.add(s.counts)
+        if s.status == "FAILED":
+            errors.extend(s.errors[-1:])
+    done = sum(s.status == "DONE" for s in states)
+    running = sum(s.status == "RUNNING" for s in states)
+    failed = sum(s.status == "FAILED" for s in states)
+    rate = (total.read - items_at_start) / elapsed if elapsed > 0 else 0.0
+    eta: float | None = None
+    if done and done < segments_total and elapsed > 0:
+        eta = elapsed / done * (segments_total - done)
+    elif done >= segments_total:
+        eta = 0.0
+    return ProgressReport(job_id, segments_total, done, failed, running, total.read, total.changed, rate,
+                          total.throttles, eta, errors)
+
+
+def log_progress(r: ProgressReport) -> None:
+    """One structured line a report (``ddbkit.bulk`` logger, INFO): the message and a JSON payload."""
+    log.info("%s %s", r.line(), json.dumps(asdict(r), default=str))
+
+
+class ProgressMonitor:
+    """Polls ``store`` every ``interval`` seconds in a thread and calls ``emit`` with a report."""
+
+    def __init__(self, store: CheckpointStore, job_id: str, segments_total: int,
+                 emit: Callable[[ProgressReport], Any] = log_progress, interval: float = 2.0) -> None:
+        self.store, self.job_id, self.total = store, job_id, segments_total
+        self.emit, self.interval = emit, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start = time.monotonic()
+        self._base = 0
+
+    def __enter__(self) -> ProgressMonitor:
+        self._start = time.monotonic()
+        try:
+            self._base = report(self.store, self.job_id, self.total, 1.0).items
+        except Exception:  # noqa: BLE001 - progress must never break a job
+            self._base = 0
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="ddbkit-bulk-progress")
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.tick()
+
+    def tick(self) -> ProgressReport | None:
+        try:
+            r = report(self.store, self.job_id, self.total, time.monotonic() - self._start, self._base)
+        except Exception:  # noqa: BLE001
+            return None
+        self.emit(r)
+        return r
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.tick()

@@ -1,0 +1,219 @@
+"""``ddbkit bulk``: run, watch and resume bulk jobs (ddbkit.bulk) from the terminal.
+
+``ddbkit bulk run JOB.py --table T`` loads ``transform(item)`` from JOB.py (or a ``job`` object it
+defines), scans T in ``--segments`` segments on the chosen ``--runner``, and writes changed items back
+conditionally. Progress is a live line on a terminal and a structured log line otherwise.
+Checkpoints go to ``--checkpoint-table`` (created when missing), so ``ddbkit bulk status JOB_ID`` and
+``ddbkit bulk resume JOB_ID`` work from any machine. Exit codes: 0 every segment done, 1 some failed
+(resume retries them), 2 usage.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+DEFAULT_CHECKPOINTS = "BulkCheckpoints"
+
+
+def register(group: click.Group) -> None:
+    group.add_command(bulk)
+
+
+def _fail(what: str, why: str) -> None:
+    click.echo(f"error: {what}: {why}", err=True)
+    sys.exit(1)
+
+
+def _aws_options(fn: Any) -> Any:
+    for option in (
+        click.option("--region", default=None, help="AWS region (else AWS_REGION / the profile's region)."),
+        click.option("--profile", default=None, help="AWS profile to use."),
+        click.option("--endpoint-url", default=None, help="DynamoDB endpoint (local backends)."),
+        click.option("--checkpoint-table", default=DEFAULT_CHECKPOINTS, show_default=True,
+                     help="DynamoDB table of checkpoints and leases (created when missing)."),
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _session(region: str | None, profile: str | None) -> Any:
+    import boto3
+
+    session = boto3.Session(profile_name=profile, region_name=region) if profile or region else boto3.Session()
+    if not session.region_name:
+        _fail("no region", "pass --region or set AWS_REGION")
+    if profile:
+        boto3.setup_default_session(profile_name=profile, region_name=region)
+    return session
+
+
+def _checkpoints(session: Any, name: str, endpoint_url: str | None, create: bool) -> Any:
+    from ddbkit.bulk import TableCheckpoints, TableSpec, create_checkpoint_table
+
+    client = session.client("dynamodb", endpoint_url=endpoint_url)
+    try:
+        client.describe_table(TableName=name)
+    except client.exceptions.ResourceNotFoundException:
+        if not create:
+            _fail(f"checkpoint table {name}", "not found (no job has run with it)")
+        create_checkpoint_table(client, name)
+    return TableCheckpoints(TableSpec(name, key=("jobId", "segment"), endpoint_url=endpoint_url,
+                                      region_name=session.region_name))
+
+
+def _emit(as_json: bool) -> Any:
+    from ddbkit.bulk.progress import ProgressReport
+
+    if not as_json and sys.stderr.isatty():
+        def live(r: ProgressReport) -> None:
+            click.echo("\r\033[K" + r.line(), err=True, nl=False)
+        return live
+
+    def line(r: ProgressReport) -> None:
+        import json
+        from dataclasses import asdict
+
+        click.echo(json.dumps({"event": "bulk.progress", **asdict(r)}, default=str), err=True)
+    return line
+
+
+def _run_and_report(job: Any, runner: str, workers: int, address: str | None, interval: float,
+                    as_json: bool) -> None:
+    from ddbkit.bulk import ProgressMonitor, run
+
+    click.echo(f"job {job.job_id}: {job.source.segment_count()} segments on {runner} ({workers} workers)", err=True)
+    with ProgressMonitor(job.checkpoints, job.job_id, job.source.segment_count(), _emit(as_json), interval):
+        result = run(job, runner, workers=workers, address=address)
+    if sys.stderr.isatty() and not as_json:
+        click.echo("", err=True)
+    c = result.counts
+    click.echo(f"job {job.job_id}: {len([s for s in result.segments if s.status == 'DONE'])} segments done this run, "
+               f"{c.read:,} items read, {c.changed:,} changed, {c.dropped:,} dropped, {c.emitted:,} emitted, "
+               f"{c.skipped:,} skipped, {c.conflicts:,} conflicts, {c.throttles:,} throttles in {result.seconds:.1f}s")
+    failed = result.failed()
+    for s in failed:
+        click.echo(f"error: segment {s.segment}: {s.status}: {'; '.join(s.errors[-1:]) or 'stopped'}", err=True)
+    if failed:
+        click.echo(f"resume with: ddbkit bulk resume {job.job_id}", err=True)
+        sys.exit(1)
+
+
+@click.group()
+def bulk() -> None:
+    """Bulk jobs over a table: backfill, transform, copy, delete by predicate (ddbkit.bulk)."""
+
+
+@bulk.command("run")
+@click.argument("job_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--table", required=True, help="The table to scan (and write back to).")
+@click.option("--function", "function", default="transform", show_default=True,
+              help="The per-item function JOB_FILE defines: item -> None (keep), dict (changed), DROP, Put/Delete.")
+@click.option("--runner", type=click.Choice(["local", "processes", "dask"]), default="local", show_default=True)
+@click.option("--workers", type=int, default=4, show_default=True)
+@click.option("--address", default=None, help="Dask scheduler address (runner dask); default: a local cluster.")
+@click.option("--segments", type=int, default=8, show_default=True)
+@click.option("--index", default=None, help="Scan this index instead of the table.")
+@click.option("--rate-wcu", type=float, default=None, help="Write capacity units per second for the whole job.")
+@click.option("--rate-rcu", type=float, default=None, help="Read capacity units per second for the whole job.")
+@click.option("--marker", default=None, help="Attribute set to the job id on every write; items carrying it are skipped.")
+@click.option("--job-id", default=None, help="Job id (default: random); the same id resumes a job.")
+@click.option("--dry-run", is_flag=True, help="Report items, bytes, capacity and cost; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Progress as JSON lines on stderr.")
+@click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between progress reports.")
+@_aws_options
+def run_cmd(job_file: str, table: str, function: str, runner: str, workers: int, address: str | None,
+            segments: int, index: str | None, rate_wcu: float | None, rate_rcu: float | None, marker: str | None,
+            job_id: str | None, dry_run: bool, as_json: bool, interval: float, region: str | None,
+            profile: str | None, endpoint_url: str | None, checkpoint_table: str) -> None:
+    """Run JOB_FILE's function over every item of --table."""
+    from ddbkit.bulk import FileFunction, Job, ScanSource, TableSpec, UpdateSink, estimate
+    from ddbkit.errors import DdbkitError
+
+    session = _session(region, profile)
+    spec = TableSpec(table, endpoint_url=endpoint_url, region_name=session.region_name)
+    try:
+        fn = FileFunction(job_file, function)
+        fn.load_module()
+        source = ScanSource(spec, segments=segments, index=index)
+        job = Job(source, fn, UpdateSink(marker=marker), job_id=job_id or "",
+                  rate_rcu=rate_rcu, rate_wcu=rate_wcu,
+                  meta={"job_file": os.path.abspath(job_file), "function": function, "table": table,
+                        "index": index, "marker": marker, "endpoint_url": endpoint_url})
+        if dry_run:
+            for line in estimate(job).lines():
+                click.echo(line)
+            return
+        job.checkpoints = _checkpoints(session, checkpoint_table, endpoint_url, create=True)
+        _run_and_report(job, runner, workers, address, interval, as_json)
+    except DdbkitError as err:
+        _fail(f"bulk job on {table}", str(err))
+
+
+@bulk.command("status")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True)
+@_aws_options
+def status_cmd(job_id: str, as_json: bool, region: str | None, profile: str | None, endpoint_url: str | None,
+               checkpoint_table: str) -> None:
+    """Show each segment of JOB_ID: status, items, errors (exit 1 if any failed)."""
+    import json
+
+    session = _session(region, profile)
+    store = _checkpoints(session, checkpoint_table, endpoint_url, create=False)
+    header = store.get_job(job_id)
+    if header is None:
+        _fail(f"job {job_id}", f"not found in {checkpoint_table}")
+    states = store.status(job_id)
+    if as_json:
+        click.echo(json.dumps({"job": header, "segments": [
+            {"segment": s.segment, "status": s.status, "counts": s.counts.as_dict(), "errors": s.errors}
+            for s in states]}, default=str))
+    else:
+        click.echo(f"job {job_id}: {header.get('source', {}).get('table')} ({len(states)}/{header.get('segments')} "
+                   "segments started)")
+        for s in states:
+            err = f"  {s.errors[-1]}" if s.errors and s.status == "FAILED" else ""
+            click.echo(f"  segment {s.segment:>4}  {s.status:<8} read {s.counts.read:>9,}  "
+                       f"changed {s.counts.changed:>9,}{err}")
+    done = sum(s.status == "DONE" for s in states)
+    click.echo(f"{done}/{header.get('segments')} segments done", err=True)
+    if any(s.status == "FAILED" for s in states):
+        sys.exit(1)
+
+
+@bulk.command("resume")
+@click.argument("job_id")
+@click.option("--runner", type=click.Choice(["local", "processes", "dask"]), default="local", show_default=True)
+@click.option("--workers", type=int, default=4, show_default=True)
+@click.option("--address", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--interval", type=float, default=2.0, show_default=True)
+@_aws_options
+def resume_cmd(job_id: str, runner: str, workers: int, address: str | None, as_json: bool, interval: float,
+               region: str | None, profile: str | None, endpoint_url: str | None, checkpoint_table: str) -> None:
+    """Run what JOB_ID has not finished, from each segment's last checkpoint, with its recorded settings."""
+    from ddbkit.bulk import FileFunction, Job, ScanSource, TableSpec, UpdateSink
+    from ddbkit.errors import DdbkitError
+
+    session = _session(region, profile)
+    store = _checkpoints(session, checkpoint_table, endpoint_url, create=False)
+    header = store.get_job(job_id)
+    if header is None:
+        _fail(f"job {job_id}", f"not found in {checkpoint_table}")
+    if not header.get("job_file") or not os.path.exists(header["job_file"]):
+        _fail(f"job {job_id}", f"its job file {header.get('job_file')!r} is not on this machine")
+    endpoint = endpoint_url or header.get("endpoint_url")
+    spec = TableSpec(header["table"], endpoint_url=endpoint, region_name=session.region_name)
+    try:
+        job = Job(ScanSource(spec, segments=int(header["segments"]), index=header.get("index")),
+                  FileFunction(header["job_file"], header.get("function") or "transform"),
+                  UpdateSink(marker=header.get("marker")), job_id=job_id, checkpoints=store,
+                  rate_rcu=header.get("rate_rcu"), rate_wcu=header.get("rate_wcu"),
+                  meta={k: header.get(k) for k in ("job_file", "function", "table", "index", "marker", "endpoint_url")})
+        _run_and_report(job, runner, workers, address, interval, as_json)
+    except DdbkitError as err:
+        _fail(f"bulk job {job_id}", str(err))

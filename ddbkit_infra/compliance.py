@@ -52,6 +52,7 @@ class TierPolicy:
     min_regions: int = 1
     cross_region_backup_copy: bool = False
     dax_encryption: bool = False
+    alarm_actions: bool = False  # every alarm notifies a topic (given, else created KMS-encrypted)
     summary: tuple[str, ...] = ()
 
 
@@ -64,16 +65,17 @@ TIERS: dict[ComplianceFramework, TierPolicy] = {
     ComplianceFramework.FEDRAMP_MODERATE: TierPolicy(
         ComplianceFramework.FEDRAMP_MODERATE,
         customer_managed_key=True, pitr=True, backup_min_retention_days=365, deletion_protection=True,
-        min_monitoring=MonitoringLevel.ENHANCED, dax_encryption=True,
+        min_monitoring=MonitoringLevel.ENHANCED, dax_encryption=True, alarm_actions=True,
         summary=("customer-managed KMS key with rotation", "point-in-time recovery on",
                  "daily backups kept >= 365 days", "deletion protection", "enhanced monitoring",
+                 "alarms notify an SNS topic (given, or created KMS-encrypted)",
                  "DAX encrypted at rest and in transit"),
     ),
     ComplianceFramework.FEDRAMP_HIGH: TierPolicy(
         ComplianceFramework.FEDRAMP_HIGH,
         customer_managed_key=True, pitr=True, backup_min_retention_days=3650, deletion_protection=True,
         min_monitoring=MonitoringLevel.COMPREHENSIVE, contributor_insights=True, min_regions=2,
-        cross_region_backup_copy=True, dax_encryption=True,
+        cross_region_backup_copy=True, dax_encryption=True, alarm_actions=True,
         summary=("everything in fedramp-moderate", "daily backups kept >= 10 years (audit)",
                  "global table in >= 2 regions for DR", "backup copies to another region",
                  "comprehensive monitoring", "contributor insights"),
@@ -129,8 +131,8 @@ def resolve(cfg: TableConfig, framework: ComplianceFramework | str | None = None
         issues.append(ConfigIssue(path, f"compliance.{fw.value}", f"{fw.value}: {msg}"))
 
     if out.compliance_framework is None:
-        out.compliance_framework = fw
         fill("complianceFramework", fw.value, "no tier given" if framework is None else "tier argument")
+    out.compliance_framework = fw  # the resolved config is of the tier it was resolved for
 
     # billing: on-demand unless throughput says otherwise
     if out.billing_mode is None:
@@ -185,10 +187,18 @@ def resolve(cfg: TableConfig, framework: ComplianceFramework | str | None = None
     if out.monitoring is None:
         out.monitoring = Monitoring(level=tier.min_monitoring)
         fill("monitoring.level", tier.min_monitoring.value)
+    elif "level" not in out.monitoring.model_fields_set and out.monitoring.level.rank < tier.min_monitoring.rank:
+        # a block giving only alarmTopicArn: the level is the tier's, not the model's "basic" default
+        out.monitoring.level = tier.min_monitoring
+        fill("monitoring.level", tier.min_monitoring.value)
     elif out.monitoring.level.rank < tier.min_monitoring.rank:
         conflict(("monitoring", "level"),
                  f"monitoring level {out.monitoring.level.value!r} is below the required "
                  f"{tier.min_monitoring.value!r}")
+
+    if tier.alarm_actions and not out.monitoring.alarm_topic_arn:
+        fill("monitoring.alarmTopicArn", f"created: SNS topic ddbkit-alarms-{out.table_name} (KMS-encrypted)",
+             f"{why}: every alarm notifies someone (CLOUDWATCH_ALARM_ACTION_CHECK)")
 
     # contributor insights
     if tier.contributor_insights:

@@ -257,7 +257,10 @@ def test_dax_resources(templates: dict[str, dict[str, Any]]) -> None:
     assert cluster["IAMRoleARN"] == {"Fn::GetAtt": ["DaxRole", "Arn"]}
     assert cluster["SubnetGroupName"] == {"Ref": "DaxSubnetGroup"}
     assert cluster["ParameterGroupName"] == {"Ref": "DaxParameterGroup"}
-    policy = res["DaxRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    assert "Policies" not in res["DaxRole"]["Properties"]  # no inline policy (IAM_NO_INLINE_POLICY_CHECK)
+    assert res["DaxPolicy"]["Type"] == "AWS::IAM::ManagedPolicy" and res["DaxPolicy"]["Properties"]["Roles"] == [
+        {"Ref": "DaxRole"}] and res["DaxCluster"]["DependsOn"] == ["DaxPolicy"]
+    policy = res["DaxPolicy"]["Properties"]["PolicyDocument"]
     actions = {a for s in policy["Statement"] for a in s["Action"]}
     assert "dynamodb:GetItem" in actions and "kms:Decrypt" in actions and "dynamodb:DeleteTable" not in actions
 
@@ -266,7 +269,7 @@ def test_alarm_properties_are_the_put_metric_alarm_parameters(templates: dict[st
     cfg = effective(DAX_TABLE, "fedramp-moderate").config
     spec = next(s for s in alarm_specs(cfg) if s.key == "SystemErrors")
     assert templates["dax-fedramp-moderate"]["Resources"]["AlarmSystemErrors"]["Properties"] == \
-        spec.put_metric_alarm_params()
+        spec.put_metric_alarm_params([{"Ref": "AlarmTopic"}])  # fedramp: the created topic
 
 
 def test_yaml_and_json_render_the_same_template(templates: dict[str, dict[str, Any]]) -> None:

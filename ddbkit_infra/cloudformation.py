@@ -164,7 +164,13 @@ def render(template: dict[str, Any], fmt: str = "yaml") -> str:
         return json.dumps(template, indent=2) + "\n"
     import yaml
 
-    return str(yaml.safe_dump(template, sort_keys=False, default_flow_style=False, width=120))
+    class _NoAliases(yaml.SafeDumper):
+        # a dict used twice (AlarmActions/OKActions) must not become an &anchor/*alias: CloudFormation
+        # and cfn-guard do not read YAML aliases
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return str(yaml.dump(template, Dumper=_NoAliases, sort_keys=False, default_flow_style=False, width=120))
 
 
 # -- resources ------------------------------------------------------------------------------------------

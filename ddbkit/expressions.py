@@ -531,15 +531,16 @@ class Update:
             clauses.append("ADD " + ", ".join(f"{c.path(p)} {c.value(v, str(p))}" for p, v in self._add))
         if self._delete:
             clauses.append("DELETE " + ", ".join(f"{c.path(p)} {c.value(v, str(p))}" for p, v in self._delete))
-        seen: dict[str, str] = {}
+        # Compare paths as tuples of segments, not rendered strings: Name("a.b") is one attribute whose
+        # name has a dot, and does not overlap "a" (DynamoDB accepts SET #n0 = :v0 REMOVE #n1).
+        seen: list[Path] = []
         for p in self.paths():
-            s = str(p)
             for other in seen:
-                if s == other or s.startswith(other + ".") or s.startswith(other + "[") \
-                        or other.startswith(s + ".") or other.startswith(s + "["):
-                    raise ExpressionError(f"paths {other!r} and {s!r} overlap in one update; DynamoDB rejects that",
-                                          s, "expression.overlap")
-            seen[s] = s
+                n = min(len(p.parts), len(other.parts))
+                if p.parts[:n] == other.parts[:n]:
+                    raise ExpressionError(f"paths {str(other)!r} and {str(p)!r} overlap in one update; DynamoDB "
+                                          "rejects that", str(p), "expression.overlap")
+            seen.append(p)
         return " ".join(clauses)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from ddbkit.config import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = ROOT.parent / "shared" / "spec" / "dynamodb-table-component.md"
+SPEC_EXAMPLE = ROOT / "tests" / "fixtures" / "spec_first_example.yaml"  # copied from the spec
 EXAMPLES = sorted((ROOT / "examples").glob("*/component.yaml"))
 
 BASE: dict[str, Any] = {
@@ -477,10 +476,7 @@ def test_unknown_field_is_an_error_naming_it() -> None:
 
 
 def spec_first_example() -> str:
-    text = SPEC.read_text()
-    m = re.search(r"```yaml\n(components:\n  - name: user-sessions.*?)```", text, re.S)
-    assert m, "spec's first example not found"
-    return m.group(1)
+    return SPEC_EXAMPLE.read_text()
 
 
 def test_spec_first_example_is_rejected_with_clear_messages() -> None:
@@ -604,3 +600,79 @@ def test_schema_constant_is_exported() -> None:
     import ddbkit.config as config
 
     assert config.DYNAMODB_TABLE_CONFIG_SCHEMA["title"] == "DynamodbTableConfig"
+
+
+# --------------------------------------------------------------------------------------------------
+# Errors as a user meets them (issue 17)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_yaml_syntax_error_keeps_its_lines_and_caret() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_component_text("components:\n  - name: [x\n    type: t\n", "bad.yaml")
+    text = str(exc.value)
+    assert "\n" in exc.value.issues[0].message and "^" in text
+    caret = next(line for line in text.splitlines() if line.strip() == "^")
+    assert caret.startswith("    ")  # indented under the issue line, not flattened into one line
+
+
+def test_bad_top_level_compliance_framework_is_reported_on_its_own_path() -> None:
+    import yaml
+
+    doc = {"complianceFramework": "fedramp-extreme",
+           "components": [{"name": "a", "type": "dynamodb-table", "config": BASE},
+                          {"name": "b", "type": "dynamodb-table", "config": {**BASE, "tableName": "Other"}}]}
+    with pytest.raises(ConfigError) as exc:
+        load_component_text(yaml.safe_dump(doc))
+    assert [(i.where, i.rule) for i in exc.value.issues] == [("complianceFramework", "schema.enum")]
+    assert "fedramp-extreme" in exc.value.issues[0].message and "fedramp-high" in exc.value.issues[0].message
+    assert exc.value.issues[0].line == 1
+
+
+def test_a_table_error_does_not_cascade_into_its_binds() -> None:
+    import yaml
+
+    doc = {"components": [
+        {"name": "t", "type": "dynamodb-table", "config": {**BASE, "tableName": "x"}},
+        {"name": "fn", "type": "lambda-api", "binds": [{"to": "t", "access": "read"},
+                                                       {"to": "t", "access": "stream-read"}]},
+        {"name": "other", "type": "s3-bucket"},
+        {"name": "fn2", "type": "lambda-api", "binds": [{"to": "other", "access": "read"}]}]}
+    with pytest.raises(ConfigError) as exc:
+        load_component_text(yaml.safe_dump(doc))
+    got = [(i.rule, i.where) for i in exc.value.issues]
+    assert got == [("name.format", "components[0].config.tableName"),
+                   ("bind.target", "components[3].binds[0].to")]  # a real non-table target is still one
+
+
+def test_non_key_attributes_duplicates_rejected() -> None:
+    data = copy.deepcopy(BASE)
+    data["localSecondaryIndexes"][0]["projection"]["nonKeyAttributes"] = ["a0", "b", "a0"]
+    assert rules_of(data) == {"projection.duplicate": "localSecondaryIndexes[0].projection.nonKeyAttributes[2]"}
+
+
+def test_dynamodb_local_rejects_what_projection_duplicate_rejects(ddb_local_backend: Any) -> None:
+    """The rule is DynamoDB's: DynamoDB Local refuses the same CreateTable."""
+    attrs = ["a0", "a0"]
+    from botocore.exceptions import ClientError
+
+    client = ddb_local_backend.client()
+    with pytest.raises(ClientError) as exc:
+        client.create_table(
+            TableName="Dup", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "g", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[{"IndexName": "ByG", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                     "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": attrs}}])
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_every_rule_is_documented_with_a_source() -> None:
+    from ddbkit.config import RULES
+
+    assert len(RULES) > 40
+    for r in RULES.values():
+        assert r.summary and r.source, r.id
+    checked = {r.id for r in RULES.values() if r.scope == "table"}
+    assert {"lsi.table-range", "projection.duplicate", "attributes.undefined"} <= checked

@@ -15,7 +15,7 @@ import pytest
 from backends import create_example_table
 from moto import mock_aws
 
-from ddbkit_infra.reference import config_reference_markdown
+from ddbkit_infra.reference import config_reference_markdown, rules_reference_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["table.md", "patterns.md", "tracing.md", "async.md", "dax.md", "getting-started.md"]
@@ -54,3 +54,22 @@ def test_page_snippets_run(page: str) -> None:
 def test_configuration_reference_is_current() -> None:
     committed = (ROOT / "docs" / "configuration.md").read_text()
     assert committed == config_reference_markdown(), "run: ddbkit schema --markdown -o docs/configuration.md"
+
+
+def test_rules_page_is_current() -> None:
+    committed = (ROOT / "docs" / "rules.md").read_text()
+    assert committed == rules_reference_markdown(), "run: ddbkit rules --markdown -o docs/rules.md"
+
+
+def test_reference_lists_every_enum_value_and_the_component_level() -> None:
+    from ddbkit.config import ComplianceFramework, MonitoringLevel
+
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    for enum in (ComplianceFramework, MonitoringLevel):
+        section = page.split(f"## {enum.__name__}\n", 1)[1].split("\n## ", 1)[0]
+        for value in enum:
+            assert f"| `{value.value}` |" in section, (enum.__name__, value)
+    for heading in ("## The component file", "## Component", "## Bind"):
+        assert heading in page
+    for field in ("`name`", "`type`", "`binds`", "`complianceFramework`"):
+        assert field in page.split("## TableConfig", 1)[0]

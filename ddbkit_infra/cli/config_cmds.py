@@ -1,4 +1,4 @@
-"""``ddbkit validate`` and ``ddbkit schema``."""
+"""``ddbkit validate``, ``ddbkit schema`` and ``ddbkit rules``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ddbkit_infra.cli.common import fail, load_or_exit
 def register(group: click.Group) -> None:
     group.add_command(validate)
     group.add_command(schema)
+    group.add_command(rules)
 
 
 @click.command()
@@ -106,6 +107,26 @@ def schema(output: str | None, markdown: bool) -> None:
         text = config_reference_markdown()
     else:
         text = json.dumps(dynamodb_table_config_schema(), indent=2) + "\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@click.option("--markdown", is_flag=True, help="The rules reference page (docs/rules.md) instead of a list.")
+def rules(output: str | None, markdown: bool) -> None:
+    """List every config rule id validate checks, with what it checks and its source."""
+    if markdown:
+        from ddbkit_infra.reference import rules_reference_markdown
+
+        text = rules_reference_markdown()
+    else:
+        from ddbkit.config import RULES
+
+        text = "".join(f"{r.id:<24} {r.summary}\n" for r in RULES.values())
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)

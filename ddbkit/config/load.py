@@ -1,0 +1,105 @@
+"""Loading a component file: YAML with line marks, the pydantic models, then every rule of the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .model import (
+    ComplianceFramework,
+    Component,
+    ComponentFile,
+    ConfigError,
+    ConfigIssue,
+    Path_,
+    TableConfig,
+    _DuplicateKey,
+    _pydantic_issues,
+    _with_line,
+    _yaml_with_lines,
+)
+from .rules import FileContext, check_file_rules, check_table_config
+
+__all__ = ["load_component_file", "load_component_text", "parse_table_config"]
+
+
+def parse_table_config(data: Mapping[str, Any], prefix: Path_ = ()) -> TableConfig:
+    """Build and fully check a :class:`TableConfig` from a camelCase mapping; raise :class:`ConfigError`."""
+    try:
+        cfg = TableConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_pydantic_issues(err, prefix)) from None
+    issues = [ConfigIssue((*prefix, *i.path), i.rule, i.message) for i in check_table_config(cfg)]
+    if issues:
+        raise ConfigError(issues)
+    return cfg
+
+
+def load_component_text(text: str, source: str = "<string>") -> ComponentFile:
+    """Parse a component file (YAML) and validate every ``dynamodb-table`` config and every bind."""
+    import yaml
+
+    try:
+        data, lines = _yaml_with_lines(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        # keep PyYAML's own layout: the problem, the line and a caret under the column
+        raise ConfigError([ConfigIssue((), "yaml.syntax", str(err), line)], source) from None
+    except _DuplicateKey as dup:
+        raise ConfigError([ConfigIssue(dup.path, "yaml.duplicate-key",
+                                       f"key {dup.path[-1]!r} appears twice", dup.line)], source) from None
+
+    if isinstance(data, Mapping) and "components" not in data and "tableName" in data:
+        data = {"components": [{"name": data["tableName"], "type": "dynamodb-table", "config": data}]}
+        lines = {("components", 0, "config", *k): v for k, v in lines.items()}
+    issues: list[ConfigIssue] = []
+    components: list[Component] = []
+    tables: dict[str, TableConfig] = {}
+    failed: set[str] = set()  # table components whose own config is wrong: binds to them stay quiet
+    if not isinstance(data, Mapping) or not isinstance(data.get("components"), list):
+        issues.append(ConfigIssue(("components",), "file.shape",
+                                  "expected a mapping with a 'components:' list (or a bare table config)"))
+    else:
+        default_tier = data.get("complianceFramework")
+        if default_tier is not None and (not isinstance(default_tier, str)
+                                         or default_tier not in {f.value for f in ComplianceFramework}):
+            # reported once, on its own path, not as an error inside every table config
+            issues.append(ConfigIssue(("complianceFramework",), "schema.enum",
+                                      f"complianceFramework must be one of "
+                                      f"{', '.join(repr(f.value) for f in ComplianceFramework)}; got {default_tier!r}"))
+            default_tier = None
+        for i, raw in enumerate(data["components"]):
+            try:
+                comp = Component.model_validate(raw)
+            except ValidationError as err:
+                issues += _pydantic_issues(err, ("components", i))
+                continue
+            components.append(comp)
+            if comp.type == "dynamodb-table":
+                cfg_data = dict(comp.config)
+                if default_tier is not None:
+                    cfg_data.setdefault("complianceFramework", default_tier)
+                try:
+                    tables[comp.name] = parse_table_config(cfg_data, ("components", i, "config"))
+                except ConfigError as err:
+                    issues += err.issues
+                    failed.add(comp.name)
+        issues += check_file_rules(FileContext(components, tables, frozenset(failed)))
+    if issues:
+        raise ConfigError([_with_line(i, lines) for i in issues], source)
+    return ComponentFile(components=components, tables=tables, source=source, lines=lines)
+
+
+def load_component_file(path: str | Path) -> ComponentFile:
+    """Load and validate a component YAML file (see :func:`load_component_text`)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError([ConfigIssue((), "file.read", f"cannot read {p}: {err.strerror}")], str(p)) from None
+    return load_component_text(text, str(p))
+

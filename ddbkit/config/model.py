@@ -1,0 +1,552 @@
+"""The table-component config model: pydantic models, YAML loading with line marks, JSON Schema.
+
+Field names are the spec's camelCase YAML keys (aliases), with snake_case attributes for Python code.
+pydantic checks structure (types, enums, unknown keys) while building the models; DynamoDB's own rules
+live in :mod:`ddbkit.config.rules`, and :mod:`ddbkit.config.load` runs both over a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "AttributeDefinition",
+    "AutoScaling",
+    "BackupPolicy",
+    "BackupRule",
+    "Bind",
+    "BillingMode",
+    "CapacityScaling",
+    "Component",
+    "ComponentFile",
+    "ComplianceFramework",
+    "ConfigError",
+    "ConfigIssue",
+    "ContinuousBackups",
+    "ContributorInsightsSpecification",
+    "CopyAction",
+    "DaxCluster",
+    "DaxSSE",
+    "GlobalSecondaryIndex",
+    "GlobalTables",
+    "KeySchemaElement",
+    "LocalSecondaryIndex",
+    "Monitoring",
+    "MonitoringLevel",
+    "Path_",
+    "Projection",
+    "ProvisionedThroughput",
+    "Replica",
+    "SSESpecification",
+    "StreamSpecification",
+    "TableConfig",
+    "TargetTracking",
+    "TimeToLiveSpecification",
+    "dynamodb_table_config_schema",
+    "format_path",
+]
+
+# --------------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------------
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a config: where (field path, YAML line), which rule, and a readable message."""
+
+    path: Path_
+    rule: str
+    message: str
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        return format_path(self.path)
+
+    def __str__(self) -> str:
+        loc = f"line {self.line}: " if self.line else ""
+        first, *more = self.message.split("\n")
+        text = f"{loc}{self.where or '<root>'}: {first} [{self.rule}]"
+        # a multi-line message (a YAML error with its caret) keeps its lines, indented under the first
+        return "\n".join([text, *(f"    {m}" for m in more)])
+
+
+class ConfigError(ValueError):
+    """Raised when a config file or model breaks a structural or DynamoDB rule; carries every issue."""
+
+    def __init__(self, issues: Sequence[ConfigIssue], source: str | None = None) -> None:
+        self.issues = list(issues)
+        self.source = source
+        head = f"{source}: " if source else ""
+        lines = "\n".join(f"  - {i}" for i in self.issues)
+        super().__init__(f"{head}{len(self.issues)} config error(s):\n{lines}")
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """``('globalSecondaryIndexes', 0, 'keySchema')`` -> ``globalSecondaryIndexes[0].keySchema``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Enums
+# --------------------------------------------------------------------------------------------------
+
+
+class BillingMode(str, Enum):
+    """DynamoDB billing mode. The spec's ``ON_DEMAND`` is the API's ``PAY_PER_REQUEST``."""
+
+    PAY_PER_REQUEST = "PAY_PER_REQUEST"
+    PROVISIONED = "PROVISIONED"
+
+
+class MonitoringLevel(str, Enum):
+    """CloudWatch alarms to create: each level adds to the one before (docs/alarms.md lists them)."""
+
+    BASIC = "basic"
+    ENHANCED = "enhanced"
+    COMPREHENSIVE = "comprehensive"
+
+    @property
+    def rank(self) -> int:
+        return list(MonitoringLevel).index(self)
+
+
+class ComplianceFramework(str, Enum):
+    """Compliance tier: the defaults it fills in and the settings it refuses (docs/compliance.md)."""
+
+    COMMERCIAL = "commercial"
+    FEDRAMP_MODERATE = "fedramp-moderate"
+    FEDRAMP_HIGH = "fedramp-high"
+
+
+# --------------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    """Base: camelCase aliases, snake_case attributes, unknown keys rejected (typos are errors)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    def to_yaml_dict(self, *, exclude_unset: bool = False) -> dict[str, Any]:
+        """The model as the spec's camelCase mapping, without None fields (and unset ones if asked)."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json",
+                               exclude_unset=exclude_unset)
+
+
+class AttributeDefinition(_Model):
+    attribute_name: str = Field(min_length=1, max_length=255)
+    attribute_type: Literal["S", "N", "B"]
+
+
+class KeySchemaElement(_Model):
+    attribute_name: str = Field(min_length=1, max_length=255)
+    key_type: Literal["HASH", "RANGE"]
+
+
+class ProvisionedThroughput(_Model):
+    read_capacity_units: int = Field(ge=1)
+    write_capacity_units: int = Field(ge=1)
+
+
+class Projection(_Model):
+    projection_type: Literal["ALL", "KEYS_ONLY", "INCLUDE"] = "ALL"
+    non_key_attributes: list[str] | None = None
+
+
+class TargetTracking(_Model):
+    target_value: float
+    scale_in_cooldown: int = Field(default=60, ge=0)
+    scale_out_cooldown: int = Field(default=60, ge=0)
+    disable_scale_in: bool = False
+
+
+class CapacityScaling(_Model):
+    min_capacity: int = Field(ge=1)
+    max_capacity: int = Field(ge=1)
+    target_tracking_scaling_policy_configuration: TargetTracking = Field(
+        default_factory=lambda: TargetTracking(target_value=70.0)
+    )
+
+
+class AutoScaling(_Model):
+    read_capacity: CapacityScaling | None = None
+    write_capacity: CapacityScaling | None = None
+
+
+class GlobalSecondaryIndex(_Model):
+    index_name: str
+    key_schema: list[KeySchemaElement]
+    projection: Projection = Field(default_factory=Projection)
+    provisioned_throughput: ProvisionedThroughput | None = None
+    auto_scaling: AutoScaling | None = None
+
+
+class LocalSecondaryIndex(_Model):
+    index_name: str
+    key_schema: list[KeySchemaElement]
+    projection: Projection = Field(default_factory=Projection)
+
+
+class StreamSpecification(_Model):
+    stream_enabled: bool
+    stream_view_type: Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"] | None = None
+
+
+class SSESpecification(_Model):
+    """Encryption at rest.
+
+    ``sseEnabled: false`` means DynamoDB's AWS-owned key; ``true`` without a key id means the AWS-managed
+    key ``alias/aws/dynamodb``; a ``kmsMasterKeyId`` is a customer-managed key; ``createKey: true`` asks
+    ddbkit to provision a customer-managed key with rotation (the FedRAMP tiers' default).
+    """
+
+    sse_enabled: bool = True
+    sse_type: Literal["KMS"] | None = None
+    kms_master_key_id: str | None = None
+    create_key: bool = False
+
+    @property
+    def customer_managed(self) -> bool:
+        key = self.kms_master_key_id or ""
+        return self.sse_enabled and (self.create_key or (bool(key) and "alias/aws/" not in key))
+
+
+class CopyAction(_Model):
+    """Copy each recovery point to a backup vault in another region (cross-region DR)."""
+
+    region: str
+    vault_name: str | None = None
+    retention: int | None = Field(default=None, ge=1)
+
+
+class BackupRule(_Model):
+    rule_name: str = Field(min_length=1, max_length=50)
+    schedule: str
+    retention: int = Field(description="Days to keep each recovery point (AWS Backup DeleteAfterDays).")
+    copy_tags: bool = True
+    cold_storage_after: int | None = Field(default=None, ge=1)
+    copy_to: list[CopyAction] = Field(default_factory=list)
+
+
+class ContinuousBackups(_Model):
+    enabled: bool
+
+
+class BackupPolicy(_Model):
+    point_in_time_recovery_enabled: bool | None = None
+    continuous_backups: ContinuousBackups | None = None
+    backup_plan: BackupRule | None = None
+    scheduled_backups: list[BackupRule] = Field(default_factory=list)
+    vault_name: str | None = None
+
+    @property
+    def rules(self) -> list[BackupRule]:
+        """Every backup rule: ``backupPlan`` (the spec's short form) then ``scheduledBackups``."""
+        return ([self.backup_plan] if self.backup_plan else []) + list(self.scheduled_backups)
+
+
+class TimeToLiveSpecification(_Model):
+    enabled: bool
+    attribute_name: str = Field(min_length=1, max_length=255)
+
+
+class Replica(_Model):
+    region: str
+    point_in_time_recovery_enabled: bool | None = None
+    kms_key_id: str | None = None
+    contributor_insights_enabled: bool | None = None
+    table_class: Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"] | None = None
+
+
+class GlobalTables(_Model):
+    regions: list[str] = Field(default_factory=list)
+    replication_group: list[Replica] = Field(default_factory=list)
+
+    def all_regions(self) -> list[str]:
+        """Regions from ``regions`` then any only in ``replicationGroup``, in order, without repeats."""
+        seen: dict[str, None] = dict.fromkeys(self.regions)
+        for replica in self.replication_group:
+            seen.setdefault(replica.region)
+        return list(seen)
+
+    def replica(self, region: str) -> Replica:
+        for r in self.replication_group:
+            if r.region == region:
+                return r
+        return Replica(region=region)
+
+
+class DaxSSE(_Model):
+    enabled: bool = True
+
+
+class DaxCluster(_Model):
+    enabled: bool = False
+    cluster_name: str | None = None
+    node_type: str = "dax.r5.large"
+    replication_factor: int = 3
+    subnet_group_name: str | None = None
+    subnet_ids: list[str] = Field(default_factory=list)
+    security_group_ids: list[str] = Field(default_factory=list)
+    parameter_group_name: str | None = None
+    sse_specification: DaxSSE = Field(default_factory=DaxSSE)
+    cluster_endpoint_encryption_type: Literal["NONE", "TLS"] = "TLS"
+    iam_role_arn: str | None = None
+    endpoint: str | None = Field(default=None, description="Cluster endpoint for the runtime (dax://...).")
+
+
+class ContributorInsightsSpecification(_Model):
+    enabled: bool
+    mode: Literal["ACCESSED_AND_THROTTLED_KEYS", "THROTTLED_KEYS"] | None = None
+
+
+class Monitoring(_Model):
+    level: MonitoringLevel = MonitoringLevel.BASIC
+    alarm_topic_arn: str | None = Field(default=None, description="SNS topic for alarm actions.")
+
+
+class TableConfig(_Model):
+    """The ``config:`` block of a ``dynamodb-table`` component."""
+
+    table_name: str
+    billing_mode: Annotated[
+        BillingMode | None,
+        WithJsonSchema({"enum": ["ON_DEMAND", "PAY_PER_REQUEST", "PROVISIONED"],
+                        "description": "ON_DEMAND is PAY_PER_REQUEST; default from the compliance tier."}),
+    ] = None
+    provisioned_throughput: ProvisionedThroughput | None = None
+    attribute_definitions: list[AttributeDefinition]
+    key_schema: list[KeySchemaElement]
+    global_secondary_indexes: list[GlobalSecondaryIndex] = Field(default_factory=list)
+    local_secondary_indexes: list[LocalSecondaryIndex] = Field(default_factory=list)
+    stream_specification: StreamSpecification | None = None
+    sse_specification: SSESpecification | None = None
+    point_in_time_recovery_enabled: bool | None = None
+    backup_policy: BackupPolicy | None = None
+    time_to_live_specification: TimeToLiveSpecification | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    global_tables: GlobalTables | None = None
+    auto_scaling: AutoScaling | None = None
+    dax_cluster: DaxCluster | None = None
+    contributor_insights_specification: ContributorInsightsSpecification | None = None
+    deletion_protection_enabled: bool | None = None
+    table_class: Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"] | None = None
+    monitoring: Monitoring | None = None
+    compliance_framework: ComplianceFramework | None = None
+
+    @field_validator("billing_mode", mode="before")
+    @classmethod
+    def _on_demand_alias(cls, value: Any) -> Any:
+        # The spec writes ON_DEMAND; the API (and CloudFormation) say PAY_PER_REQUEST.
+        if isinstance(value, str) and value.upper() == "ON_DEMAND":
+            return BillingMode.PAY_PER_REQUEST
+        return value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_values_are_strings(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                if not isinstance(v, str):
+                    raise ValueError(f"tag {k!r} must be a string; quote it in YAML (e.g. \"{str(v).lower()}\")")
+        return value
+
+    # -- derived views the runtime uses ---------------------------------------------------------
+    @property
+    def hash_key(self) -> str:
+        return _key_of(self.key_schema, "HASH") or ""
+
+    @property
+    def range_key(self) -> str | None:
+        return _key_of(self.key_schema, "RANGE")
+
+    def index_keys(self) -> dict[str, tuple[str, str | None]]:
+        """``{index name: (hash attribute, range attribute or None)}`` for every GSI and LSI."""
+        out: dict[str, tuple[str, str | None]] = {}
+        indexes: list[GlobalSecondaryIndex | LocalSecondaryIndex] = [
+            *self.global_secondary_indexes, *self.local_secondary_indexes]
+        for idx in indexes:
+            out[idx.index_name] = (_key_of(idx.key_schema, "HASH") or "", _key_of(idx.key_schema, "RANGE"))
+        return out
+
+    def attribute_types(self) -> dict[str, str]:
+        return {a.attribute_name: a.attribute_type for a in self.attribute_definitions}
+
+    @property
+    def ttl_attribute(self) -> str | None:
+        ttl = self.time_to_live_specification
+        return ttl.attribute_name if ttl and ttl.enabled else None
+
+    @property
+    def effective_billing_mode(self) -> BillingMode:
+        if self.billing_mode is not None:
+            return self.billing_mode
+        return BillingMode.PROVISIONED if self.provisioned_throughput else BillingMode.PAY_PER_REQUEST
+
+    @property
+    def pitr_enabled(self) -> bool:
+        """PITR is on when either the top-level flag or ``backupPolicy`` turns it on."""
+        bp = self.backup_policy
+        flags = [self.point_in_time_recovery_enabled]
+        if bp:
+            flags += [bp.point_in_time_recovery_enabled, bp.continuous_backups.enabled if bp.continuous_backups else None]
+        return any(f is True for f in flags)
+
+
+def _key_of(schema: Sequence[KeySchemaElement], key_type: str) -> str | None:
+    for k in schema:
+        if k.key_type == key_type:
+            return k.attribute_name
+    return None
+
+
+class Bind(_Model):
+    """A consumer's access to a table component (turned into IAM policy and environment by ddbkit_infra)."""
+
+    to: str
+    capability: Literal["database:dynamodb"] = "database:dynamodb"
+    access: Literal["read", "write", "read-write", "stream-read"]
+    leading_keys: list[str] | None = Field(
+        default=None, description="Restrict items to these partition key values (dynamodb:LeadingKeys)."
+    )
+
+
+class Component(_Model):
+    """An entry of ``components:``. Only ``dynamodb-table`` configs are modelled; others pass through."""
+
+    name: str = Field(min_length=1)
+    type: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    binds: list[Bind] = Field(default_factory=list)
+
+
+@dataclass
+class ComponentFile:
+    """A loaded component file: every component, and the validated table configs by component name."""
+
+    components: list[Component]
+    tables: dict[str, TableConfig]
+    source: str | None = None
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def table(self, name: str | None = None) -> TableConfig:
+        """The table config of component ``name`` (or the only table component)."""
+        if name is None:
+            if len(self.tables) != 1:
+                raise ConfigError(
+                    [ConfigIssue(("components",), "component.ambiguous",
+                                 f"file has {len(self.tables)} dynamodb-table components; name one of "
+                                 f"{sorted(self.tables)}")], self.source)
+            return next(iter(self.tables.values()))
+        if name not in self.tables:
+            raise ConfigError([ConfigIssue(("components",), "component.unknown",
+                                           f"no dynamodb-table component named {name!r}; have {sorted(self.tables)}")],
+                              self.source)
+        return self.tables[name]
+
+    def component(self, name: str) -> Component:
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise ConfigError([ConfigIssue(("components",), "component.unknown",
+                                       f"no component named {name!r}; have {[c.name for c in self.components]}")],
+                          self.source)
+
+
+
+
+# --------------------------------------------------------------------------------------------------
+# YAML with line marks, pydantic issues, JSON Schema
+# --------------------------------------------------------------------------------------------------
+
+
+def _pydantic_issues(err: ValidationError, prefix: Path_) -> list[ConfigIssue]:
+    issues = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling against the schema: ddbkit schema)"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        elif e["type"] in ("enum", "literal_error"):
+            msg = f"{msg}; got {e.get('input')!r}"
+        issues.append(ConfigIssue((*prefix, *loc), f"schema.{e['type']}", msg))
+    return issues
+
+
+def _with_line(issue: ConfigIssue, lines: Mapping[Path_, int]) -> ConfigIssue:
+    path = issue.path
+    while path:
+        if path in lines:
+            return ConfigIssue(issue.path, issue.rule, issue.message, lines[path])
+        path = path[:-1]
+    return issue
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, path: Path_, line: int) -> None:
+        super().__init__(path)
+        self.path, self.line = path, line
+
+
+def _yaml_with_lines(text: str) -> tuple[Any, dict[Path_, int]]:
+    """Safe-load YAML and record the 1-based line of every path (for errors); duplicate keys are errors."""
+    import yaml
+    from yaml.nodes import MappingNode, Node, SequenceNode
+
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        lines: dict[Path_, int] = {}
+
+        def build(node: Node, path: Path_) -> Any:
+            lines[path] = node.start_mark.line + 1
+            if isinstance(node, MappingNode):
+                loader.flatten_mapping(node)
+                out: dict[Any, Any] = {}
+                for k_node, v_node in node.value:
+                    key = loader.construct_object(k_node, deep=True)
+                    if key in out:
+                        raise _DuplicateKey((*path, key), k_node.start_mark.line + 1)
+                    out[key] = build(v_node, (*path, key))
+                return out
+            if isinstance(node, SequenceNode):
+                return [build(v, (*path, i)) for i, v in enumerate(node.value)]
+            return loader.construct_object(node, deep=True)
+
+        data = build(root, ()) if root is not None else None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def dynamodb_table_config_schema() -> dict[str, Any]:
+    """JSON Schema of the ``config:`` block (``DYNAMODB_TABLE_CONFIG_SCHEMA``), for editors and docs."""
+    schema = TableConfig.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "DynamodbTableConfig"
+    schema["description"] = "The config block of a ddbkit dynamodb-table component."
+    return schema

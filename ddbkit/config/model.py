@@ -512,6 +512,54 @@ class _DuplicateKey(Exception):
         self.path, self.line = path, line
 
 
+#: a component file is at most this large (the spec's largest example is ~3 KB)
+MAX_CONFIG_BYTES = 1024 * 1024
+#: at most this many YAML nodes once aliases are expanded (a real config has a few hundred)
+MAX_EXPANDED_NODES = 100_000
+
+
+class _YamlAliases(Exception):
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+def _check_expansion(root: Any) -> None:
+    """Refuse alias bombs (``&a [*a,*a...]`` nested: billions of nodes from a few hundred bytes) and
+    self-referencing aliases before anything is built, by counting the expanded size on the composed graph
+    (aliases are shared node objects there, so this is linear in the file)."""
+    from yaml.nodes import MappingNode, SequenceNode
+
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Any) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _YamlAliases("an alias refers to itself (a recursive anchor): not a config",
+                               node.start_mark.line + 1)
+        active.add(key)
+        total = 1
+        if isinstance(node, MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        for child in children:
+            total += size(child)
+            if total > MAX_EXPANDED_NODES:
+                raise _YamlAliases(f"aliases expand this file beyond {MAX_EXPANDED_NODES} nodes (an alias bomb?)",
+                                   node.start_mark.line + 1)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
 def _yaml_with_lines(text: str) -> tuple[Any, dict[Path_, int]]:
     """Safe-load YAML and record the 1-based line of every path (for errors); duplicate keys are errors."""
     import yaml
@@ -520,6 +568,8 @@ def _yaml_with_lines(text: str) -> tuple[Any, dict[Path_, int]]:
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
+        if root is not None:
+            _check_expansion(root)
         lines: dict[Path_, int] = {}
 
         def build(node: Node, path: Path_) -> Any:

@@ -241,6 +241,9 @@ describe("file.read", "The config file can be read.", source="ddbkit")
 describe("yaml.syntax", "The file is well-formed YAML (the error shows the line and a caret).", source="YAML 1.1")
 describe("yaml.duplicate-key", "No mapping repeats a key (YAML parsers silently keep the last one).",
          source="YAML 1.2, mapping keys are unique")
+describe("yaml.size", "The file is at most 1 MiB (a component config is a few KB).", source="ddbkit")
+describe("yaml.aliases", "Anchors and aliases expand to at most 100,000 nodes and never refer to themselves "
+         "(alias bombs, recursive anchors).", source="ddbkit (YAML 1.1 anchors and aliases)")
 describe("file.shape", "The file is a mapping with a `components:` list, or a bare table config.",
          source="ddbkit component spec")
 describe("schema.*", "Every field has the type, enum value and shape of the JSON Schema; unknown fields "
@@ -544,9 +547,9 @@ def _backup_rule_name(cfg: TableConfig) -> Iterator[Finding]:
         seen.add(r.rule_name)
 
 
-@rule("backup.schedule", source="AWS Backup Developer Guide, schedule expressions (cron with 6 fields, rate)")
+@rule("backup.schedule", source="AWS Backup Developer Guide, schedule expressions (cron with 6 fields; AWS Backup takes no rate())")
 def _backup_schedule(cfg: TableConfig) -> Iterator[Finding]:
-    """A backup schedule is a valid AWS cron(...) or rate(...) expression."""
+    """A backup schedule is a valid AWS cron(...) expression (AWS Backup rejects rate(...))."""
     for base, r in _backup_rules(cfg):
         err = schedule_error(r.schedule)
         if err:
@@ -798,18 +801,13 @@ def _cron_field_ok(value: str, lo: int, hi: int, names: Sequence[str] = (), extr
 
 
 def schedule_error(expr: str) -> str | None:
-    """Why ``expr`` is not an AWS Backup schedule (``cron(m h dom mon dow yr)`` or ``rate(N unit)``)."""
-    m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expr.strip())
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        if n <= 0:
-            return f"{expr!r}: rate value must be positive"
-        if (n == 1) != (not unit.endswith("s")):
-            return f"{expr!r}: use the singular unit for 1 and plural otherwise (rate(1 day), rate(2 days))"
-        return None
+    """Why ``expr`` is not an AWS Backup schedule: AWS Backup takes ``cron(m h dom mon dow yr)`` only."""
+    if re.match(r"\s*rate\s*\(", expr):
+        return (f"{expr!r}: AWS Backup takes cron expressions only, not rate(...); for a daily backup at "
+                "02:00 UTC use cron(0 2 * * ? *)")
     m = re.fullmatch(r"cron\((.*)\)", expr.strip())
     if not m:
-        return f"{expr!r} is not cron(...) or rate(...)"
+        return f"{expr!r} is not a cron(...) expression"
     fields = m.group(1).split()
     if len(fields) != 6:
         return (f"{expr!r}: cron needs 6 fields (minutes hours day-of-month month day-of-week year), "
@@ -832,13 +830,35 @@ def schedule_error(expr: str) -> str | None:
 
 
 def schedule_is_daily(expr: str) -> bool:
-    """True when the schedule fires at least once every day (what the FedRAMP packs require)."""
-    m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expr.strip())
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        return unit.startswith("minute") or (unit.startswith("hour") and n <= 24) or n == 1
+    """True when the cron schedule fires on every day of every month of every year (what the FedRAMP packs
+    require): ``*``/``?``, ``1-31``, ``SUN-SAT``, ``1-7`` or a list naming every day all count."""
     m = re.fullmatch(r"cron\((.*)\)", expr.strip())
     if not m or schedule_error(expr):
         return False
     _minute, _hour, dom, month, dow, year = m.group(1).split()
-    return dom in ("*", "?") and dow in ("*", "?") and month == "*" and year == "*"
+    return (year == "*" and _cron_covers(month, 1, 12, _MONTHS)
+            and (dom == "?" or _cron_covers(dom, 1, 31)) and (dow == "?" or _cron_covers(dow, 1, 7, _DAYS)))
+
+
+def _cron_covers(value: str, lo: int, hi: int, names: Sequence[str] = ()) -> bool:
+    """True when the cron field ``value`` selects every value in ``lo..hi`` (names count from ``lo``)."""
+    def num(tok: str) -> int:
+        up = tok.upper()
+        return lo + names.index(up) if up in names else int(tok)
+
+    seen: set[int] = set()
+    for part in value.split(","):
+        if part == "*":
+            return True
+        rng, _, step = part.partition("/")
+        try:
+            if rng == "*":
+                a, b = lo, hi
+            elif "-" in rng:
+                a, b = (num(t) for t in rng.split("-", 1))
+            else:
+                a = b = num(rng)
+            seen.update(range(a, b + 1, int(step) if step else 1))
+        except ValueError:
+            return False
+    return set(range(lo, hi + 1)) <= seen

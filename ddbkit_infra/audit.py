@@ -32,7 +32,7 @@ from ddbkit.config import ComplianceFramework, TableConfig, schedule_is_daily
 
 from ddbkit_infra.compliance import TIERS, TierPolicy
 from ddbkit_infra.plan import AwsClients, error_code
-from ddbkit_infra.table_api import pitr_wanted, replica_regions
+from ddbkit_infra.table_api import pitr_wanted, replica_regions, required_scaling_targets
 
 __all__ = ["AuditReport", "ControlResult", "audit_table"]
 
@@ -139,15 +139,14 @@ def _capacity(clients: AwsClients, desc: dict[str, Any], required: bool) -> Cont
     if desc.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST":
         return ControlResult(name, "PASS", "on-demand (PAY_PER_REQUEST)", "DynamoDB.1")
     table = desc["TableName"]
-    rids = [f"table/{table}"] + [f"table/{table}/index/{g['IndexName']}"
-                                 for g in desc.get("GlobalSecondaryIndexes", []) or []]
+    wanted = required_scaling_targets(table, [g["IndexName"] for g in desc.get("GlobalSecondaryIndexes", []) or []])
+    rids = sorted({rid for rid, _unit in wanted}, key=[r for r, _u in wanted].index)
     got, err = _safe(lambda: clients.client("application-autoscaling").describe_scalable_targets(
         ServiceNamespace="dynamodb", ResourceIds=rids)["ScalableTargets"])
     if err:
         return _result(name, False, required, "", f"could not read scalable targets ({err})", "DynamoDB.1")
     have = {(t["ResourceId"], t["ScalableDimension"].rsplit(":", 1)[-1]) for t in got}
-    missing = [f"{rid} {unit}" for rid in rids for unit in ("ReadCapacityUnits", "WriteCapacityUnits")
-               if (rid, unit) not in have]
+    missing = [f"{rid} {unit}" for rid, unit in wanted if (rid, unit) not in have]
     return _result(name, not missing, required, "provisioned with auto scaling on table and every GSI",
                    f"provisioned without auto scaling for {', '.join(missing)}", "DynamoDB.1")
 

@@ -160,3 +160,31 @@ def test_read_policy_is_unchanged_for_a_given_key() -> None:
     doc = policy_for_access(resolve(parse_table_config(data), "commercial").config, "read", CTX)
     [kms_stmt] = [s for s in doc["Statement"] if s["Sid"] == "TableKey"]
     assert kms_stmt["Resource"] == ["arn:aws:kms:us-east-1:123456789012:key/12345678-1234-1234-1234-123456789012"]
+
+
+# -- one autoscaling rule for validate, synth and audit (Security Hub DynamoDB.1) ---------------------
+
+
+def test_fixed_gsi_capacity_fails_validate_and_audit_with_the_same_finding(inprocess: MotoGaps) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from ddbkit.config import ConfigError
+    from ddbkit_infra.audit import audit_table
+    from ddbkit_infra.table_api import autoscaling_gaps
+
+    root = Path(__file__).resolve().parents[1]
+    iot = yaml.safe_load((root / "examples/iot-time-series/component.yaml").read_text())["components"][0]["config"]
+    iot["complianceFramework"] = "commercial"
+    del iot["globalSecondaryIndexes"][0]["autoScaling"]["readCapacity"]  # the example as it was: fixed 20 RCU
+    cfg = parse_table_config(iot)
+    [(path, label)] = autoscaling_gaps(cfg)
+    assert label == "table/SensorData/index/SensorTypeIndex ReadCapacityUnits"
+    with pytest.raises(ConfigError) as exc:  # validate / synth (synth renders only resolved configs)
+        resolve(cfg, "fedramp-moderate")
+    assert [i.path for i in exc.value.issues] == [path] and label in str(exc.value)
+    run(resolve(cfg, "commercial"), inprocess)  # a live table built from it
+    report = audit_table(inprocess.clients(), "SensorData", "fedramp-moderate")
+    [capacity] = [r for r in report.results if r.security_hub == "DynamoDB.1"]
+    assert capacity.status == "FAIL" and capacity.detail.endswith(label)

@@ -39,6 +39,12 @@ DAX_TABLE: dict[str, Any] = {
     "daxCluster": {"enabled": True, "clusterName": "user-sessions-dax", "nodeType": "dax.r5.large",
                    "replicationFactor": 3, "subnetIds": ["subnet-0a1b2c3d", "subnet-1a2b3c4d"],
                    "securityGroupIds": ["sg-0123456789abcdef0"], "parameterGroupName": "custom-dax-params"},
+    # issue 16's features ride on this case so every linter sees them on every tier
+    "vpcEndpoints": {"vpcId": "vpc-0a1b2c3d4e5f60718", "routeTableIds": ["rtb-0a1b2c3d4e5f60718"], "interface": True,
+                     "subnetIds": ["subnet-0a1b2c3d"], "securityGroupIds": ["sg-0123456789abcdef0"]},
+    "resourcePolicy": {"crossAccountPrincipals": ["210987654321"], "access": "read",
+                       "denyOutsideVpcEndpoints": True},
+    "auditTrail": {"kind": "event-data-store"},
 }
 
 

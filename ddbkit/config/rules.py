@@ -766,6 +766,84 @@ def _bind_stream(ctx: FileContext) -> Iterator[Finding]:
                        f"stream-read needs streamSpecification.streamEnabled on {b.to!r}")
 
 
+@rule("bind.attributes", source="IAM: dynamodb:Attributes condition key (DynamoDB fine-grained access control)",
+      scope="file")
+def _bind_attributes(ctx: FileContext) -> Iterator[Finding]:
+    """A bind's `attributes` are non-empty attribute names on a read/write bind (not stream-read, whose
+    records carry whole items)."""
+    for i, comp in enumerate(ctx.components):
+        for j, b in enumerate(comp.binds):
+            if b.attributes is None:
+                continue
+            where = ("components", i, "binds", j, "attributes")
+            if b.access == "stream-read":
+                yield where, "attributes cannot limit a stream-read bind: stream records carry whole items"
+            elif not b.attributes or any(not a or len(a) > 255 for a in b.attributes):
+                yield where, "attributes lists 1 or more attribute names of 1-255 characters"
+
+
+# --------------------------------------------------------------------------------------------------
+# Security features: audit trail, resource policy, VPC endpoints
+# --------------------------------------------------------------------------------------------------
+
+_PRINCIPAL_RE = re.compile(r"^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+))$")
+
+
+@rule("security.principal", source="IAM JSON policy reference: Principal (AWS account and IAM ARNs)")
+def _security_principal(cfg: TableConfig) -> Iterator[Finding]:
+    """Cross-account principals are 12-digit account ids or IAM root/role/user ARNs (no wildcards)."""
+    rp = cfg.resource_policy
+    for k, p in enumerate(rp.cross_account_principals if rp else []):
+        if not _PRINCIPAL_RE.match(p):
+            yield (("resourcePolicy", "crossAccountPrincipals", k),
+                   f"{p!r} is not an account id or an IAM role/user/root ARN")
+
+
+@rule("security.vpc-endpoints", source="Amazon VPC: gateway and interface endpoints for DynamoDB")
+def _security_vpce(cfg: TableConfig) -> Iterator[Finding]:
+    """vpcEndpoints has a vpc-... id, route tables for the gateway, subnets for an interface endpoint;
+    resourcePolicy.denyOutsideVpcEndpoints needs vpcEndpoints."""
+    v, rp = cfg.vpc_endpoints, cfg.resource_policy
+    if rp and rp.deny_outside_vpc_endpoints and v is None:
+        yield (("resourcePolicy", "denyOutsideVpcEndpoints"),
+               "denyOutsideVpcEndpoints needs a vpcEndpoints block (else every request is denied)")
+    if v is None:
+        return
+    if not re.fullmatch(r"vpc-[0-9a-f]{8,17}", v.vpc_id):
+        yield ("vpcEndpoints", "vpcId"), f"{v.vpc_id!r} is not a VPC id (vpc-...)"
+    if not v.route_table_ids and not v.endpoint_ids:
+        yield ("vpcEndpoints", "routeTableIds"), "a gateway endpoint needs at least one route table (rtb-...)"
+    for k, r in enumerate(v.route_table_ids):
+        if not re.fullmatch(r"rtb-[0-9a-f]{8,17}", r):
+            yield ("vpcEndpoints", "routeTableIds", k), f"{r!r} is not a route table id (rtb-...)"
+    if v.interface and not v.subnet_ids:
+        yield ("vpcEndpoints", "subnetIds"), "an interface endpoint needs subnetIds"
+    for k, e in enumerate(v.endpoint_ids):
+        if not re.fullmatch(r"vpce-[0-9a-f]{8,17}", e):
+            yield ("vpcEndpoints", "endpointIds", k), f"{e!r} is not a VPC endpoint id (vpce-...)"
+
+
+@rule("security.audit-trail", source="CloudTrail: event data store retention 7-3653 days; S3 bucket naming rules")
+def _security_audit_trail(cfg: TableConfig) -> Iterator[Finding]:
+    """auditTrail's retention fits its kind (an event data store keeps 7-3653 days), a given bucket name
+    is a valid S3 bucket name, and objectLock applies to a bucket ddbkit creates."""
+    a = cfg.audit_trail
+    if a is None or not a.enabled:
+        return
+    if a.kind == "event-data-store" and a.retention_days is not None and not 7 <= a.retention_days <= 3653:
+        yield ("auditTrail", "retentionDays"), "an event data store keeps events 7-3653 days"
+    if a.bucket_name is not None:
+        if a.kind != "trail":
+            yield ("auditTrail", "bucketName"), "bucketName is for kind: trail"
+        elif not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", a.bucket_name):
+            yield ("auditTrail", "bucketName"), f"{a.bucket_name!r} is not an S3 bucket name"
+        if a.object_lock:
+            yield (("auditTrail", "objectLock"),
+                   "objectLock is set when ddbkit creates the bucket; turn it on for your own bucket yourself")
+    if a.name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{2,127}", a.name):
+        yield ("auditTrail", "name"), f"{a.name!r} is not a CloudTrail name (3-128 letters, digits, . _ -)"
+
+
 # --------------------------------------------------------------------------------------------------
 # AWS Backup schedule expressions
 # --------------------------------------------------------------------------------------------------

@@ -197,6 +197,17 @@ def test_fedramp_templates_pass_the_checkov_checks(templates: dict[str, dict[str
     assert {n.strip("/").removesuffix(".yaml") for n in fedramp} <= passed["CKV_AWS_166"]
 
 
+def test_fedramp_templates_fail_no_checkov_check_at_all(checkov: dict[str, Any]) -> None:
+    """Beyond the named checks: CloudTrail, S3, KMS, VPC endpoint, IAM... every failed check is a finding
+    (two are skipped in the template with a reason: CKV_AWS_18 and CKV_AWS_67 on the audit trail)."""
+    fedramp = {f"/{n}.yaml" for n, _d, t in CASES if t != "commercial"}
+    failed = [(c["check_id"], c["file_path"], c["resource"]) for c in checkov["results"]["failed_checks"]
+              if c["file_path"] in fedramp]
+    assert failed == []
+    passed = {c["check_id"] for c in checkov["results"]["passed_checks"] if c["file_path"] in fedramp}
+    assert {"CKV_AWS_35", "CKV_AWS_36", "CKV_AWS_21", "CKV_AWS_53", "CKV_AWS_158"} <= passed
+
+
 def test_global_table_shape(templates: dict[str, dict[str, Any]]) -> None:
     props = templates["global-leaderboard-fedramp-high"]["Resources"]["Table"]["Properties"]
     assert [r["Region"] for r in props["Replicas"]] == ["us-east-1", "us-west-2", "eu-west-1"]

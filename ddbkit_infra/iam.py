@@ -226,13 +226,27 @@ def backup_function_policy(cfg: TableConfig, ctx: ArnContext | None = None, *, e
     return _document(statements)
 
 
+def key_attributes(cfg: TableConfig) -> list[str]:
+    """The table's and every index's key attributes (always part of a request, so always allowed)."""
+    names = [k.attribute_name for k in cfg.key_schema]
+    for g in cfg.global_secondary_indexes:
+        names += [k.attribute_name for k in g.key_schema]
+    for li in cfg.local_secondary_indexes:
+        names += [k.attribute_name for k in li.key_schema]
+    return list(dict.fromkeys(names))
+
+
 def policy_for_access(cfg: TableConfig, access: str, ctx: ArnContext | None = None,
-                      leading_keys: list[str] | None = None) -> dict[str, Any]:
+                      leading_keys: list[str] | None = None, attributes: list[str] | None = None) -> dict[str, Any]:
     """The least-privilege IAM policy document for ``access`` to ``cfg``'s table.
 
     ``leading_keys`` adds ``ForAllValues:StringEquals dynamodb:LeadingKeys`` to the item actions (per-tenant
     access); Scan is then left out, since a Scan has no partition key for the condition to check and
     would read every tenant's items.
+
+    ``attributes`` limits the item actions to those attributes (plus the key attributes): ``ForAllValues:
+    StringEquals dynamodb:Attributes``, ``dynamodb:Select = SPECIFIC_ATTRIBUTES`` (a read must project) and
+    ``dynamodb:ReturnValues`` in NONE/UPDATED_OLD/UPDATED_NEW (a write cannot echo the whole old or new item).
     """
     if access not in ACCESS_LEVELS:
         raise BindError(f"unknown access level {access!r}; use one of {', '.join(ACCESS_LEVELS)}")
@@ -260,7 +274,19 @@ def policy_for_access(cfg: TableConfig, access: str, ctx: ArnContext | None = No
     if leading_keys:
         actions = [a for a in actions if a != "dynamodb:Scan"]
     item_actions = [a for a in actions if a != "dynamodb:DescribeTable"]
-    condition = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(leading_keys)}} if leading_keys else None
+    condition: dict[str, Any] | None = None
+    if leading_keys:
+        condition = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(leading_keys)}}
+    if attributes:
+        condition = condition or {}
+        allowed = list(dict.fromkeys([*key_attributes(cfg), *attributes]))
+        condition.setdefault("ForAllValues:StringEquals", {})["dynamodb:Attributes"] = allowed
+        if_exists: dict[str, Any] = {}
+        if access in ("read", "read-write"):
+            if_exists["dynamodb:Select"] = "SPECIFIC_ATTRIBUTES"
+        if access in ("write", "read-write"):
+            if_exists["dynamodb:ReturnValues"] = ["NONE", "UPDATED_OLD", "UPDATED_NEW"]
+        condition["StringEqualsIfExists"] = if_exists
 
     stmt: dict[str, Any] = {"Sid": "TableItems", "Effect": "Allow", "Action": item_actions,
                             "Resource": table_arns}
@@ -397,7 +423,8 @@ def bind_outputs(loaded: ComponentFile, component: str, ctx: ArnContext | None =
             found = created_key_arn(cfg, kms)
             if found:
                 bctx = replace(bctx, created_key_arn=found)
-        out = BindOutput(bind.to, bind.access, policy_for_access(cfg, bind.access, bctx, bind.leading_keys),
+        out = BindOutput(bind.to, bind.access, policy_for_access(cfg, bind.access, bctx, bind.leading_keys,
+                                                                 bind.attributes),
                          table_env(bind.to, cfg, bctx))
         binds.append(out)
         env.update(out.environment)

@@ -36,9 +36,9 @@ __all__ = [
 
 #: what a deny-outside-VPC-endpoint statement covers: item and stream reads/writes, not the control plane
 #: (CloudFormation and ``ddbkit apply`` still manage the table from outside the VPC)
-DATA_PLANE_ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(
+DATA_PLANE_ACTIONS: tuple[str, ...] = tuple(a for a in dict.fromkeys(
     [*READ_ACTIONS, *WRITE_ACTIONS, *STREAM_ACTIONS, "dynamodb:PartiQLSelect", "dynamodb:PartiQLInsert",
-     "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"]))
+     "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"]) if a != "dynamodb:DescribeTable")
 
 
 def bind_actions(accesses: list[str]) -> list[str]:

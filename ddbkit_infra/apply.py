@@ -194,7 +194,10 @@ def _execute(clients: AwsClients, call: ApiCall, result: ApplyResult, poll: floa
         raise
     result.calls.append(call.describe())
     for ref, path in call.outputs.items():
-        result.outputs[ref] = _dig(response, path)
+        try:
+            result.outputs[ref] = _dig(response, path)
+        except (KeyError, TypeError):  # an optional output (e.g. LatestStreamArn without a stream)
+            continue
     if call.wait is not None:
         wait_for(clients, call.wait, poll=poll, timeout=timeout)
 

@@ -378,6 +378,7 @@ class LiveState:
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
     alarm_topic_arn: str | None = None
     alarm_topic_key_arn: str | None = None
+    security: Any = None  # plan_security.SecurityState: resource policies, VPC endpoints, audit trail
     unsupported: list[str] = field(default_factory=list)
 
     @property
@@ -473,6 +474,9 @@ def read_live_state(clients: AwsClients, cfg: TableConfig) -> LiveState:
     if dax_enabled(cfg):
         _read_dax(clients, cfg, live)
     _read_alarms(clients, cfg, live)
+    from ddbkit_infra.plan_security import read_security
+
+    live.security = read_security(clients, cfg, live.table, live.account)
     return live
 
 
@@ -659,6 +663,12 @@ def diff(cfg: TableConfig, live: LiveState) -> Plan:
         _backup(b, key_value, table_arn)
     if dax_enabled(cfg):
         _dax(b)
+    if live.security is not None:
+        from ddbkit_infra.plan_security import diff_security
+
+        stream_arn = (live.table or {}).get("LatestStreamArn") if live.table else (
+            Ref("stream_arn") if cfg.stream_specification and cfg.stream_specification.stream_enabled else None)
+        diff_security(b, cfg, live.security, table_arn, stream_arn)
     _alarms(b)
     for what in live.unsupported:
         b.notes.append(f"the backend does not implement {what}; its current value is shown as {UNKNOWN}")
@@ -719,7 +729,8 @@ def _table(b: _Builder, key_value: Any) -> None:
     req = create_table_request(cfg, sse_key_id=key_value if cmk else None)
     if live.table is None:
         b.add(label, name, Action.CREATE, [FieldChange(k, None, v) for k, v in req.items() if k != "TableName"],
-              [ApiCall("dynamodb", "create_table", req, outputs={"table_arn": "TableDescription.TableArn"},
+              [ApiCall("dynamodb", "create_table", req, outputs={"table_arn": "TableDescription.TableArn",
+                                                                  "stream_arn": "TableDescription.LatestStreamArn"},
                        wait=_wait(b))])
         return
     t = live.table

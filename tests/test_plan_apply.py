@@ -168,6 +168,7 @@ def test_example_plans_create_applies_and_second_plan_is_noop(managed_policies: 
         assert {(t["ResourceId"], t["ScalableDimension"]) for t in targets} == {
             ("table/SensorData", "dynamodb:table:ReadCapacityUnits"),
             ("table/SensorData", "dynamodb:table:WriteCapacityUnits"),
+            ("table/SensorData/index/SensorTypeIndex", "dynamodb:index:ReadCapacityUnits"),
             ("table/SensorData/index/SensorTypeIndex", "dynamodb:index:WriteCapacityUnits")}
 
 
@@ -365,7 +366,8 @@ def test_moto_gaps_without_emulation_are_reported_as_unknown(inprocess: MotoGaps
 # DAX (moto has clusters, not subnet/parameter groups: emulated)
 # ==================================================================================================
 
-DAX = with_(BASE, monitoring={"level": "enhanced"}, daxCluster={"enabled": True, "clusterName": "orders-dax", "nodeType": "dax.r5.large",
+DAX = with_(BASE, billingMode="PAY_PER_REQUEST", provisionedThroughput=None,  # fedramp: autoscaled or on-demand
+            monitoring={"level": "enhanced"}, daxCluster={"enabled": True, "clusterName": "orders-dax", "nodeType": "dax.r5.large",
                               "replicationFactor": 3, "subnetIds": ["subnet-1", "subnet-2"],
                               "securityGroupIds": ["sg-1"], "parameterGroupName": "orders-params"})
 

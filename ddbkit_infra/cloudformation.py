@@ -114,11 +114,14 @@ def _key_arn_ref(cfg: TableConfig) -> Any:
     return {"Fn::Sub": f"arn:${{AWS::Partition}}:kms:${{AWS::Region}}:${{AWS::AccountId}}:{kind}"}
 
 
-def synthesize(eff: EffectiveConfig, *, region: str | None = None) -> dict[str, Any]:
+def synthesize(eff: EffectiveConfig, *, region: str | None = None,
+               bind_accesses: list[str] | None = None) -> dict[str, Any]:
     """The CloudFormation template (a dict) for ``eff.config``.
 
     ``region`` is the stack's (home) region; with global tables it defaults to the first listed region,
-    which is where the created KMS key (if any) serves the home replica.
+    which is where the created KMS key (if any) serves the home replica. ``bind_accesses`` (from
+    :func:`ddbkit_infra.security.bind_accesses`) limits the VPC endpoint policy to the binds' actions;
+    without it the endpoint allows read-write (and stream reads when the table has a stream).
     """
     cfg = eff.config
     regions = cfg.global_tables.all_regions() if cfg.global_tables else []
@@ -142,7 +145,7 @@ def synthesize(eff: EffectiveConfig, *, region: str | None = None) -> dict[str, 
         for spec in scaling_specs(cfg):
             _scaling(resources, spec)
 
-    _security(resources, outputs, cfg, regions, home)
+    _security(resources, outputs, cfg, regions, home, bind_accesses)
     if has_backup_plan(cfg):
         _backup(resources, cfg)
     if dax_enabled(cfg):
@@ -213,14 +216,14 @@ def _arn(cfg: TableConfig, region: str | None = None, tail: str = "") -> dict[st
 
 
 def _security(resources: dict[str, Any], outputs: dict[str, Any], cfg: TableConfig, regions: list[str],
-              home: str | None) -> None:
+              home: str | None, accesses: list[str] | None = None) -> None:
     """VPC endpoints, resource policies on the table/stream (every replica), and the audit trail."""
     vpce_ids: list[Any] = []
     v = cfg.vpc_endpoints
     if v is not None:
-        policy = endpoint_policy([_arn(cfg, r) for r in regions] if regions else [_arn(cfg)], ["read-write", "stream-read"]
-                                 if cfg.stream_specification and cfg.stream_specification.stream_enabled
-                                 else ["read-write"])
+        default = ["read-write", "stream-read"] if (cfg.stream_specification and
+                                                   cfg.stream_specification.stream_enabled) else ["read-write"]
+        policy = endpoint_policy([_arn(cfg, r) for r in regions] if regions else [_arn(cfg)], accesses or default)
         if v.route_table_ids:
             resources["DynamoDbGatewayEndpoint"] = {"Type": "AWS::EC2::VPCEndpoint", "Properties": {
                 "VpcEndpointType": "Gateway", "VpcId": v.vpc_id, "RouteTableIds": list(v.route_table_ids),

@@ -23,6 +23,7 @@ from ddbkit_infra.iam import INDEX_ACTIONS, READ_ACTIONS, STREAM_ACTIONS, WRITE_
 __all__ = [
     "DATA_PLANE_ACTIONS",
     "audit_trail_wanted",
+    "bind_accesses",
     "bind_actions",
     "data_event_selectors",
     "endpoint_policy",
@@ -52,6 +53,12 @@ def bind_actions(accesses: list[str]) -> list[str]:
         if access == "stream-read":
             out += [*STREAM_ACTIONS, "dynamodb:ListStreams"]
     return list(dict.fromkeys(out))
+
+
+def bind_accesses(loaded: Any, component: str) -> list[str]:
+    """The access levels of every bind to table component ``component`` in a loaded file (what a VPC
+    endpoint policy for that table must allow); empty when nothing binds to it."""
+    return list(dict.fromkeys(b.access for c in loaded.components for b in c.binds if b.to == component))
 
 
 def _principal(p: str, partition: str) -> Any:

@@ -216,3 +216,15 @@ def test_bind_attributes_rule() -> None:
     with pytest.raises(ConfigError) as exc:
         load_component_text(bad)
     assert any(i.rule == "bind.attributes" for i in exc.value.issues)
+
+
+def test_endpoint_policy_follows_the_binds_of_the_file() -> None:
+    from ddbkit_infra.security import bind_accesses
+
+    loaded = load_component_text(FILE.replace("tableName: Orders", "tableName: Orders\n      vpcEndpoints: "
+                                              "{vpcId: vpc-0a1b2c3d4e5f60718, routeTableIds: [rtb-0a1b2c3d4e5f60718]}"))
+    accesses = bind_accesses(loaded, "orders")
+    assert accesses == ["read", "read-write"]
+    res = synthesize(resolve(loaded.tables["orders"], "commercial"), bind_accesses=["read"])["Resources"]
+    actions = res["DynamoDbGatewayEndpoint"]["Properties"]["PolicyDocument"]["Statement"][0]["Action"]
+    assert "dynamodb:GetItem" in actions and "dynamodb:PutItem" not in actions

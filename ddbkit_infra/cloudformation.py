@@ -115,13 +115,16 @@ def _key_arn_ref(cfg: TableConfig) -> Any:
 
 
 def synthesize(eff: EffectiveConfig, *, region: str | None = None,
-               bind_accesses: list[str] | None = None) -> dict[str, Any]:
+               bind_accesses: list[str] | None = None,
+               bind_grants: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     """The CloudFormation template (a dict) for ``eff.config``.
 
     ``region`` is the stack's (home) region; with global tables it defaults to the first listed region,
     which is where the created KMS key (if any) serves the home replica. ``bind_accesses`` (from
     :func:`ddbkit_infra.security.bind_accesses`) limits the VPC endpoint policy to the binds' actions;
     without it the endpoint allows read-write (and stream reads when the table has a stream).
+    ``bind_grants`` (:func:`ddbkit_infra.security.bind_grants`) adds binds of other accounts to the table's
+    resource policy.
     """
     cfg = eff.config
     regions = cfg.global_tables.all_regions() if cfg.global_tables else []
@@ -145,7 +148,7 @@ def synthesize(eff: EffectiveConfig, *, region: str | None = None,
         for spec in scaling_specs(cfg):
             _scaling(resources, spec)
 
-    _security(resources, outputs, cfg, regions, home, bind_accesses)
+    _security(resources, outputs, cfg, regions, home, bind_accesses, bind_grants)
     if has_backup_plan(cfg):
         _backup(resources, cfg)
     if dax_enabled(cfg):
@@ -216,7 +219,8 @@ def _arn(cfg: TableConfig, region: str | None = None, tail: str = "") -> dict[st
 
 
 def _security(resources: dict[str, Any], outputs: dict[str, Any], cfg: TableConfig, regions: list[str],
-              home: str | None, accesses: list[str] | None = None) -> None:
+              home: str | None, accesses: list[str] | None = None,
+              grants: list[tuple[str, str]] | None = None) -> None:
     """VPC endpoints, resource policies on the table/stream (every replica), and the audit trail."""
     vpce_ids: list[Any] = []
     v = cfg.vpc_endpoints
@@ -238,12 +242,13 @@ def _security(resources: dict[str, Any], outputs: dict[str, Any], cfg: TableConf
         vpce_ids += list(v.endpoint_ids)
     table = resources[TABLE_ID]["Properties"]
     stream_on = "StreamSpecification" in table
-    if cfg.resource_policy is not None:
+    if cfg.resource_policy is not None or grants:
         partition = "${AWS::Partition}"
         if "Replicas" in table:
             for rep in table["Replicas"]:
                 region = rep["Region"]
-                doc = table_resource_policy(cfg, _arn(cfg, region), partition=partition, vpce_ids=vpce_ids)
+                doc = table_resource_policy(cfg, _arn(cfg, region), partition=partition, vpce_ids=vpce_ids,
+                                            grants=grants)
                 if doc:
                     rep["ResourcePolicy"] = {"PolicyDocument": doc}
                 sdoc = stream_resource_policy(cfg, _arn(cfg, region, "/stream/*"), partition=partition,
@@ -251,7 +256,7 @@ def _security(resources: dict[str, Any], outputs: dict[str, Any], cfg: TableConf
                 if sdoc and stream_on:
                     rep["ReplicaStreamSpecification"] = {"ResourcePolicy": {"PolicyDocument": sdoc}}
         else:
-            doc = table_resource_policy(cfg, _arn(cfg), partition=partition, vpce_ids=vpce_ids)
+            doc = table_resource_policy(cfg, _arn(cfg), partition=partition, vpce_ids=vpce_ids, grants=grants)
             if doc:
                 table["ResourcePolicy"] = {"PolicyDocument": doc}
             sdoc = stream_resource_policy(cfg, _arn(cfg, None, "/stream/*"), partition=partition, vpce_ids=vpce_ids)

@@ -25,6 +25,7 @@ __all__ = [
     "audit_trail_wanted",
     "bind_accesses",
     "bind_actions",
+    "bind_grants",
     "data_event_selectors",
     "endpoint_policy",
     "stream_resource_policy",
@@ -61,6 +62,13 @@ def bind_accesses(loaded: Any, component: str) -> list[str]:
     return list(dict.fromkeys(b.access for c in loaded.components for b in c.binds if b.to == component))
 
 
+def bind_grants(loaded: Any, component: str) -> list[tuple[str, str]]:
+    """``(account, access)`` of every bind to ``component`` from another account (``binds[].account``): the
+    table's resource policy grants each (the consumer's own identity policy is the other half)."""
+    return list(dict.fromkeys((b.account, b.access) for c in loaded.components for b in c.binds
+                              if b.to == component and b.account and b.access != "stream-read"))
+
+
 def _principal(p: str, partition: str) -> Any:
     if not re.fullmatch(r"\d{12}", p):
         return p
@@ -69,18 +77,27 @@ def _principal(p: str, partition: str) -> Any:
 
 
 def table_resource_policy(cfg: TableConfig, table_arn: Any, *, partition: str = "aws",
-                          vpce_ids: list[Any] | None = None) -> dict[str, Any] | None:
-    """The table's resource-based policy, or None when there is nothing to say."""
+                          vpce_ids: list[Any] | None = None,
+                          grants: list[tuple[str, str]] | None = None) -> dict[str, Any] | None:
+    """The table's resource-based policy, or None when there is nothing to say. ``grants`` adds
+    ``(account, access)`` pairs from binds of other accounts (:func:`bind_grants`), one statement per access."""
     rp = cfg.resource_policy
-    if rp is None:
+    if rp is None and not grants:
         return None
     index_arn = _suffix(table_arn, "/index/*")
     statements: list[dict[str, Any]] = []
-    if rp.cross_account_principals:
+    if rp is not None and rp.cross_account_principals:
         actions = [a for a in bind_actions([rp.access])]
         statements.append({"Sid": "CrossAccountAccess", "Effect": "Allow",
                            "Principal": {"AWS": [_principal(p, partition) for p in rp.cross_account_principals]},
                            "Action": actions, "Resource": [table_arn, index_arn]})
+    for access in dict.fromkeys(a for _acct, a in grants or []):
+        accounts = [acct for acct, a in grants or [] if a == access]
+        statements.append({"Sid": "Bind" + "".join(w.title() for w in access.split("-")), "Effect": "Allow",
+                           "Principal": {"AWS": [_principal(acct, partition) for acct in accounts]},
+                           "Action": bind_actions([access]), "Resource": [table_arn, index_arn]})
+    if rp is None:
+        return {"Version": "2012-10-17", "Statement": statements}
     statements += _denies(rp.deny_insecure_transport, rp.deny_outside_vpc_endpoints, vpce_ids,
                           [a for a in DATA_PLANE_ACTIONS if a not in STREAM_ACTIONS], [table_arn, index_arn])
     return {"Version": "2012-10-17", "Statement": statements} if statements else None

@@ -228,3 +228,21 @@ def test_endpoint_policy_follows_the_binds_of_the_file() -> None:
     res = synthesize(resolve(loaded.tables["orders"], "commercial"), bind_accesses=["read"])["Resources"]
     actions = res["DynamoDbGatewayEndpoint"]["Properties"]["PolicyDocument"]["Statement"][0]["Action"]
     assert "dynamodb:GetItem" in actions and "dynamodb:PutItem" not in actions
+
+
+def test_binds_of_other_accounts_become_resource_policy_grants() -> None:
+    from ddbkit_infra.security import bind_grants
+
+    text = FILE.replace("binds: [{to: orders, access: read, attributes: [status, total]}]",
+                        "binds: [{to: orders, access: read, account: '210987654321'}]")
+    loaded = load_component_text(text)
+    grants = bind_grants(loaded, "orders")
+    assert grants == [("210987654321", "read")]
+    res = synthesize(resolve(loaded.tables["orders"], "commercial"), bind_grants=grants)["Resources"]
+    [stmt] = res["Table"]["Properties"]["ResourcePolicy"]["PolicyDocument"]["Statement"]
+    assert stmt["Sid"] == "BindRead" and stmt["Principal"] == {
+        "AWS": [{"Fn::Sub": "arn:${AWS::Partition}:iam::210987654321:root"}]}
+    assert "dynamodb:PutItem" not in stmt["Action"]
+    with pytest.raises(ConfigError) as exc:
+        load_component_text(text.replace("'210987654321'", "'acct-1'"))
+    assert any(i.rule == "bind.account" for i in exc.value.issues)

@@ -482,6 +482,9 @@ class Bind(_Model):
     attributes: list[str] | None = Field(
         default=None, description="Only these attributes (dynamodb:Attributes, Select=SPECIFIC_ATTRIBUTES): "
         "the consumer cannot read or write any other (data masking).")
+    account: str | None = Field(
+        default=None, description="The consumer's AWS account when it is not the table's: the table's resource "
+        "policy then grants that account the bind's actions (cross-account access).")
 
 
 class Component(_Model):

@@ -782,6 +782,15 @@ def _bind_attributes(ctx: FileContext) -> Iterator[Finding]:
                 yield where, "attributes lists 1 or more attribute names of 1-255 characters"
 
 
+@rule("bind.account", source="AWS account identifiers (12 digits); IAM cross-account access", scope="file")
+def _bind_account(ctx: FileContext) -> Iterator[Finding]:
+    """A bind's `account` is a 12-digit AWS account id."""
+    for i, comp in enumerate(ctx.components):
+        for j, b in enumerate(comp.binds):
+            if b.account is not None and not re.fullmatch(r"\d{12}", b.account):
+                yield ("components", i, "binds", j, "account"), f"{b.account!r} is not a 12-digit AWS account id"
+
+
 # --------------------------------------------------------------------------------------------------
 # Security features: audit trail, resource policy, VPC endpoints
 # --------------------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ def _vpc(gaps: MotoGaps) -> tuple[str, str]:
 
 def test_fedramp_apply_creates_trail_policies_and_endpoint_then_converges(inprocess: MotoGaps) -> None:
     vpc, rtb = _vpc(inprocess)
-    data = {**ORDERS, "vpcEndpoints": {"vpcId": vpc, "routeTableIds": [rtb]},
+    subnet = inprocess.raw_client("ec2").create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    data = {**ORDERS, "vpcEndpoints": {"vpcId": vpc, "routeTableIds": [rtb], "interface": True, "subnetIds": [subnet]},
             "resourcePolicy": {"crossAccountPrincipals": ["210987654321"], "denyOutsideVpcEndpoints": True}}
     eff = effective(data, "fedramp-moderate")
     run(eff, inprocess)
@@ -54,10 +55,11 @@ def test_fedramp_apply_creates_trail_policies_and_endpoint_then_converges(inproc
     desc = ddb.describe_table(TableName="Orders")["Table"]
     policy = json.loads(ddb.get_resource_policy(ResourceArn=desc["TableArn"])["Policy"])
     sids = {s["Sid"]: s for s in policy["Statement"]}
-    [endpoint] = inprocess.raw_client("ec2").describe_vpc_endpoints()["VpcEndpoints"]
-    assert endpoint["VpcEndpointType"] == "Gateway" and endpoint["RouteTableIds"] == [rtb]
+    endpoints = {e["VpcEndpointType"]: e for e in inprocess.raw_client("ec2").describe_vpc_endpoints()["VpcEndpoints"]}
+    endpoint, interface = endpoints["Gateway"], endpoints["Interface"]
+    assert endpoint["RouteTableIds"] == [rtb] and interface["SubnetIds"] == [subnet]
     assert sids["DenyOutsideVpcEndpoints"]["Condition"]["StringNotEquals"]["aws:SourceVpce"] == [
-        endpoint["VpcEndpointId"]]
+        endpoint["VpcEndpointId"], interface["VpcEndpointId"]]
     assert sids["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert sids["CrossAccountAccess"]["Principal"] == {"AWS": ["arn:aws:iam::210987654321:root"]}
     ep_policy = json.loads(endpoint["PolicyDocument"])

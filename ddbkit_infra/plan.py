@@ -612,9 +612,14 @@ def _read_alarms(clients: AwsClients, cfg: TableConfig, live: LiveState) -> None
 # ==================================================================================================
 
 
-def make_plan(eff: EffectiveConfig, clients: AwsClients) -> Plan:
-    """Read the live state and diff it with ``eff.config`` (always the tier-resolved config)."""
-    return diff(eff.config, read_live_state(clients, eff.config))
+def make_plan(eff: EffectiveConfig, clients: AwsClients, *, bind_accesses: list[str] | None = None,
+              bind_grants: list[tuple[str, str]] | None = None) -> Plan:
+    """Read the live state and diff it with ``eff.config`` (always the tier-resolved config).
+
+    ``bind_accesses`` / ``bind_grants`` (:mod:`ddbkit_infra.security`) carry the file's binds to the table:
+    the VPC endpoint policy's actions and the resource policy's grants to other accounts."""
+    return diff(eff.config, read_live_state(clients, eff.config), bind_accesses=bind_accesses,
+                bind_grants=bind_grants)
 
 
 class _Builder:
@@ -644,7 +649,8 @@ class _Builder:
         return self.live.account
 
 
-def diff(cfg: TableConfig, live: LiveState) -> Plan:
+def diff(cfg: TableConfig, live: LiveState, *, bind_accesses: list[str] | None = None,
+         bind_grants: list[tuple[str, str]] | None = None) -> Plan:
     """The plan taking ``live`` to ``cfg`` (pure: no AWS calls). ``cfg`` must be tier-resolved."""
     b = _Builder(cfg, live)
     if cfg.global_tables and cfg.global_tables.all_regions() and b.home not in cfg.global_tables.all_regions():
@@ -668,7 +674,7 @@ def diff(cfg: TableConfig, live: LiveState) -> Plan:
 
         stream_arn = (live.table or {}).get("LatestStreamArn") if live.table else (
             Ref("stream_arn") if cfg.stream_specification and cfg.stream_specification.stream_enabled else None)
-        diff_security(b, cfg, live.security, table_arn, stream_arn)
+        diff_security(b, cfg, live.security, table_arn, stream_arn, bind_accesses, bind_grants)
     _alarms(b)
     for what in live.unsupported:
         b.notes.append(f"the backend does not implement {what}; its current value is shown as {UNKNOWN}")

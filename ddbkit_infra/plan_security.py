@@ -61,7 +61,7 @@ def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, 
     st = SecurityState()
     region = clients.region
     ddb = clients.client("dynamodb")
-    if cfg.resource_policy is not None and table:
+    if cfg.resource_policy is not None and table:  # (grants-only: re-put each apply, never read)
         for attr, arn in (("table_policy", table.get("TableArn")), ("stream_policy", table.get("LatestStreamArn"))):
             if not arn:
                 continue
@@ -115,7 +115,8 @@ def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, 
     return st
 
 
-def diff_security(b: Any, cfg: TableConfig, st: SecurityState, table_arn: Any, stream_arn: Any) -> None:
+def diff_security(b: Any, cfg: TableConfig, st: SecurityState, table_arn: Any, stream_arn: Any,
+                  accesses: list[str] | None = None, grants: list[tuple[str, str]] | None = None) -> None:
     """Add the changes taking ``st`` to ``cfg`` to the plan builder ``b`` (see plan.diff)."""
     from ddbkit_infra.plan import Action, ApiCall, FieldChange, Ref
 
@@ -127,8 +128,8 @@ def diff_security(b: Any, cfg: TableConfig, st: SecurityState, table_arn: Any, s
     vpce: list[Any] = []
     v = cfg.vpc_endpoints
     if v is not None:
-        accesses = ["read-write", "stream-read"] if (cfg.stream_specification and
-                                                       cfg.stream_specification.stream_enabled) else ["read-write"]
+        accesses = accesses or (["read-write", "stream-read"] if (
+            cfg.stream_specification and cfg.stream_specification.stream_enabled) else ["read-write"])
         arn = f"arn:{partition}:dynamodb:{region}:{b.account('ec2:vpc-endpoint')}:table/{cfg.table_name}"
         policy = endpoint_policy([arn], accesses)
         kinds = (["Gateway"] if v.route_table_ids else []) + (["Interface"] if v.interface else [])
@@ -153,9 +154,9 @@ def diff_security(b: Any, cfg: TableConfig, st: SecurityState, table_arn: Any, s
                            outputs={out: "VpcEndpoint.VpcEndpointId"})])
             vpce.append(Ref(out))
         vpce += list(v.endpoint_ids)
-    if cfg.resource_policy is not None:
+    if cfg.resource_policy is not None or grants:
         for label, want, have, arn in (
-                ("table", table_resource_policy(cfg, table_arn, partition=partition, vpce_ids=vpce),
+                ("table", table_resource_policy(cfg, table_arn, partition=partition, vpce_ids=vpce, grants=grants),
                  st.table_policy, table_arn),
                 ("stream", stream_resource_policy(cfg, stream_arn, partition=partition, vpce_ids=vpce)
                  if stream_arn else None, st.stream_policy, stream_arn)):

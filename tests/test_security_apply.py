@@ -121,3 +121,18 @@ def test_event_data_store_apply_checked_with_stubber() -> None:
         client.create_event_data_store(**json.loads(json.dumps(params, default=str)))
         stub.assert_no_pending_responses()
     assert apply_plan  # the same ApiCall objects apply sends
+
+
+def test_plan_carries_bind_grants_and_accesses(inprocess: MotoGaps) -> None:
+    vpc, rtb = _vpc(inprocess)
+    eff = effective({**ORDERS, "vpcEndpoints": {"vpcId": vpc, "routeTableIds": [rtb]},
+                     "resourcePolicy": {}}, "commercial")
+    plan = make_plan(eff, inprocess.clients(), bind_accesses=["read"], bind_grants=[("210987654321", "write")])
+    apply_plan(plan, inprocess.clients(), poll=0.0)
+    ddb = inprocess.raw_client("dynamodb")
+    arn = ddb.describe_table(TableName="Orders")["Table"]["TableArn"]
+    [grant] = json.loads(ddb.get_resource_policy(ResourceArn=arn)["Policy"])["Statement"]
+    assert grant["Sid"] == "BindWrite" and "dynamodb:PutItem" in grant["Action"]
+    [endpoint] = inprocess.raw_client("ec2").describe_vpc_endpoints()["VpcEndpoints"]
+    actions = json.loads(endpoint["PolicyDocument"])["Statement"][0]["Action"]
+    assert "dynamodb:GetItem" in actions and "dynamodb:PutItem" not in actions

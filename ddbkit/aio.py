@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ddbkit.batch import BatchGetResult, BatchWriteResult
 from ddbkit.codec import NumberMode
+from ddbkit.cursor import CursorCodec, CursorSecret
 from ddbkit.engine import Call, Gather, Op, Sleep, Stepper
 from ddbkit.errors import ConnectionFailed, DdbkitError, DynamoDBError, error_from_response
 from ddbkit.expressions import Condition, KeyCondition, Update
@@ -193,7 +194,7 @@ class AsyncTable(TableCore):
     def __init__(self, name: str, *, key: KeySchema | tuple[str, str | None] | str | None = None,
                  session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
                  transport: AsyncTransport | str | None = None, retry: RetryPolicy | None = None,
-                 cursor_secret: str | bytes | None = None, number: NumberMode | str = NumberMode.AUTO,
+                 cursor_secret: CursorSecret | CursorCodec = None, number: NumberMode | str = NumberMode.AUTO,
                  concurrency: int = 8, return_consumed_capacity: str = "TOTAL", usage: Usage | None = None,
                  tracing: Any = None, dax_endpoint: str | None = None,
                  exactly_once: bool = False) -> None:

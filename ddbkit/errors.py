@@ -13,11 +13,13 @@ Batch and transaction failures carry the items: nothing is lost silently.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "redact",
     "DdbkitError",
     "ClientValidationError",
     "CodecError",
@@ -81,6 +83,27 @@ class CursorError(ClientValidationError):
 # Failed at the service
 # --------------------------------------------------------------------------------------------------
 
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s'\"<>]+@")
+_AUTH_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)(basic|bearer|aws4-hmac-sha256)?\s*[^\s'\",}]+")
+_NOT_JSON = re.compile(r"(body that is not a JSON object)[\s\S]*")
+
+
+def redact(text: str) -> str:
+    """``text`` without credentials: ``user:password@`` in URLs (proxy errors carry them) and
+    Authorization/Proxy-Authorization header values. Used on every message a :class:`DynamoDBError` holds."""
+    text = _URL_CREDENTIALS.sub(r"\1***@", text)
+    return _AUTH_HEADER.sub(lambda m: m.group(1) + (m.group(2) + " " if m.group(2) else "") + "***", text)
+
+
+def _redact_message(code: str, message: str) -> str:
+    message = redact(message)
+    if code == "InvalidResponse":
+        # the body is the response: item values. Never in a message or log line (DDBKIT_LOG_ITEMS=1 logs the
+        # request; the raw body stays on ``error.response["body"]`` for a debugger)
+        message = _NOT_JSON.sub(r"\1 (body withheld: it may hold item values)", message)
+    return message
+
+
 
 class DynamoDBError(DdbkitError):
     """DynamoDB (or the connection to it) returned an error.
@@ -94,7 +117,10 @@ class DynamoDBError(DdbkitError):
     def __init__(self, code: str, message: str = "", *, operation: str = "", status: int | None = None,
                  response: Mapping[str, Any] | None = None) -> None:
         self.code = code
-        self.message = message
+        clean = _redact_message(code, message)
+        if clean != message and not response:
+            response = {"body": message}
+        self.message = message = clean
         self.operation = operation
         self.status = status
         self.response: Mapping[str, Any] = response or {}

@@ -7,15 +7,17 @@ them with threads, ``ddbkit.aio.AsyncTable`` with asyncio: one implementation of
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import re
 import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Generic
 
 from ddbkit import batch as _batch
 from ddbkit.codec import NumberMode, check_item, check_key, item_size, marshal, marshal_item, unmarshal_item
-from ddbkit.cursor import CursorCodec
+from ddbkit.cursor import CursorCodec, CursorSecret
+from ddbkit.cursor import _wire_json as _cursor_json
 from ddbkit.engine import Call, Op
 from ddbkit.errors import ClientValidationError, ConditionalCheckFailed
 from ddbkit.errors import DynamoDBError, TransactionCanceled  # exactly-once writes
@@ -107,7 +109,7 @@ class TableCore:
     exactly_once: bool = False
 
     def __init__(self, name: str, *, key: KeySchema | tuple[str, str | None] | str | None = None,
-                 retry: RetryPolicy | None = None, cursor_secret: str | bytes | None = None,
+                 retry: RetryPolicy | None = None, cursor_secret: CursorSecret | CursorCodec = None,
                  number: NumberMode | str = NumberMode.AUTO, concurrency: int = 8,
                  return_consumed_capacity: str = "TOTAL", tracing: Any = None) -> None:
         if not isinstance(name, str) or not 3 <= len(name) <= 255:
@@ -120,7 +122,8 @@ class TableCore:
         self.name = name
         self._keys: KeySchema | None = KeySchema.of(key) if key is not None else None
         self.retry = retry or DEFAULT_POLICY
-        self.cursors = CursorCodec(cursor_secret)
+        self.cursors = (cursor_secret if isinstance(cursor_secret, CursorCodec)
+                        else CursorCodec(cursor_secret, from_env=True))
         self.number = NumberMode(number)
         self.concurrency = concurrency
         self.rcc = return_consumed_capacity
@@ -364,6 +367,14 @@ class TableCore:
     def _scope(self, index: str | None) -> str:
         return f"{self.name}/{index or ''}"
 
+    def _query_scope(self, index: str | None, kce: str, c: Compiler) -> str:
+        """Table/index plus the key condition with its placeholders resolved: an encrypted cursor is bound to
+        the query it came from."""
+        used = set(re.findall(r"[#:][A-Za-z0-9_]+", kce))
+        bound = {"e": kce, "n": {k: v for k, v in c.names.items() if k in used},
+                 "v": {k: v for k, v in c.values.items() if k in used}}
+        return self._scope(index) + "?" + _cursor_json(bound).decode("utf-8")
+
     def _op_query(self, key_condition: KeyCondition | Mapping[str, Any] | str, *, index: str | None = None,
                   filter: Condition | str | None = None, limit: int | None = None, forward: bool = True,
                   cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
@@ -403,11 +414,13 @@ class TableCore:
         else:
             raise ClientValidationError("key_condition is Key(...).eq(...), a {name: value} mapping or a string",
                                         "key_condition", "query.key")
-        self._page_params(c, req, filter, limit, cursor, attributes, consistent, select, index, keys, partition)
+        scope = self._query_scope(index, req["KeyConditionExpression"], c)
+        self._page_params(c, req, filter, limit, cursor, attributes, consistent, select, index, keys, partition,
+                          scope)
         if not forward:
             req["ScanIndexForward"] = False
         resp = yield Call("Query", self._finish(c, req))
-        return self._page(resp, index)
+        return self._page(resp, index, scope)
 
     def _op_scan(self, filter: Condition | str | None = None, *, index: str | None = None, limit: int | None = None,
                  cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
@@ -434,15 +447,16 @@ class TableCore:
 
     def _page_params(self, c: Compiler, req: dict[str, Any], filter: Condition | str | None, limit: int | None,
                      cursor: str | None, attributes: Sequence[str] | None, consistent: bool, select: str | None,
-                     index: str | None, keys: KeySchema, partition: Mapping[str, Any]) -> None:
+                     index: str | None, keys: KeySchema, partition: Mapping[str, Any],
+                     scope: str | None = None) -> None:
         self._condition(c, req, filter, None, None, "FilterExpression")
         if limit is not None:
             if not isinstance(limit, int) or limit < 1:
                 raise ClientValidationError(f"limit must be a positive integer, got {limit!r}", "limit", "limit")
             req["Limit"] = limit
         if cursor:
-            req["ExclusiveStartKey"] = self.cursors.decode(cursor, self._scope(index), keys.cursor_names(index),
-                                                           partition)
+            req["ExclusiveStartKey"] = self.cursors.decode(cursor, scope or self._scope(index),
+                                                           keys.cursor_names(index), partition, keys.types)
         if attributes:
             req["ProjectionExpression"] = projection(attributes, c)
         if consistent:
@@ -450,12 +464,12 @@ class TableCore:
         if select:
             req["Select"] = select
 
-    def _page(self, resp: Mapping[str, Any], index: str | None) -> Page:
+    def _page(self, resp: Mapping[str, Any], index: str | None, scope: str | None = None) -> Page:
         conv = self.number
         items = [unmarshal_item(i, conv) for i in resp.get("Items") or ()]
         last = resp.get("LastEvaluatedKey")
         cc = resp.get("ConsumedCapacity") or {}
-        return Page(items=items, cursor=self.cursors.encode(last, self._scope(index)) if last else None,
+        return Page(items=items, cursor=self.cursors.encode(last, scope or self._scope(index)) if last else None,
                     count=int(resp.get("Count", len(items))), scanned_count=int(resp.get("ScannedCount", 0)),
                     consumed_capacity=float(cc.get("CapacityUnits") or 0.0), last_key=last)
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ddbkit.batch import BatchGetResult, BatchWriteResult
 from ddbkit.codec import NumberMode
+from ddbkit.cursor import CursorCodec, CursorSecret
 from ddbkit.engine import Op, SyncDriver, Transport
 from ddbkit.expressions import Condition, KeyCondition, Update
 from ddbkit.keys import KeySchema
@@ -77,7 +78,7 @@ class Table(TableCore):
     """A DynamoDB table as a document client.
 
     ``key`` is the key schema (``"pk"``, ``("pk", "sk")`` or a :class:`KeySchema`); when omitted it is
-    read once with DescribeTable. ``cursor_secret`` signs pagination cursors. ``number`` chooses how
+    read once with DescribeTable. ``cursor_secret`` encrypts pagination cursors (see :mod:`ddbkit.cursor`). ``number`` chooses how
     numbers come back (int/Decimal, Decimal, float). ``concurrency`` bounds batch chunks in flight.
     ``transport`` picks the wire path (``"botocore"`` or ``"fast"``) or takes any Transport object;
     ``client`` reuses an existing boto3 DynamoDB client. ``dax_endpoint`` (``dax://...``) sends reads and
@@ -88,7 +89,7 @@ class Table(TableCore):
     def __init__(self, name: str, *, key: KeySchema | tuple[str, str | None] | str | None = None,
                  session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
                  client: Any = None, transport: Transport | str | None = None, retry: RetryPolicy | None = None,
-                 cursor_secret: str | bytes | None = None, number: NumberMode | str = NumberMode.AUTO,
+                 cursor_secret: CursorSecret | CursorCodec = None, number: NumberMode | str = NumberMode.AUTO,
                  concurrency: int = 8, return_consumed_capacity: str = "TOTAL", usage: Usage | None = None,
                  tracing: Any = None, dax_endpoint: str | None = None,
                  exactly_once: bool = False) -> None:

@@ -24,7 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ddbkit.config import BillingMode, MonitoringLevel, TableConfig
+import re
+
+from ddbkit.config import BillingMode, ComplianceFramework, MonitoringLevel, TableConfig
 
 from ddbkit_infra.table_api import alarm_prefix, replica_regions
 
@@ -35,6 +37,10 @@ __all__ = [
     "REPLICATION_LATENCY_THRESHOLD_MS",
     "UNREPLICATED_AGE_THRESHOLD_MS",
     "alarm_specs",
+    "alarm_topic_key_alias",
+    "alarm_topic_key_policy",
+    "alarm_topic_name",
+    "creates_alarm_topic",
 ]
 
 NAMESPACE = "AWS/DynamoDB"
@@ -259,3 +265,33 @@ def alarm_specs(cfg: TableConfig, *, home_region: str | None = None,
                              statistic="Maximum", period=300, evaluation_periods=2, datapoints_to_alarm=2,
                              threshold=CAPACITY_UTILISATION_PERCENT, comparison="GreaterThanThreshold"))
     return out
+
+
+# -- where alarms go ------------------------------------------------------------------------------------
+
+
+def creates_alarm_topic(cfg: TableConfig) -> bool:
+    """FedRAMP tiers route every alarm somewhere (CLOUDWATCH_ALARM_ACTION_CHECK; SI-4, IR-4): without
+    ``monitoring.alarmTopicArn`` ddbkit creates a KMS-encrypted SNS topic (:func:`alarm_topic_name`) for them."""
+    fedramp = cfg.compliance_framework in (ComplianceFramework.FEDRAMP_MODERATE, ComplianceFramework.FEDRAMP_HIGH)
+    return bool(fedramp) and not (cfg.monitoring and cfg.monitoring.alarm_topic_arn)
+
+
+def alarm_topic_name(table: str) -> str:
+    """``ddbkit-alarms-<table>`` (SNS names take letters, digits, ``-`` and ``_`` only)."""
+    return "ddbkit-alarms-" + re.sub(r"[^A-Za-z0-9_-]", "-", table)
+
+
+def alarm_topic_key_alias(table: str) -> str:
+    return f"alias/ddbkit/{table}-alarms"
+
+
+def alarm_topic_key_policy(root_arn: Any) -> dict[str, Any]:
+    """The alarm topic key's policy: the account root manages it; CloudWatch may use it to publish alarms
+    to the encrypted topic (without this grant, an alarm on a CMK-encrypted topic notifies nobody)."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountRootManagesKey", "Effect": "Allow", "Principal": {"AWS": root_arn}, "Action": "kms:*",
+         "Resource": "*"},
+        {"Sid": "CloudWatchPublishesAlarms", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"},
+    ]}

@@ -15,6 +15,9 @@ DAX endpoint TLS                            DynamoDB.7    fedramp tiers when DAX
 customer-managed KMS key with rotation      -             fedramp tiers
 replicas in the configured regions (+PITR)  -             fedramp-high, or the config
 contributor insights                        -             fedramp-high, or the config
+audit trail (CloudTrail data events)        -             fedramp tiers, or the config
+resource policy denies requests without TLS -             fedramp tiers, or the config
+VPC endpoint for the table                  -             the config (vpcEndpoints)
 ==========================================  ============  ========================================
 
 A status is PASS, FAIL (required and not met, or not verifiable), WARN (not met, not required by the
@@ -24,6 +27,7 @@ tier) or N/A. The audit fails when any control FAILs.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -32,7 +36,7 @@ from ddbkit.config import ComplianceFramework, TableConfig, schedule_is_daily
 
 from ddbkit_infra.compliance import TIERS, TierPolicy
 from ddbkit_infra.plan import AwsClients, error_code
-from ddbkit_infra.table_api import pitr_wanted, replica_regions
+from ddbkit_infra.table_api import pitr_wanted, replica_regions, required_scaling_targets
 
 __all__ = ["AuditReport", "ControlResult", "audit_table"]
 
@@ -131,7 +135,87 @@ def audit_table(clients: AwsClients, table: str, framework: ComplianceFramework 
     add(_insights(ddb, table, tier.contributor_insights or bool(
         cfg and cfg.contributor_insights_specification and cfg.contributor_insights_specification.enabled)))
     report.results += _dax(clients, tier, cfg)
+    report.results += _security_controls(clients, desc, tier, cfg)
     return report
+
+
+def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPolicy,
+                       cfg: TableConfig | None) -> list[ControlResult]:
+    """Audit trail with data events, TLS-deny resource policy, VPC endpoint (docs/security.md)."""
+    out: list[ControlResult] = []
+    arn = str(desc["TableArn"])
+    want_trail = tier.audit_trail_days is not None or bool(cfg and cfg.audit_trail and cfg.audit_trail.enabled)
+    found, err = _safe(lambda: _data_event_sources(clients, arn))
+    if err:
+        out.append(_result("audit trail (CloudTrail data events)", False, want_trail, "",
+                           f"could not read CloudTrail ({err})", None))
+    else:
+        out.append(_result("audit trail (CloudTrail data events)", bool(found), want_trail,
+                           f"recorded by {', '.join(found)}",
+                           "no logging trail or event data store records this table's data events", None))
+    want_tls = tier.deny_insecure_transport or bool(
+        cfg and cfg.resource_policy and cfg.resource_policy.deny_insecure_transport)
+    ddb = clients.client("dynamodb")
+    policy, err = _safe(lambda: json.loads(ddb.get_resource_policy(ResourceArn=arn)["Policy"]))
+    tls = not err and any(s.get("Effect") == "Deny" and str((s.get("Condition") or {}).get("Bool", {}).get(
+        "aws:SecureTransport", "")).lower() == "false" for s in (policy or {}).get("Statement", []))
+    out.append(_result("resource policy denies requests without TLS", tls, want_tls,
+                       "aws:SecureTransport deny statement present",
+                       "no resource policy" if err else "the resource policy has no aws:SecureTransport deny", None))
+    v = cfg.vpc_endpoints if cfg else None
+    if v is None:
+        out.append(ControlResult("VPC endpoint for the table", "N/A", "no vpcEndpoints configured"))
+    else:
+        region = clients.region
+        got, err = _safe(lambda: clients.client("ec2").describe_vpc_endpoints(Filters=[
+            {"Name": "vpc-id", "Values": [v.vpc_id]},
+            {"Name": "service-name", "Values": [f"com.amazonaws.{region}.dynamodb"]}])["VpcEndpoints"])
+        ok = not err and any(arn in json.dumps(json.loads(e.get("PolicyDocument") or "{}")) for e in got or [])
+        out.append(_result("VPC endpoint for the table", ok, True, f"endpoint in {v.vpc_id} scoped to the table",
+                           f"no DynamoDB endpoint in {v.vpc_id} with a policy naming this table", None))
+    return out
+
+
+def _data_event_sources(clients: AwsClients, table_arn: str) -> list[str]:
+    """Trails (logging, with log file validation) and event data stores whose selectors record the table's
+    data events."""
+    ct = clients.client("cloudtrail")
+    out = []
+    for trail in ct.describe_trails(includeShadowTrails=True).get("trailList", []):
+        name = trail.get("TrailARN") or trail["Name"]
+        if not trail.get("LogFileValidationEnabled"):
+            continue
+        if not ct.get_trail_status(Name=name).get("IsLogging"):
+            continue
+        sel = ct.get_event_selectors(TrailName=name)
+        if _selects(sel.get("AdvancedEventSelectors") or [], table_arn) or any(
+                d.get("Type") == "AWS::DynamoDB::Table" and any(table_arn.startswith(v.rstrip("*")) or v == table_arn
+                                                               for v in d.get("Values", []))
+                for e in sel.get("EventSelectors") or [] for d in e.get("DataResources", [])):
+            out.append(f"trail {trail['Name']}")
+    try:
+        stores = ct.list_event_data_stores().get("EventDataStores", [])
+    except Exception:  # noqa: BLE001 - CloudTrail Lake unavailable (or an emulator without it)
+        stores = []
+    for store in stores:
+        full = ct.get_event_data_store(EventDataStore=store["EventDataStoreArn"])
+        if full.get("Status") == "ENABLED" and _selects(full.get("AdvancedEventSelectors") or [], table_arn):
+            out.append(f"event data store {store.get('Name')}")
+    return out
+
+
+def _selects(selectors: list[dict[str, Any]], table_arn: str) -> bool:
+    for s in selectors:
+        fields = {f["Field"]: f for f in s.get("FieldSelectors", [])}
+        if fields.get("eventCategory", {}).get("Equals") != ["Data"]:
+            continue
+        if "AWS::DynamoDB::Table" not in fields.get("resources.type", {}).get("Equals", []):
+            continue
+        arn = fields.get("resources.ARN")
+        if arn is None or table_arn in arn.get("Equals", []) or any(
+                table_arn.startswith(p) for p in arn.get("StartsWith", [])):
+            return True
+    return False
 
 
 def _capacity(clients: AwsClients, desc: dict[str, Any], required: bool) -> ControlResult:
@@ -139,15 +223,14 @@ def _capacity(clients: AwsClients, desc: dict[str, Any], required: bool) -> Cont
     if desc.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST":
         return ControlResult(name, "PASS", "on-demand (PAY_PER_REQUEST)", "DynamoDB.1")
     table = desc["TableName"]
-    rids = [f"table/{table}"] + [f"table/{table}/index/{g['IndexName']}"
-                                 for g in desc.get("GlobalSecondaryIndexes", []) or []]
+    wanted = required_scaling_targets(table, [g["IndexName"] for g in desc.get("GlobalSecondaryIndexes", []) or []])
+    rids = sorted({rid for rid, _unit in wanted}, key=[r for r, _u in wanted].index)
     got, err = _safe(lambda: clients.client("application-autoscaling").describe_scalable_targets(
         ServiceNamespace="dynamodb", ResourceIds=rids)["ScalableTargets"])
     if err:
         return _result(name, False, required, "", f"could not read scalable targets ({err})", "DynamoDB.1")
     have = {(t["ResourceId"], t["ScalableDimension"].rsplit(":", 1)[-1]) for t in got}
-    missing = [f"{rid} {unit}" for rid in rids for unit in ("ReadCapacityUnits", "WriteCapacityUnits")
-               if (rid, unit) not in have]
+    missing = [f"{rid} {unit}" for rid, unit in wanted if (rid, unit) not in have]
     return _result(name, not missing, required, "provisioned with auto scaling on table and every GSI",
                    f"provisioned without auto scaling for {', '.join(missing)}", "DynamoDB.1")
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddbkit.config import (
+    AuditTrail,
     BackupPolicy,
     BackupRule,
     BillingMode,
@@ -28,12 +29,15 @@ from ddbkit.config import (
     Monitoring,
     MonitoringLevel,
     Replica,
+    ResourcePolicy,
     SSESpecification,
     TableConfig,
     format_path,
     kms_key_region,
     schedule_is_daily,
 )
+
+from ddbkit_infra.table_api import autoscaling_gaps
 
 __all__ = ["EffectiveConfig", "AppliedDefault", "TierPolicy", "TIERS", "resolve"]
 
@@ -52,6 +56,11 @@ class TierPolicy:
     min_regions: int = 1
     cross_region_backup_copy: bool = False
     dax_encryption: bool = False
+    audit_trail_days: int | None = None  # CloudTrail data events kept this long (None: not required)
+    audit_object_lock: bool = False  # the created log bucket has S3 Object Lock
+    deny_insecure_transport: bool = False  # the table's resource policy denies requests without TLS
+    autoscaling: bool = False  # PROVISIONED tables autoscale the table and every GSI, read and write
+    alarm_actions: bool = False  # every alarm notifies a topic (given, else created KMS-encrypted)
     summary: tuple[str, ...] = ()
 
 
@@ -64,19 +73,25 @@ TIERS: dict[ComplianceFramework, TierPolicy] = {
     ComplianceFramework.FEDRAMP_MODERATE: TierPolicy(
         ComplianceFramework.FEDRAMP_MODERATE,
         customer_managed_key=True, pitr=True, backup_min_retention_days=365, deletion_protection=True,
-        min_monitoring=MonitoringLevel.ENHANCED, dax_encryption=True,
+        min_monitoring=MonitoringLevel.ENHANCED, dax_encryption=True, alarm_actions=True, autoscaling=True,
+        audit_trail_days=365, audit_object_lock=True, deny_insecure_transport=True,
         summary=("customer-managed KMS key with rotation", "point-in-time recovery on",
                  "daily backups kept >= 365 days", "deletion protection", "enhanced monitoring",
-                 "DAX encrypted at rest and in transit"),
+                 "alarms notify an SNS topic (given, or created KMS-encrypted)",
+                 "CloudTrail data events kept >= 1 year (log bucket with S3 Object Lock)",
+                 "resource policy denies requests without TLS",
+                 "auto scaling on every provisioned dimension", "DAX encrypted at rest and in transit"),
     ),
     ComplianceFramework.FEDRAMP_HIGH: TierPolicy(
         ComplianceFramework.FEDRAMP_HIGH,
         customer_managed_key=True, pitr=True, backup_min_retention_days=3650, deletion_protection=True,
         min_monitoring=MonitoringLevel.COMPREHENSIVE, contributor_insights=True, min_regions=2,
-        cross_region_backup_copy=True, dax_encryption=True,
+        cross_region_backup_copy=True, dax_encryption=True, alarm_actions=True, autoscaling=True,
+        audit_trail_days=3650, audit_object_lock=True, deny_insecure_transport=True,
         summary=("everything in fedramp-moderate", "daily backups kept >= 10 years (audit)",
                  "global table in >= 2 regions for DR", "backup copies to another region",
-                 "comprehensive monitoring", "contributor insights"),
+                 "comprehensive monitoring", "contributor insights",
+                 "CloudTrail data events kept >= 10 years"),
     ),
 }
 
@@ -129,8 +144,8 @@ def resolve(cfg: TableConfig, framework: ComplianceFramework | str | None = None
         issues.append(ConfigIssue(path, f"compliance.{fw.value}", f"{fw.value}: {msg}"))
 
     if out.compliance_framework is None:
-        out.compliance_framework = fw
         fill("complianceFramework", fw.value, "no tier given" if framework is None else "tier argument")
+    out.compliance_framework = fw  # the resolved config is of the tier it was resolved for
 
     # billing: on-demand unless throughput says otherwise
     if out.billing_mode is None:
@@ -185,10 +200,58 @@ def resolve(cfg: TableConfig, framework: ComplianceFramework | str | None = None
     if out.monitoring is None:
         out.monitoring = Monitoring(level=tier.min_monitoring)
         fill("monitoring.level", tier.min_monitoring.value)
+    elif "level" not in out.monitoring.model_fields_set and out.monitoring.level.rank < tier.min_monitoring.rank:
+        # a block giving only alarmTopicArn: the level is the tier's, not the model's "basic" default
+        out.monitoring.level = tier.min_monitoring
+        fill("monitoring.level", tier.min_monitoring.value)
     elif out.monitoring.level.rank < tier.min_monitoring.rank:
         conflict(("monitoring", "level"),
                  f"monitoring level {out.monitoring.level.value!r} is below the required "
                  f"{tier.min_monitoring.value!r}")
+
+    if tier.alarm_actions and not out.monitoring.alarm_topic_arn:
+        fill("monitoring.alarmTopicArn", f"created: SNS topic ddbkit-alarms-{out.table_name} (KMS-encrypted)",
+             f"{why}: every alarm notifies someone (CLOUDWATCH_ALARM_ACTION_CHECK)")
+
+    # audit trail: CloudTrail data events, kept as long as the tier says
+    if tier.audit_trail_days is not None:
+        at = out.audit_trail
+        if at is not None and not at.enabled:
+            conflict(("auditTrail", "enabled"), "an audit trail (CloudTrail data events) is required")
+        else:
+            if at is None:
+                out.audit_trail = at = AuditTrail()
+                fill("auditTrail.enabled", True, f"{why}: CloudTrail data events for the table and its stream")
+            if at.retention_days is None:
+                at.retention_days = tier.audit_trail_days
+                fill("auditTrail.retentionDays", tier.audit_trail_days)
+            elif at.retention_days < tier.audit_trail_days:
+                conflict(("auditTrail", "retentionDays"),
+                         f"audit logs kept {at.retention_days} days; at least {tier.audit_trail_days} required")
+            if tier.audit_object_lock and at.kind == "trail" and at.bucket_name is None:
+                if at.object_lock is False:
+                    conflict(("auditTrail", "objectLock"), "the audit log bucket needs S3 Object Lock")
+                elif at.object_lock is None:
+                    at.object_lock = True
+                    fill("auditTrail.objectLock", True)
+
+    # resource policy: deny requests without TLS (encryption in transit for every client)
+    if tier.deny_insecure_transport:
+        rp = out.resource_policy
+        if rp is not None and rp.deny_insecure_transport is False:
+            conflict(("resourcePolicy", "denyInsecureTransport"), "requests without TLS must be denied")
+        else:
+            if rp is None:
+                out.resource_policy = rp = ResourcePolicy()
+            if rp.deny_insecure_transport is None:
+                rp.deny_insecure_transport = True
+                fill("resourcePolicy.denyInsecureTransport", True, f"{why}: aws:SecureTransport deny statement")
+
+    # auto scaling on every provisioned dimension (Security Hub DynamoDB.1): the rule audit checks live
+    if tier.autoscaling:
+        for path, what in autoscaling_gaps(out):
+            conflict(path, f"provisioned capacity without auto scaling ({what}); add autoScaling there or use "
+                           "PAY_PER_REQUEST (Security Hub DynamoDB.1, checked by ddbkit audit)")
 
     # contributor insights
     if tier.contributor_insights:

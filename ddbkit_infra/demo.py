@@ -175,7 +175,7 @@ def run_demo(*, endpoint_url: str | None = None, use_aws: bool = False, sessions
         from ddbkit.patterns.sessions import SessionStore
 
         cfg = state["eff"].config
-        table = Table.from_config(cfg, region_name=region, cursor_secret="demo-secret")
+        table = Table.from_config(cfg, region_name=region, cursor_secret="demo-secret-" * 3)
         store = SessionStore(table)
 
         def _write() -> tuple[int | str, str]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ddbkit.config import ComponentFile, TableConfig, kms_key_region
@@ -39,8 +39,10 @@ __all__ = [
     "STREAM_ACTIONS",
     "WRITE_ACTIONS",
     "arn_context",
+    "backup_function_policy",
     "bind_outputs",
     "bind_template",
+    "created_key_arn",
     "env_prefix",
     "is_real_value",
     "policy_for_access",
@@ -175,13 +177,81 @@ def _kms_statement(cfg: TableConfig, ctx: ArnContext, actions: tuple[str, ...]) 
     return stmt
 
 
+def created_key_arn(cfg: TableConfig, kms: Any) -> str | None:
+    """The ARN of the key ddbkit created for ``cfg`` (``createKey``), found by its alias, or None (no such key
+    yet, no access). A policy then names the key itself instead of ``key/*`` with a ``kms:ResourceAliases``
+    condition."""
+    target = sse_target(cfg)
+    if target is None or target.kind != "create" or kms is None:
+        return None
+    try:
+        meta = kms.describe_key(KeyId=kms_alias_name(cfg.table_name))["KeyMetadata"]
+    except Exception:  # noqa: BLE001 - NotFound/AccessDenied/no network: the alias condition stays
+        return None
+    return str(meta["Arn"])
+
+
+def backup_function_policy(cfg: TableConfig, ctx: ArnContext | None = None, *, export_bucket: str | None = None,
+                           export_prefix: str = "", copy_role_arn: str | None = None) -> dict[str, Any]:
+    """IAM for the role of the backup Lambda (:func:`ddbkit.backup.handler`): backup, export, copy, prune.
+
+    Resource types follow the Service Authorization Reference: ``dynamodb:ListBackups`` and
+    ``backup:ListRecoveryPointsByResource`` have none, so they need ``"*"`` (a table ARN there makes the
+    prune step's ListBackups fail with AccessDenied); DescribeBackup/DeleteBackup take
+    ``table/NAME/backup/*``; Export/DescribeExport take the table and ``table/NAME/export/*``.
+    """
+    ctx = ctx or ArnContext()
+    table = ctx.table_arn(cfg.table_name)
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ListWithoutResourceType", "Effect": "Allow", "Action": ["dynamodb:ListBackups"], "Resource": "*"},
+        {"Sid": "TableBackups", "Effect": "Allow",
+         "Action": ["dynamodb:CreateBackup", "dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups",
+                    "dynamodb:ExportTableToPointInTime"],
+         "Resource": [table]},
+        {"Sid": "Backups", "Effect": "Allow", "Action": ["dynamodb:DescribeBackup", "dynamodb:DeleteBackup"],
+         "Resource": [f"{table}/backup/*"]},
+        {"Sid": "Exports", "Effect": "Allow", "Action": ["dynamodb:DescribeExport"],
+         "Resource": [f"{table}/export/*"]},
+    ]
+    if export_bucket:
+        statements.append({"Sid": "ExportObjects", "Effect": "Allow",
+                           "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                           "Resource": [f"arn:{ctx.partition}:s3:::{export_bucket}/{export_prefix}*"]})
+    if copy_role_arn:
+        statements += [
+            {"Sid": "ListRecoveryPoints", "Effect": "Allow", "Action": ["backup:ListRecoveryPointsByResource"],
+             "Resource": "*"},
+            {"Sid": "CopyJobs", "Effect": "Allow", "Action": ["backup:StartCopyJob"],
+             "Resource": [f"arn:{ctx.partition}:backup:{ctx.region}:{ctx.account}:recovery-point:*"]},
+            {"Sid": "PassCopyRole", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [copy_role_arn]},
+        ]
+    kms = _kms_statement(cfg, ctx, KMS_READ + KMS_WRITE)
+    if kms:
+        statements.append(kms)
+    return _document(statements)
+
+
+def key_attributes(cfg: TableConfig) -> list[str]:
+    """The table's and every index's key attributes (always part of a request, so always allowed)."""
+    names = [k.attribute_name for k in cfg.key_schema]
+    for g in cfg.global_secondary_indexes:
+        names += [k.attribute_name for k in g.key_schema]
+    for li in cfg.local_secondary_indexes:
+        names += [k.attribute_name for k in li.key_schema]
+    return list(dict.fromkeys(names))
+
+
 def policy_for_access(cfg: TableConfig, access: str, ctx: ArnContext | None = None,
-                      leading_keys: list[str] | None = None) -> dict[str, Any]:
+                      leading_keys: list[str] | None = None, attributes: list[str] | None = None) -> dict[str, Any]:
     """The least-privilege IAM policy document for ``access`` to ``cfg``'s table.
 
     ``leading_keys`` adds ``ForAllValues:StringEquals dynamodb:LeadingKeys`` to the item actions (per-tenant
     access); Scan is then left out, since a Scan has no partition key for the condition to check and
     would read every tenant's items.
+
+    ``attributes`` limits the item actions to those attributes (plus the key attributes): ``ForAllValues:
+    StringEquals dynamodb:Attributes``, ``dynamodb:Select = SPECIFIC_ATTRIBUTES`` (a read must project) and
+    ``dynamodb:ReturnValues`` in NONE/UPDATED_OLD/UPDATED_NEW (a write cannot echo the whole old or new item).
     """
     if access not in ACCESS_LEVELS:
         raise BindError(f"unknown access level {access!r}; use one of {', '.join(ACCESS_LEVELS)}")
@@ -209,7 +279,19 @@ def policy_for_access(cfg: TableConfig, access: str, ctx: ArnContext | None = No
     if leading_keys:
         actions = [a for a in actions if a != "dynamodb:Scan"]
     item_actions = [a for a in actions if a != "dynamodb:DescribeTable"]
-    condition = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(leading_keys)}} if leading_keys else None
+    condition: dict[str, Any] | None = None
+    if leading_keys:
+        condition = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(leading_keys)}}
+    if attributes:
+        condition = condition or {}
+        allowed = list(dict.fromkeys([*key_attributes(cfg), *attributes]))
+        condition.setdefault("ForAllValues:StringEquals", {})["dynamodb:Attributes"] = allowed
+        if_exists: dict[str, Any] = {}
+        if access in ("read", "read-write"):
+            if_exists["dynamodb:Select"] = "SPECIFIC_ATTRIBUTES"
+        if access in ("write", "read-write"):
+            if_exists["dynamodb:ReturnValues"] = ["NONE", "UPDATED_OLD", "UPDATED_NEW"]
+        condition["StringEqualsIfExists"] = if_exists
 
     stmt: dict[str, Any] = {"Sid": "TableItems", "Effect": "Allow", "Action": item_actions,
                             "Resource": table_arns}
@@ -337,11 +419,12 @@ class BindReport:
 
 def bind_outputs(loaded: ComponentFile, component: str, ctx: ArnContext | None = None,
                  tables: Mapping[str, TableConfig] | None = None,
-                 contexts: Mapping[str, ArnContext] | None = None) -> BindReport:
+                 contexts: Mapping[str, ArnContext] | None = None, kms: Any = None) -> BindReport:
     """For each bind of ``component``: its policy and env vars; plus the consumer's own variables resolved.
 
     ``tables`` overrides ``loaded.tables`` (pass tier-resolved configs); ``contexts`` gives per-table
-    contexts (live stream ARN, created key ARN). Raises :class:`BindError` for a component without binds,
+    contexts (live stream ARN, created key ARN). With a ``kms`` client, the key ddbkit created for a table is
+    looked up by its alias and granted by ARN (see :func:`created_key_arn`). Raises :class:`BindError` for a component without binds,
     an unknown access level or an unresolvable ``${...}`` reference.
     """
     ctx = ctx or ArnContext()
@@ -356,7 +439,12 @@ def bind_outputs(loaded: ComponentFile, component: str, ctx: ArnContext | None =
             raise BindError(f"bind target {bind.to!r} is not a dynamodb-table component")
         cfg = tabs[bind.to]
         bctx = (contexts or {}).get(bind.to, ctx)
-        out = BindOutput(bind.to, bind.access, policy_for_access(cfg, bind.access, bctx, bind.leading_keys),
+        if bctx.created_key_arn is None:
+            found = created_key_arn(cfg, kms)
+            if found:
+                bctx = replace(bctx, created_key_arn=found)
+        out = BindOutput(bind.to, bind.access, policy_for_access(cfg, bind.access, bctx, bind.leading_keys,
+                                                                 bind.attributes),
                          table_env(bind.to, cfg, bctx))
         binds.append(out)
         env.update(out.environment)

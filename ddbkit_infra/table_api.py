@@ -59,6 +59,8 @@ __all__ = [
     "replica_regions",
     "scaling_specs",
     "service_trust_policy",
+    "autoscaling_gaps",
+    "required_scaling_targets",
     "sse_target",
     "sse_update_request",
     "stream_wanted",
@@ -410,6 +412,33 @@ def scaling_specs(cfg: TableConfig) -> list[ScalingSpec]:
     out = _scaling(cfg.table_name, None, cfg.auto_scaling)
     for g in cfg.global_secondary_indexes:
         out += _scaling(cfg.table_name, g.index_name, g.auto_scaling)
+    return out
+
+
+def required_scaling_targets(table: str, indexes: list[str]) -> list[tuple[str, str]]:
+    """``(resource id, unit)`` of every dimension a PROVISIONED table must autoscale (Security Hub
+    DynamoDB.1): read and write of the table and of every GSI. The one rule behind ``validate`` (tier
+    resolution), ``synth`` (which renders only resolved configs) and ``audit`` (against live targets)."""
+    rids = [f"table/{table}"] + [f"table/{table}/index/{i}" for i in indexes]
+    return [(rid, unit) for rid in rids for unit in ("ReadCapacityUnits", "WriteCapacityUnits")]
+
+
+def autoscaling_gaps(cfg: TableConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    """Config paths and ``resource unit`` labels of the dimensions of a PROVISIONED ``cfg`` that have no
+    ``autoScaling`` (empty for on-demand tables)."""
+    if cfg.effective_billing_mode is not BillingMode.PROVISIONED:
+        return []
+    have = {(s.resource_id, s.dimension.rsplit(":", 1)[-1]) for s in scaling_specs(cfg)}
+    names = [g.index_name for g in cfg.global_secondary_indexes]
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for rid, unit in required_scaling_targets(cfg.table_name, names):
+        if (rid, unit) in have:
+            continue
+        side = "readCapacity" if unit.startswith("Read") else "writeCapacity"
+        index = rid.split("/index/")[1] if "/index/" in rid else None
+        path: tuple[str | int, ...] = ("autoScaling", side) if index is None else (
+            "globalSecondaryIndexes", names.index(index), "autoScaling", side)
+        out.append((path, f"{rid} {unit}"))
     return out
 
 

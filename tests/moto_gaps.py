@@ -31,7 +31,8 @@ class MotoGaps:
     moto lacks: DescribeContributorInsights / UpdateContributorInsights; global table replicas (it accepts
     UpdateTable ReplicaUpdates but creates nothing, so DescribeTable never lists a replica); AWS Backup
     CreateBackupSelection / ListBackupSelections / GetBackupSelection / DeleteBackupSelection /
-    UpdateBackupPlan; DAX subnet and parameter groups. Each is answered here from a small in-memory
+    UpdateBackupPlan; DAX subnet and parameter groups; resource policies on streams (PutResourcePolicy /
+    GetResourcePolicy with a stream ARN; moto serves table ARNs). Each is answered here from a small in-memory
     state through botocore's ``before-call`` event (the mechanism botocore's Stubber uses); a replica is
     made real by creating the table in the replica region on moto, so that region's PITR, tags and
     deletion protection go through moto itself. Everything else reaches moto untouched.
@@ -47,6 +48,7 @@ class MotoGaps:
         self.plan_rules: dict[str, list[dict[str, Any]]] = {}
         self.subnet_groups: dict[str, dict[str, Any]] = {}
         self.parameter_groups: dict[str, dict[str, Any]] = {}
+        self.stream_policies: dict[str, str] = {}  # stream ARN -> policy JSON (moto lacks stream policies)
         # one session: botocore then loads each service model once, not once per AwsClients
         self.session = boto3.Session(region_name=REGION, aws_access_key_id="testing",
                                      aws_secret_access_key="testing")
@@ -62,6 +64,8 @@ class MotoGaps:
             handlers = {"DescribeContributorInsights": self._describe_ci, "UpdateContributorInsights": self._update_ci}
             events.register(f"after-call.{sid}.UpdateTable", functools.partial(self._after_update_table, region))
             events.register(f"after-call.{sid}.DescribeTable", functools.partial(self._after_describe, region))
+            for op in ("PutResourcePolicy", "GetResourcePolicy"):
+                events.register(f"before-call.{sid}.{op}", functools.partial(self._stream_policy, op))
         elif service == "backup":
             handlers = {"CreateBackupSelection": self._create_selection, "ListBackupSelections": self._list_selections,
                         "GetBackupSelection": self._get_selection, "DeleteBackupSelection": self._delete_selection,
@@ -75,6 +79,25 @@ class MotoGaps:
                         "DescribeParameterGroups": self._describe_parameter_groups}
         for op, fn in handlers.items():
             events.register(f"before-call.{sid}.{op}", functools.partial(self._answer, op, fn, region))
+
+    def _stream_policy(self, op: str, context: dict[str, Any], **_: Any) -> Any:
+        """moto 5.2 implements resource policies on tables but reads a stream ARN's last segment as a table
+        name: stream resource policies are kept here (table ARNs still go to moto)."""
+        params = context.get("gaps_params", {})
+        arn = params.get("ResourceArn", "")
+        if "/stream/" not in arn:
+            return None
+        self.calls.append(op)
+        if op == "PutResourcePolicy":
+            self.stream_policies[arn] = params["Policy"]
+            body: dict[str, Any] = {"RevisionId": str(len(self.stream_policies))}
+        elif arn in self.stream_policies:
+            body = {"Policy": self.stream_policies[arn], "RevisionId": "1"}
+        else:
+            return AWSResponse("https://moto-gaps", 400, {}, None), {
+                "Error": {"Code": "PolicyNotFoundException", "Message": "no policy"},
+                "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return AWSResponse("https://moto-gaps", 200, {}, None), {**body, "ResponseMetadata": {"HTTPStatusCode": 200}}
 
     @staticmethod
     def _remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:

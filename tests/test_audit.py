@@ -65,7 +65,10 @@ def test_table_provisioned_by_ddbkit_passes_its_tier(managed_policies: None, gap
     assert status(report) == {
         "DynamoDB.1": "PASS", "DynamoDB.2": "PASS", "customer-managed KMS key with rotation": "PASS",
         "DynamoDB.4": "PASS", "DynamoDB.6": "PASS", "DynamoDB.5": "PASS", "global table replicas": "N/A",
-        "contributor insights": "N/A", "DynamoDB.3": "N/A", "DynamoDB.7": "N/A"}
+        "contributor insights": "N/A", "DynamoDB.3": "N/A", "DynamoDB.7": "N/A",
+        # issue 16: the tier's trail records the table's data events; its resource policy denies plain HTTP
+        "audit trail (CloudTrail data events)": "PASS", "resource policy denies requests without TLS": "PASS",
+        "VPC endpoint for the table": "N/A"}
     assert "kept 365 days" in report.render()
 
     result = CliRunner().invoke(cli, ["audit", str(component_file(tmp_path, TABLE, "fedramp-moderate"))])
@@ -82,9 +85,11 @@ def test_non_compliant_table_fails_with_exit_code_1(gaps: MotoGaps, tmp_path: Pa
     assert result.exit_code == 1
     lines = result.output.splitlines()
     for expected in ("FAIL  DynamoDB.2", "FAIL  DynamoDB.4", "FAIL  DynamoDB.5", "FAIL  DynamoDB.6",
-                     "FAIL  -           customer-managed KMS key with rotation", "PASS  DynamoDB.1"):
+                     "FAIL  -           customer-managed KMS key with rotation", "PASS  DynamoDB.1",
+                     "FAIL  -           audit trail (CloudTrail data events)",
+                     "FAIL  -           resource policy denies requests without TLS"):
         assert any(line.strip().startswith(expected) for line in lines), (expected, result.output)
-    assert "FAILED (5 control(s))" in result.output
+    assert "FAILED (7 control(s))" in result.output
 
     # the same table against commercial: only the tags (every tier) fail; the rest are advisory
     report = audit_table(gaps.clients(), "Audited", "commercial", effective(TABLE, "commercial").config)

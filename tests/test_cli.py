@@ -85,6 +85,7 @@ AWS_COMMANDS: dict[tuple[str, ...], list[str]] = {
     ("backup", "copy"): ["--table", "Orders", "--destination-region", "us-west-2", "--vault", "dr",
                          "--role-arn", "arn:aws:iam::123456789012:role/backup"],
     ("streams", "tail"): ["Orders"],
+    ("bulk", "run"): ["FILE", "--table", "Orders"], ("bulk", "status"): ["job-1"], ("bulk", "resume"): ["job-1"],
 }
 
 

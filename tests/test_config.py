@@ -278,8 +278,6 @@ def test_ttl_key_attribute_must_be_number() -> None:
         "cron(30 1 1,15 * ? *)",
         "cron(0 5 ? * MON-FRI *)",
         "cron(0 0 L * ? 2026-2030)",
-        "rate(1 day)",
-        "rate(12 hours)",
         "cron(0 3 ? * 6#3 *)",
     ],
 )
@@ -299,6 +297,8 @@ def test_valid_schedules(expr: str) -> None:
         "rate(1 days)",
         "rate(2 day)",
         "rate(0 days)",
+        "rate(1 day)",  # AWS Backup takes cron only (issue 16)
+        "rate(12 hours)",
         "cron(0 2 32 * ? *)",
         "cron(0 2 * 13 ? *)",
     ],
@@ -310,8 +310,8 @@ def test_invalid_schedules(expr: str) -> None:
 
 
 def test_daily_schedule_detection() -> None:
-    assert schedule_is_daily("cron(0 2 * * ? *)") and schedule_is_daily("rate(1 day)")
-    assert schedule_is_daily("rate(6 hours)")
+    assert schedule_is_daily("cron(0 2 * * ? *)") and not schedule_is_daily("rate(1 day)")  # cron only
+    assert schedule_is_daily("cron(0 2 ? * SUN-SAT *)") and schedule_is_daily("cron(0 2 1-31 * ? *)")
     assert not schedule_is_daily("cron(0 2 ? * SUN *)") and not schedule_is_daily("rate(2 days)")
 
 

@@ -136,7 +136,7 @@ def test_last_evaluated_key_binary_becomes_bytes() -> None:
 
 
 def test_query_pages_over_the_fast_transport(stub: StubServer) -> None:
-    t = fast_table(stub, cursor_secret="s")
+    t = fast_table(stub, cursor_secret="s" * 32)
     pages = list(t.query_pages(Key("pk").eq("p")))
     assert [len(p.items) for p in pages] == [3, 3, 3] and pages[-1].cursor is None
     starts = [orjson.loads(r["body"]).get("ExclusiveStartKey") for r in stub.stub.requests]
@@ -425,7 +425,7 @@ def _create(backend: Backend, name: str, sk_type: str = "S") -> None:
 def test_fast_transport_on_real_servers(server_backend: Backend) -> None:
     _create(server_backend, "FastOrders", sk_type="B")
     t = Table("FastOrders", transport="fast", endpoint_url=server_backend.endpoint_url,
-              session=server_backend.session(), cursor_secret="k")
+              session=server_backend.session(), cursor_secret="k" * 32)
     assert isinstance(t.transport, FastTransport)
     assert t.key_schema.names == ("pk", "sk")  # DescribeTable through boto3
     item = {"pk": "u", "sk": b"\x00\x01", "blob": b"\xff", "n": 1.5, "tags": {"a"}, "m": {"l": [1, "x"]}}

@@ -168,6 +168,7 @@ def test_example_plans_create_applies_and_second_plan_is_noop(managed_policies: 
         assert {(t["ResourceId"], t["ScalableDimension"]) for t in targets} == {
             ("table/SensorData", "dynamodb:table:ReadCapacityUnits"),
             ("table/SensorData", "dynamodb:table:WriteCapacityUnits"),
+            ("table/SensorData/index/SensorTypeIndex", "dynamodb:index:ReadCapacityUnits"),
             ("table/SensorData/index/SensorTypeIndex", "dynamodb:index:WriteCapacityUnits")}
 
 
@@ -365,7 +366,8 @@ def test_moto_gaps_without_emulation_are_reported_as_unknown(inprocess: MotoGaps
 # DAX (moto has clusters, not subnet/parameter groups: emulated)
 # ==================================================================================================
 
-DAX = with_(BASE, monitoring={"level": "enhanced"}, daxCluster={"enabled": True, "clusterName": "orders-dax", "nodeType": "dax.r5.large",
+DAX = with_(BASE, billingMode="PAY_PER_REQUEST", provisionedThroughput=None,  # fedramp: autoscaled or on-demand
+            monitoring={"level": "enhanced"}, daxCluster={"enabled": True, "clusterName": "orders-dax", "nodeType": "dax.r5.large",
                               "replicationFactor": 3, "subnetIds": ["subnet-1", "subnet-2"],
                               "securityGroupIds": ["sg-1"], "parameterGroupName": "orders-params"})
 
@@ -378,8 +380,12 @@ def test_dax_cluster_is_created_with_role_and_groups_and_node_type_change_refuse
     cluster = inprocess.raw_client("dax").describe_clusters(ClusterNames=["orders-dax"])["Clusters"][0]
     assert cluster["SSEDescription"]["Status"] == "ENABLED" and cluster["ClusterEndpointEncryptionType"] == "TLS"
     assert cluster["IamRoleArn"].endswith(":role/ddbkit-dax-Orders")
-    policy = inprocess.raw_client("iam").get_role_policy(RoleName="ddbkit-dax-Orders", PolicyName="table-access")
-    assert "dynamodb:GetItem" in str(policy["PolicyDocument"])
+    iam = inprocess.raw_client("iam")
+    assert iam.list_role_policies(RoleName="ddbkit-dax-Orders")["PolicyNames"] == []  # no inline policy
+    [attached] = iam.list_attached_role_policies(RoleName="ddbkit-dax-Orders")["AttachedPolicies"]
+    version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"]
+    assert "dynamodb:GetItem" in str(document)
     assert inprocess.subnet_groups["orders-dax-subnets"]["Subnets"] == [
         {"SubnetIdentifier": "subnet-1"}, {"SubnetIdentifier": "subnet-2"}]
     assert make_plan(effective(DAX, "fedramp-moderate"), inprocess.clients()).pending == []

@@ -198,7 +198,7 @@ def test_describes_key_schema_lazily_and_counts_capacity(backend: Backend) -> No
 def session_table(backend: Backend) -> Table:
     client = backend.client("dynamodb")
     cfg = create_example_table(client, "session-store")
-    return Table.from_config(cfg, client=client, cursor_secret="demo-secret")
+    return Table.from_config(cfg, client=client, cursor_secret="demo-secret-" * 3)
 
 
 def sessions(n: int, users: int = 50) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .model import (
+    MAX_CONFIG_BYTES,
     ComplianceFramework,
     Component,
     ComponentFile,
@@ -17,6 +18,7 @@ from .model import (
     Path_,
     TableConfig,
     _DuplicateKey,
+    _YamlAliases,
     _pydantic_issues,
     _with_line,
     _yaml_with_lines,
@@ -42,8 +44,13 @@ def load_component_text(text: str, source: str = "<string>") -> ComponentFile:
     """Parse a component file (YAML) and validate every ``dynamodb-table`` config and every bind."""
     import yaml
 
+    if len(text) > MAX_CONFIG_BYTES or len(text.encode("utf-8")) > MAX_CONFIG_BYTES:
+        raise ConfigError([ConfigIssue((), "yaml.size", f"the file is larger than {MAX_CONFIG_BYTES} bytes: "
+                                       "not a component config")], source)
     try:
         data, lines = _yaml_with_lines(text)
+    except _YamlAliases as err:
+        raise ConfigError([ConfigIssue((), "yaml.aliases", err.message, err.line)], source) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -38,6 +38,9 @@ __all__ = [
     "KeySchemaElement",
     "LocalSecondaryIndex",
     "Monitoring",
+    "AuditTrail",
+    "ResourcePolicy",
+    "VpcEndpoints",
     "MonitoringLevel",
     "Path_",
     "Projection",
@@ -327,6 +330,48 @@ class Monitoring(_Model):
     alarm_topic_arn: str | None = Field(default=None, description="SNS topic for alarm actions.")
 
 
+class AuditTrail(_Model):
+    """CloudTrail data events for the table, its indexes and its stream (docs/security.md#audit-trails)."""
+
+    enabled: bool = True
+    kind: Literal["trail", "event-data-store"] = Field(
+        default="trail", description="A CloudTrail trail writing to S3, or a CloudTrail Lake event data store.")
+    name: str | None = Field(default=None, description="Trail / event data store name (default ddbkit-<table>).")
+    bucket_name: str | None = Field(
+        default=None, description="An existing S3 bucket to write to (trail); else ddbkit creates one.")
+    retention_days: int | None = Field(
+        default=None, ge=1, description="Days to keep the log files / events (tier default: 365, 3650).")
+    object_lock: bool | None = Field(
+        default=None, description="S3 Object Lock (COMPLIANCE mode) on a created bucket (fedramp-high default).")
+    kms_key_id: str | None = Field(
+        default=None, description="KMS key for the logs; default: a key ddbkit creates for the trail.")
+
+
+class ResourcePolicy(_Model):
+    """A resource-based policy on the table and its stream (PutResourcePolicy)."""
+
+    cross_account_principals: list[str] = Field(
+        default_factory=list, description="Account ids or IAM role/user ARNs of other accounts given access.")
+    access: Literal["read", "write", "read-write"] = Field(
+        default="read", description="What the cross-account principals may do (the binds' action sets).")
+    deny_insecure_transport: bool | None = Field(
+        default=None, description="Deny requests without TLS (aws:SecureTransport); fedramp tiers: always.")
+    deny_outside_vpc_endpoints: bool = Field(
+        default=False, description="Deny requests not through vpcEndpoints (aws:SourceVpce).")
+
+
+class VpcEndpoints(_Model):
+    """Private connectivity to DynamoDB from a VPC: a gateway endpoint, and an interface endpoint if asked."""
+
+    vpc_id: str
+    route_table_ids: list[str] = Field(default_factory=list, description="Route tables of the gateway endpoint.")
+    interface: bool = Field(default=False, description="Also an interface endpoint (PrivateLink).")
+    subnet_ids: list[str] = Field(default_factory=list, description="Subnets of the interface endpoint.")
+    security_group_ids: list[str] = Field(default_factory=list)
+    endpoint_ids: list[str] = Field(
+        default_factory=list, description="Existing endpoint ids (vpce-...) for resourcePolicy's aws:SourceVpce.")
+
+
 class TableConfig(_Model):
     """The ``config:`` block of a ``dynamodb-table`` component."""
 
@@ -354,6 +399,9 @@ class TableConfig(_Model):
     deletion_protection_enabled: bool | None = None
     table_class: Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"] | None = None
     monitoring: Monitoring | None = None
+    audit_trail: AuditTrail | None = None
+    resource_policy: ResourcePolicy | None = None
+    vpc_endpoints: VpcEndpoints | None = None
     compliance_framework: ComplianceFramework | None = None
 
     @field_validator("billing_mode", mode="before")
@@ -431,6 +479,12 @@ class Bind(_Model):
     leading_keys: list[str] | None = Field(
         default=None, description="Restrict items to these partition key values (dynamodb:LeadingKeys)."
     )
+    attributes: list[str] | None = Field(
+        default=None, description="Only these attributes (dynamodb:Attributes, Select=SPECIFIC_ATTRIBUTES): "
+        "the consumer cannot read or write any other (data masking).")
+    account: str | None = Field(
+        default=None, description="The consumer's AWS account when it is not the table's: the table's resource "
+        "policy then grants that account the bind's actions (cross-account access).")
 
 
 class Component(_Model):
@@ -512,6 +566,54 @@ class _DuplicateKey(Exception):
         self.path, self.line = path, line
 
 
+#: a component file is at most this large (the spec's largest example is ~3 KB)
+MAX_CONFIG_BYTES = 1024 * 1024
+#: at most this many YAML nodes once aliases are expanded (a real config has a few hundred)
+MAX_EXPANDED_NODES = 100_000
+
+
+class _YamlAliases(Exception):
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+def _check_expansion(root: Any) -> None:
+    """Refuse alias bombs (``&a [*a,*a...]`` nested: billions of nodes from a few hundred bytes) and
+    self-referencing aliases before anything is built, by counting the expanded size on the composed graph
+    (aliases are shared node objects there, so this is linear in the file)."""
+    from yaml.nodes import MappingNode, SequenceNode
+
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Any) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _YamlAliases("an alias refers to itself (a recursive anchor): not a config",
+                               node.start_mark.line + 1)
+        active.add(key)
+        total = 1
+        if isinstance(node, MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        for child in children:
+            total += size(child)
+            if total > MAX_EXPANDED_NODES:
+                raise _YamlAliases(f"aliases expand this file beyond {MAX_EXPANDED_NODES} nodes (an alias bomb?)",
+                                   node.start_mark.line + 1)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
 def _yaml_with_lines(text: str) -> tuple[Any, dict[Path_, int]]:
     """Safe-load YAML and record the 1-based line of every path (for errors); duplicate keys are errors."""
     import yaml
@@ -520,6 +622,8 @@ def _yaml_with_lines(text: str) -> tuple[Any, dict[Path_, int]]:
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
+        if root is not None:
+            _check_expansion(root)
         lines: dict[Path_, int] = {}
 
         def build(node: Node, path: Path_) -> Any:

@@ -241,6 +241,9 @@ describe("file.read", "The config file can be read.", source="ddbkit")
 describe("yaml.syntax", "The file is well-formed YAML (the error shows the line and a caret).", source="YAML 1.1")
 describe("yaml.duplicate-key", "No mapping repeats a key (YAML parsers silently keep the last one).",
          source="YAML 1.2, mapping keys are unique")
+describe("yaml.size", "The file is at most 1 MiB (a component config is a few KB).", source="ddbkit")
+describe("yaml.aliases", "Anchors and aliases expand to at most 100,000 nodes and never refer to themselves "
+         "(alias bombs, recursive anchors).", source="ddbkit (YAML 1.1 anchors and aliases)")
 describe("file.shape", "The file is a mapping with a `components:` list, or a bare table config.",
          source="ddbkit component spec")
 describe("schema.*", "Every field has the type, enum value and shape of the JSON Schema; unknown fields "
@@ -544,9 +547,9 @@ def _backup_rule_name(cfg: TableConfig) -> Iterator[Finding]:
         seen.add(r.rule_name)
 
 
-@rule("backup.schedule", source="AWS Backup Developer Guide, schedule expressions (cron with 6 fields, rate)")
+@rule("backup.schedule", source="AWS Backup Developer Guide, schedule expressions (cron with 6 fields; AWS Backup takes no rate())")
 def _backup_schedule(cfg: TableConfig) -> Iterator[Finding]:
-    """A backup schedule is a valid AWS cron(...) or rate(...) expression."""
+    """A backup schedule is a valid AWS cron(...) expression (AWS Backup rejects rate(...))."""
     for base, r in _backup_rules(cfg):
         err = schedule_error(r.schedule)
         if err:
@@ -763,6 +766,93 @@ def _bind_stream(ctx: FileContext) -> Iterator[Finding]:
                        f"stream-read needs streamSpecification.streamEnabled on {b.to!r}")
 
 
+@rule("bind.attributes", source="IAM: dynamodb:Attributes condition key (DynamoDB fine-grained access control)",
+      scope="file")
+def _bind_attributes(ctx: FileContext) -> Iterator[Finding]:
+    """A bind's `attributes` are non-empty attribute names on a read/write bind (not stream-read, whose
+    records carry whole items)."""
+    for i, comp in enumerate(ctx.components):
+        for j, b in enumerate(comp.binds):
+            if b.attributes is None:
+                continue
+            where = ("components", i, "binds", j, "attributes")
+            if b.access == "stream-read":
+                yield where, "attributes cannot limit a stream-read bind: stream records carry whole items"
+            elif not b.attributes or any(not a or len(a) > 255 for a in b.attributes):
+                yield where, "attributes lists 1 or more attribute names of 1-255 characters"
+
+
+@rule("bind.account", source="AWS account identifiers (12 digits); IAM cross-account access", scope="file")
+def _bind_account(ctx: FileContext) -> Iterator[Finding]:
+    """A bind's `account` is a 12-digit AWS account id."""
+    for i, comp in enumerate(ctx.components):
+        for j, b in enumerate(comp.binds):
+            if b.account is not None and not re.fullmatch(r"\d{12}", b.account):
+                yield ("components", i, "binds", j, "account"), f"{b.account!r} is not a 12-digit AWS account id"
+
+
+# --------------------------------------------------------------------------------------------------
+# Security features: audit trail, resource policy, VPC endpoints
+# --------------------------------------------------------------------------------------------------
+
+_PRINCIPAL_RE = re.compile(r"^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+))$")
+
+
+@rule("security.principal", source="IAM JSON policy reference: Principal (AWS account and IAM ARNs)")
+def _security_principal(cfg: TableConfig) -> Iterator[Finding]:
+    """Cross-account principals are 12-digit account ids or IAM root/role/user ARNs (no wildcards)."""
+    rp = cfg.resource_policy
+    for k, p in enumerate(rp.cross_account_principals if rp else []):
+        if not _PRINCIPAL_RE.match(p):
+            yield (("resourcePolicy", "crossAccountPrincipals", k),
+                   f"{p!r} is not an account id or an IAM role/user/root ARN")
+
+
+@rule("security.vpc-endpoints", source="Amazon VPC: gateway and interface endpoints for DynamoDB")
+def _security_vpce(cfg: TableConfig) -> Iterator[Finding]:
+    """vpcEndpoints has a vpc-... id, route tables for the gateway, subnets for an interface endpoint;
+    resourcePolicy.denyOutsideVpcEndpoints needs vpcEndpoints."""
+    v, rp = cfg.vpc_endpoints, cfg.resource_policy
+    if rp and rp.deny_outside_vpc_endpoints and v is None:
+        yield (("resourcePolicy", "denyOutsideVpcEndpoints"),
+               "denyOutsideVpcEndpoints needs a vpcEndpoints block (else every request is denied)")
+    if v is None:
+        return
+    if not re.fullmatch(r"vpc-[0-9a-f]{8,17}", v.vpc_id):
+        yield ("vpcEndpoints", "vpcId"), f"{v.vpc_id!r} is not a VPC id (vpc-...)"
+    if not v.route_table_ids and not v.endpoint_ids:
+        yield ("vpcEndpoints", "routeTableIds"), "a gateway endpoint needs at least one route table (rtb-...)"
+    for k, r in enumerate(v.route_table_ids):
+        if not re.fullmatch(r"rtb-[0-9a-f]{8,17}", r):
+            yield ("vpcEndpoints", "routeTableIds", k), f"{r!r} is not a route table id (rtb-...)"
+    if v.interface and not v.subnet_ids:
+        yield ("vpcEndpoints", "subnetIds"), "an interface endpoint needs subnetIds"
+    for k, e in enumerate(v.endpoint_ids):
+        if not re.fullmatch(r"vpce-[0-9a-f]{8,17}", e):
+            yield ("vpcEndpoints", "endpointIds", k), f"{e!r} is not a VPC endpoint id (vpce-...)"
+
+
+@rule("security.audit-trail", source="CloudTrail: event data store retention 7-3653 days; S3 bucket naming rules")
+def _security_audit_trail(cfg: TableConfig) -> Iterator[Finding]:
+    """auditTrail's retention fits its kind (an event data store keeps 7-3653 days), a given bucket name
+    is a valid S3 bucket name, and objectLock applies to a bucket ddbkit creates."""
+    a = cfg.audit_trail
+    if a is None or not a.enabled:
+        return
+    if a.kind == "event-data-store" and a.retention_days is not None and not 7 <= a.retention_days <= 3653:
+        yield ("auditTrail", "retentionDays"), "an event data store keeps events 7-3653 days"
+    if a.bucket_name is not None:
+        if a.kind != "trail":
+            yield ("auditTrail", "bucketName"), "bucketName is for kind: trail"
+        elif not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", a.bucket_name):
+            yield ("auditTrail", "bucketName"), f"{a.bucket_name!r} is not an S3 bucket name"
+        if a.object_lock:
+            yield (("auditTrail", "objectLock"),
+                   "objectLock is set when ddbkit creates the bucket; turn it on for your own bucket yourself")
+    if a.name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{2,127}", a.name):
+        yield ("auditTrail", "name"), f"{a.name!r} is not a CloudTrail name (3-128 letters, digits, . _ -)"
+
+
 # --------------------------------------------------------------------------------------------------
 # AWS Backup schedule expressions
 # --------------------------------------------------------------------------------------------------
@@ -798,18 +888,13 @@ def _cron_field_ok(value: str, lo: int, hi: int, names: Sequence[str] = (), extr
 
 
 def schedule_error(expr: str) -> str | None:
-    """Why ``expr`` is not an AWS Backup schedule (``cron(m h dom mon dow yr)`` or ``rate(N unit)``)."""
-    m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expr.strip())
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        if n <= 0:
-            return f"{expr!r}: rate value must be positive"
-        if (n == 1) != (not unit.endswith("s")):
-            return f"{expr!r}: use the singular unit for 1 and plural otherwise (rate(1 day), rate(2 days))"
-        return None
+    """Why ``expr`` is not an AWS Backup schedule: AWS Backup takes ``cron(m h dom mon dow yr)`` only."""
+    if re.match(r"\s*rate\s*\(", expr):
+        return (f"{expr!r}: AWS Backup takes cron expressions only, not rate(...); for a daily backup at "
+                "02:00 UTC use cron(0 2 * * ? *)")
     m = re.fullmatch(r"cron\((.*)\)", expr.strip())
     if not m:
-        return f"{expr!r} is not cron(...) or rate(...)"
+        return f"{expr!r} is not a cron(...) expression"
     fields = m.group(1).split()
     if len(fields) != 6:
         return (f"{expr!r}: cron needs 6 fields (minutes hours day-of-month month day-of-week year), "
@@ -832,13 +917,35 @@ def schedule_error(expr: str) -> str | None:
 
 
 def schedule_is_daily(expr: str) -> bool:
-    """True when the schedule fires at least once every day (what the FedRAMP packs require)."""
-    m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expr.strip())
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        return unit.startswith("minute") or (unit.startswith("hour") and n <= 24) or n == 1
+    """True when the cron schedule fires on every day of every month of every year (what the FedRAMP packs
+    require): ``*``/``?``, ``1-31``, ``SUN-SAT``, ``1-7`` or a list naming every day all count."""
     m = re.fullmatch(r"cron\((.*)\)", expr.strip())
     if not m or schedule_error(expr):
         return False
     _minute, _hour, dom, month, dow, year = m.group(1).split()
-    return dom in ("*", "?") and dow in ("*", "?") and month == "*" and year == "*"
+    return (year == "*" and _cron_covers(month, 1, 12, _MONTHS)
+            and (dom == "?" or _cron_covers(dom, 1, 31)) and (dow == "?" or _cron_covers(dow, 1, 7, _DAYS)))
+
+
+def _cron_covers(value: str, lo: int, hi: int, names: Sequence[str] = ()) -> bool:
+    """True when the cron field ``value`` selects every value in ``lo..hi`` (names count from ``lo``)."""
+    def num(tok: str) -> int:
+        up = tok.upper()
+        return lo + names.index(up) if up in names else int(tok)
+
+    seen: set[int] = set()
+    for part in value.split(","):
+        if part == "*":
+            return True
+        rng, _, step = part.partition("/")
+        try:
+            if rng == "*":
+                a, b = lo, hi
+            elif "-" in rng:
+                a, b = (num(t) for t in rng.split("-", 1))
+            else:
+                a = b = num(rng)
+            seen.update(range(a, b + 1, int(step) if step else 1))
+        except ValueError:
+            return False
+    return set(range(lo, hi + 1)) <= seen

@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from ddbkit_infra.cli.common import EXIT_CODES_HELP, aws_options, fail, resolve_region, session
+
 DEFAULT_CHECKPOINTS = "BulkCheckpoints"
 
 
@@ -23,32 +25,21 @@ def register(group: click.Group) -> None:
     group.add_command(bulk)
 
 
-def _fail(what: str, why: str) -> None:
-    click.echo(f"error: {what}: {why}", err=True)
-    sys.exit(1)
-
-
 def _aws_options(fn: Any) -> Any:
-    for option in (
-        click.option("--region", default=None, help="AWS region (else AWS_REGION / the profile's region)."),
-        click.option("--profile", default=None, help="AWS profile to use."),
-        click.option("--endpoint-url", default=None, help="DynamoDB endpoint (local backends)."),
-        click.option("--checkpoint-table", default=DEFAULT_CHECKPOINTS, show_default=True,
-                     help="DynamoDB table of checkpoints and leases (created when missing)."),
-    ):
-        fn = option(fn)
-    return fn
+    fn = click.option("--endpoint-url", default=None, help="DynamoDB endpoint (local backends).")(fn)
+    fn = click.option("--checkpoint-table", default=DEFAULT_CHECKPOINTS, show_default=True,
+                      help="DynamoDB table of checkpoints and leases (created when missing).")(fn)
+    return aws_options(fn)
 
 
 def _session(region: str | None, profile: str | None) -> Any:
-    import boto3
-
-    session = boto3.Session(profile_name=profile, region_name=region) if profile or region else boto3.Session()
-    if not session.region_name:
-        _fail("no region", "pass --region or set AWS_REGION")
+    """The session for --profile in the one region rule's region (exit 2 naming --region when none)."""
+    found = resolve_region(region, profile)
     if profile:
-        boto3.setup_default_session(profile_name=profile, region_name=region)
-    return session
+        import boto3
+
+        boto3.setup_default_session(profile_name=profile, region_name=found)  # workers' Tables use it
+    return session(found, profile)
 
 
 def _checkpoints(session: Any, name: str, endpoint_url: str | None, create: bool) -> Any:
@@ -59,7 +50,7 @@ def _checkpoints(session: Any, name: str, endpoint_url: str | None, create: bool
         client.describe_table(TableName=name)
     except client.exceptions.ResourceNotFoundException:
         if not create:
-            _fail(f"checkpoint table {name}", "not found (no job has run with it)")
+            fail(f"checkpoint table {name}: not found (no job has run with it)")
         create_checkpoint_table(client, name)
     return TableCheckpoints(TableSpec(name, key=("jobId", "segment"), endpoint_url=endpoint_url,
                                       region_name=session.region_name))
@@ -102,7 +93,7 @@ def _run_and_report(job: Any, runner: str, workers: int, address: str | None, in
         sys.exit(1)
 
 
-@click.group()
+@click.group(epilog=EXIT_CODES_HELP)
 def bulk() -> None:
     """Bulk jobs over a table: backfill, transform, copy, delete by predicate (ddbkit.bulk)."""
 
@@ -112,10 +103,11 @@ def bulk() -> None:
 @click.option("--table", required=True, help="The table to scan (and write back to).")
 @click.option("--function", "function", default="transform", show_default=True,
               help="The per-item function JOB_FILE defines: item -> None (keep), dict (changed), DROP, Put/Delete.")
-@click.option("--runner", type=click.Choice(["local", "processes", "dask"]), default="local", show_default=True)
-@click.option("--workers", type=int, default=4, show_default=True)
+@click.option("--runner", type=click.Choice(["local", "processes", "dask"]), default="local", show_default=True,
+              help="Where segments run: threads, a process pool, or a Dask cluster.")
+@click.option("--workers", type=int, default=4, show_default=True, help="Segments run at once.")
 @click.option("--address", default=None, help="Dask scheduler address (runner dask); default: a local cluster.")
-@click.option("--segments", type=int, default=8, show_default=True)
+@click.option("--segments", type=int, default=8, show_default=True, help="Parallel scan segments (resume units).")
 @click.option("--index", default=None, help="Scan this index instead of the table.")
 @click.option("--rate-wcu", type=float, default=None, help="Write capacity units per second for the whole job.")
 @click.option("--rate-rcu", type=float, default=None, help="Read capacity units per second for the whole job.")
@@ -150,12 +142,12 @@ def run_cmd(job_file: str, table: str, function: str, runner: str, workers: int,
         job.checkpoints = _checkpoints(session, checkpoint_table, endpoint_url, create=True)
         _run_and_report(job, runner, workers, address, interval, as_json)
     except DdbkitError as err:
-        _fail(f"bulk job on {table}", str(err))
+        fail(f"bulk job on {table}: {err}")
 
 
 @bulk.command("status")
 @click.argument("job_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the job and its segments as JSON.")
 @_aws_options
 def status_cmd(job_id: str, as_json: bool, region: str | None, profile: str | None, endpoint_url: str | None,
                checkpoint_table: str) -> None:
@@ -166,7 +158,7 @@ def status_cmd(job_id: str, as_json: bool, region: str | None, profile: str | No
     store = _checkpoints(session, checkpoint_table, endpoint_url, create=False)
     header = store.get_job(job_id)
     if header is None:
-        _fail(f"job {job_id}", f"not found in {checkpoint_table}")
+        fail(f"job {job_id}: not found in {checkpoint_table}")
     states = store.status(job_id)
     if as_json:
         click.echo(json.dumps({"job": header, "segments": [
@@ -187,11 +179,12 @@ def status_cmd(job_id: str, as_json: bool, region: str | None, profile: str | No
 
 @bulk.command("resume")
 @click.argument("job_id")
-@click.option("--runner", type=click.Choice(["local", "processes", "dask"]), default="local", show_default=True)
-@click.option("--workers", type=int, default=4, show_default=True)
-@click.option("--address", default=None)
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--interval", type=float, default=2.0, show_default=True)
+@click.option("--runner", type=click.Choice(["local", "processes", "dask"]), default="local", show_default=True,
+              help="Where segments run: threads, a process pool, or a Dask cluster.")
+@click.option("--workers", type=int, default=4, show_default=True, help="Segments run at once.")
+@click.option("--address", default=None, help="Dask scheduler address (runner dask); default: a local cluster.")
+@click.option("--json", "as_json", is_flag=True, help="Progress as JSON lines on stderr.")
+@click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between progress reports.")
 @_aws_options
 def resume_cmd(job_id: str, runner: str, workers: int, address: str | None, as_json: bool, interval: float,
                region: str | None, profile: str | None, endpoint_url: str | None, checkpoint_table: str) -> None:
@@ -203,9 +196,9 @@ def resume_cmd(job_id: str, runner: str, workers: int, address: str | None, as_j
     store = _checkpoints(session, checkpoint_table, endpoint_url, create=False)
     header = store.get_job(job_id)
     if header is None:
-        _fail(f"job {job_id}", f"not found in {checkpoint_table}")
+        fail(f"job {job_id}: not found in {checkpoint_table}")
     if not header.get("job_file") or not os.path.exists(header["job_file"]):
-        _fail(f"job {job_id}", f"its job file {header.get('job_file')!r} is not on this machine")
+        fail(f"job {job_id}: its job file {header.get('job_file')!r} is not on this machine")
     endpoint = endpoint_url or header.get("endpoint_url")
     spec = TableSpec(header["table"], endpoint_url=endpoint, region_name=session.region_name)
     try:
@@ -216,4 +209,4 @@ def resume_cmd(job_id: str, runner: str, workers: int, address: str | None, as_j
                   meta={k: header.get(k) for k in ("job_file", "function", "table", "index", "marker", "endpoint_url")})
         _run_and_report(job, runner, workers, address, interval, as_json)
     except DdbkitError as err:
-        _fail(f"bulk job {job_id}", str(err))
+        fail(f"bulk job {job_id}: {err}")

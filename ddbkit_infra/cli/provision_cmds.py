@@ -96,6 +96,14 @@ def _effective(loaded: ComponentFile, component: str | None, tier: str | None = 
     return {n: resolve(loaded.tables[n], tier) for n in names}
 
 
+def _binds(loaded: ComponentFile, name: str) -> dict[str, Any]:
+    """The file's binds to table component ``name``, as make_plan/synthesize take them (the VPC endpoint
+    policy's actions and the resource policy's grants to other accounts)."""
+    from ddbkit_infra.security import bind_accesses, bind_grants
+
+    return {"bind_accesses": bind_accesses(loaded, name), "bind_grants": bind_grants(loaded, name)}
+
+
 _file = click.argument("file", type=click.Path(dir_okay=False))
 _component = click.option("--component", "-c", help="Only this table component (default: every table).")
 _region = click.option("--region", help=REGION_HELP)
@@ -124,7 +132,7 @@ def plan(file: str, component: str | None, region: str | None, profile: str | No
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
     with _errors(file, clients.region):
-        plans = [make_plan(eff, clients) for eff in _effective(loaded, component).values()]
+        plans = [make_plan(eff, clients, **_binds(loaded, name)) for name, eff in _effective(loaded, component).items()]
     if as_json:
         click.echo(json.dumps([{**p.to_dict(), "risks": [str(r) for r in assess(p)]} for p in plans], indent=2,
                               default=str))
@@ -173,10 +181,10 @@ def apply(file: str, component: str | None, region: str | None, profile: str | N
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
     lines = WaitReporter(terminal=False, echo=click.echo)
-    for eff in _effective(loaded, component).values():
+    for name, eff in _effective(loaded, component).items():
         table = eff.config.table_name
         with _errors(f"table {table}", clients.region):
-            p = make_plan(eff, clients)
+            p = make_plan(eff, clients, **_binds(loaded, name))
             click.echo(p.render())
             if p.refused and not (replace_table and replaceable(p)):
                 hint = ("; to replace the table (delete it and every item, then create it anew) pass --replace-table"
@@ -192,7 +200,7 @@ def apply(file: str, component: str | None, region: str | None, profile: str | N
                 if dry_run:
                     click.secho(f"{table}: would replace the table (dry run)", fg="yellow")
                     continue
-                p = make_plan(eff, clients)
+                p = make_plan(eff, clients, **_binds(loaded, name))
                 click.echo(p.render())
             if not p.pending:
                 p.check()
@@ -282,7 +290,8 @@ def synth(file: str, component: str | None, region: str | None, tier: str | None
         if len(effs) > 1:
             fail(f"{file}: has {len(effs)} tables ({', '.join(effs)}) and synth writes one template per table: "
                  "choose one with --component", EXIT_USAGE)
-        text = render(synthesize(next(iter(effs.values())), region=region), fmt)
+        name, eff = next(iter(effs.items()))
+        text = render(synthesize(eff, region=region, **_binds(loaded, name)), fmt)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -298,7 +307,8 @@ def synth(file: str, component: str | None, region: str | None, tier: str | None
 @_profile
 @click.option("--endpoint-url", help="Ask STS (and DynamoDB with --describe) here (local emulator).")
 @click.option("--describe", is_flag=True,
-              help="Describe the bound tables for their live stream ARNs (else *_STREAM_ARN is left out).")
+              help="Describe the bound tables for their live stream ARNs (else *_STREAM_ARN is left out) and "
+                   "look up the KMS keys ddbkit created (granted by key ARN).")
 @click.option("--format", "fmt", type=click.Choice(["json", "yaml", "cloudformation"]), default="json",
               show_default=True, help="cloudformation: a template (YAML) with the policies; ARNs as Fn::Sub.")
 def bind(file: str, component: str, account_id: str | None, region: str | None, profile: str | None,
@@ -324,7 +334,11 @@ def bind(file: str, component: str, account_id: str | None, region: str | None, 
         ctx = arn_context(account_id, region, sts)
         effs = {n: e.config for n, e in _effective(loaded, None).items()}
         contexts = _live_contexts(loaded, component, effs, ctx, region, endpoint_url) if describe else None
-        report = bind_outputs(loaded, component, ctx, tables=effs, contexts=contexts)
+        kms = None
+        if describe:  # the key ddbkit created for a table is granted by its ARN, found by alias
+            kms = session(None, profile).client(
+                "kms", region_name=region or (None if ctx.has_placeholders else ctx.region), endpoint_url=endpoint_url)
+        report = bind_outputs(loaded, component, ctx, tables=effs, contexts=contexts, kms=kms)
     click.echo(dump(report.to_dict(), fmt))
 
 

@@ -345,14 +345,18 @@ def test_transport_selection(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_endpoint_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Explicit endpoint_url wins; otherwise botocore's endpoint ruleset (the control client's) decides,
+    as for boto3 (the parity suite compares many more cases with boto3)."""
     import boto3
 
     session = boto3.Session(region_name="eu-north-1")
-    assert resolve_region_and_endpoint(session, None, None) == ("eu-north-1", "https://dynamodb.eu-north-1.amazonaws.com")
     assert resolve_region_and_endpoint(session, "us-west-2", "http://x:1") == ("us-west-2", "http://x:1")
-    assert resolve_region_and_endpoint(session, "cn-north-1", None) == ("cn-north-1", None)  # botocore decides
+    assert resolve_region_and_endpoint(session, None, None) == ("", None)  # botocore decides
+    eu = FastTransport(session=session)
+    assert eu._setup().endpoint_url == "https://dynamodb.eu-north-1.amazonaws.com"
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:4566")
-    assert resolve_region_and_endpoint(boto3.Session(region_name="eu-north-1"), None, None)[1] == "http://127.0.0.1:4566"
+    assert FastTransport(session=boto3.Session(region_name="eu-north-1"))._setup().endpoint_url == \
+        "http://127.0.0.1:4566"
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
     cn = FastTransport(session=boto3.Session(), region_name="cn-north-1")
     assert cn._setup().endpoint_url == "https://dynamodb.cn-north-1.amazonaws.com.cn"  # from botocore's rules

@@ -10,7 +10,7 @@ import asyncio
 from typing import Any, Protocol
 
 from ddbkit.errors import ConnectionFailed
-from ddbkit.transport.botocore import client_config, snake_case
+from ddbkit.transport.botocore import merged_config, snake_case
 from ddbkit.transport.errors import error_from_response
 
 __all__ = ["AsyncTransport", "AioBotocoreTransport"]
@@ -32,6 +32,15 @@ class AioBotocoreTransport:
         self._cm: Any = None
         self._client: Any = None
         self._lock = asyncio.Lock()
+        from ddbkit.transport.wire import track
+
+        track(self)
+
+    def _forked(self) -> None:
+        # in a forked child: forget the parent's client and its connections (an event loop does not survive
+        # a fork either); a new client is made on the next call
+        self._cm = self._client = None
+        self._lock = asyncio.Lock()
 
     async def _get_client(self) -> Any:
         if self._client is None:
@@ -39,9 +48,9 @@ class AioBotocoreTransport:
                 if self._client is None:
                     import aioboto3
 
-                    session = self._session or aioboto3.Session()
+                    session = self._session or _default_aio_session(aioboto3)
                     kwargs = dict(self._kwargs)
-                    kwargs["config"] = kwargs["config"] or client_config()
+                    kwargs["config"] = merged_config(kwargs["config"])
                     self._cm = session.client("dynamodb", **kwargs)
                     self._client = await self._cm.__aenter__()
         return self._client
@@ -70,3 +79,16 @@ class AioBotocoreTransport:
             await cm.__aexit__(None, None, None)
 
 
+
+
+def _default_aio_session(aioboto3: Any) -> Any:
+    """aioboto3 has no default session: follow boto3's (``boto3.setup_default_session(profile_name=...,
+    region_name=...)``) when one was set up, so both clients sign as the same identity."""
+    import boto3
+
+    default = boto3.DEFAULT_SESSION
+    if default is None:
+        return aioboto3.Session()
+    bs = default._session
+    return aioboto3.Session(profile_name=bs.profile if bs.get_config_variable("profile") else None,
+                            region_name=default.region_name)

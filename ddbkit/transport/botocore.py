@@ -15,7 +15,7 @@ from typing import Any
 from ddbkit.errors import ConnectionFailed
 from ddbkit.transport.errors import error_from_response
 
-__all__ = ["BotocoreTransport", "snake_case", "client_config"]
+__all__ = ["BotocoreTransport", "snake_case", "client_config", "merged_config"]
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _METHODS: dict[str, str] = {}
@@ -39,8 +39,26 @@ def client_config(max_pool_connections: int = 32, connect_timeout: float = 5.0, 
                   read_timeout=read_timeout, tcp_keepalive=True, **extra)
 
 
+def merged_config(config: Any = None) -> Any:
+    """ddbkit's client config with the user's ``botocore.config.Config`` over it; retries and parameter
+    validation stay ddbkit's (one retry layer, validation before sending)."""
+    from botocore.config import Config
+
+    base = client_config()
+    if config is None:
+        return base
+    return base.merge(config).merge(Config(parameter_validation=False,
+                                           retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
 class BotocoreTransport:
-    """A transport on a boto3 ``dynamodb`` client (given, or built from session/region/endpoint)."""
+    """A transport on a boto3 ``dynamodb`` client (given, or built from session/region/endpoint/config).
+
+    ``session`` is a boto3 Session or a botocore Session (default ``boto3.DEFAULT_SESSION``); ``config`` a
+    :class:`botocore.config.Config` merged over ddbkit's defaults (botocore's retries and parameter
+    validation stay off: ddbkit validates and retries). After ``os.fork()`` the child drops the inherited
+    connections of the client.
+    """
 
     def __init__(self, client: Any = None, *, session: Any = None, region_name: str | None = None,
                  endpoint_url: str | None = None, config: Any = None) -> None:
@@ -52,10 +70,21 @@ class BotocoreTransport:
                 if boto3.DEFAULT_SESSION is None:
                     boto3.setup_default_session()
                 session = boto3.DEFAULT_SESSION
-            client = session.client("dynamodb", region_name=region_name, endpoint_url=endpoint_url,
-                                    config=config or client_config())
+            create = getattr(session, "client", None) or session.create_client  # boto3 / botocore Session
+            client = create("dynamodb", region_name=region_name, endpoint_url=endpoint_url,
+                            config=merged_config(config))
         self.client = client
         self._methods: dict[str, Any] = {}
+        from ddbkit.transport.wire import track
+
+        track(self)
+
+    def _forked(self) -> None:
+        # in a forked child: drop the inherited pooled connections (closing the child's copies of the
+        # sockets does not touch the parent's connections)
+        http = getattr(getattr(self.client, "_endpoint", None), "http_session", None)
+        if http is not None:
+            http.close()
 
     def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         method = self._methods.get(operation)

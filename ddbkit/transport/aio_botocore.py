@@ -53,6 +53,7 @@ class AioBotocoreTransport:
                     kwargs["config"] = merged_config(kwargs["config"])
                     self._cm = session.client("dynamodb", **kwargs)
                     self._client = await self._cm.__aenter__()
+                    _never_follow_redirects(self._client)
         return self._client
 
     async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -92,3 +93,32 @@ def _default_aio_session(aioboto3: Any) -> Any:
     bs = default._session
     return aioboto3.Session(profile_name=bs.profile if bs.get_config_variable("profile") else None,
                             region_name=default.region_name)
+
+
+class _NoRedirects:
+    """An aiohttp ClientSession whose requests never follow redirects."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["allow_redirects"] = False
+        return self._session.request(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+def _never_follow_redirects(client: Any) -> None:
+    """aiobotocore sends with aiohttp's default ``allow_redirects=True``: a 307 would re-POST the body and
+    the security token to another host and report its 200 as success. Make every request of ``client``
+    not follow redirects (a 3xx then is an error, as with botocore)."""
+    http = getattr(getattr(client, "_endpoint", None), "http_session", None)
+    get_session = getattr(http, "_get_session", None)
+    if get_session is None:  # pragma: no cover - another aiobotocore layout
+        return
+
+    async def no_redirects(proxy_url: Any) -> Any:
+        return _NoRedirects(await get_session(proxy_url))
+
+    http._get_session = no_redirects  # type: ignore[union-attr]

@@ -270,7 +270,8 @@ class AsyncFastTransport:
         self._lock: asyncio.Lock | None = None
         self._errors: tuple[type[BaseException], ...] = ()
         self._proxy: str | None = None
-        self._proxy_auth: Any = None
+        self._proxy_headers: dict[str, str] | None = None
+        self._request_proxy_headers: dict[str, str] | None = None
         self._delegate = False
         self.delegate_reason: str | None = None
         track(self)
@@ -338,7 +339,11 @@ class AsyncFastTransport:
                 # from the environment are applied per request instead
                 self._http = aiohttp.ClientSession(connector=connector, timeout=timeout)
                 proxy = _proxy_for(wire.scheme, wire.host, opts.proxies)
-                self._proxy, self._proxy_auth = _split_proxy_auth(proxy, aiohttp) if proxy else (None, None)
+                self._proxy, self._proxy_headers = _split_proxy_auth(proxy) if proxy else (None, None)
+                if self._proxy_headers and wire.scheme == "http":
+                    # aiohttp sends proxy_headers only on a CONNECT: for an http endpoint the absolute-form
+                    # request itself must carry Proxy-Authorization
+                    self._request_proxy_headers = self._proxy_headers
                 self._errors = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
                 self._credentials = creds
                 self._wire = wire
@@ -367,9 +372,11 @@ class AsyncFastTransport:
             delegated: dict[str, Any] = await self.control.send(operation, request)
             return delegated
         body, headers = wire.prepare(operation, request, await self._frozen())
+        if self._request_proxy_headers:
+            headers.update(self._request_proxy_headers)
         try:
             async with self._http.post(wire.url, data=body, headers=headers, proxy=self._proxy,
-                                       proxy_auth=self._proxy_auth, allow_redirects=False) as resp:
+                                       proxy_headers=self._proxy_headers, allow_redirects=False) as resp:
                 data = await resp.read()
                 status, crc = resp.status, resp.headers.get("x-amz-crc32")
         except self._errors as err:
@@ -393,13 +400,15 @@ class AsyncFastTransport:
         return f"AsyncFastTransport({where})"
 
 
-def _split_proxy_auth(proxy: str, aiohttp: Any) -> tuple[str, Any]:
-    """``(proxy URL without credentials, aiohttp.BasicAuth or None)``: credentials go in
-    ``Proxy-Authorization`` only, never in a URL that could be logged."""
+def _split_proxy_auth(proxy: str) -> tuple[str, dict[str, str] | None]:
+    """``(proxy URL without credentials, {"Proxy-Authorization": "Basic ..."} or None)``: credentials go
+    in the header only, never in a URL that could be logged."""
+    import base64
     from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(proxy)
     if parts.username is None:
         return proxy, None
     bare = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
-    return bare, aiohttp.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+    token = base64.b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()).decode()
+    return bare, {"Proxy-Authorization": f"Basic {token}"}

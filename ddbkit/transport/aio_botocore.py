@@ -39,6 +39,9 @@ class AioBotocoreTransport:
     def _forked(self) -> None:
         # in a forked child: forget the parent's client and its connections (an event loop does not survive
         # a fork either); a new client is made on the next call
+        from ddbkit.transport.wire import abandon
+
+        abandon(self._cm, self._client)
         self._cm = self._client = None
         self._lock = asyncio.Lock()
 

@@ -80,11 +80,22 @@ class BotocoreTransport:
         track(self)
 
     def _forked(self) -> None:
-        # in a forked child: drop the inherited pooled connections (closing the child's copies of the
-        # sockets does not touch the parent's connections)
+        # in a forked child: drop the inherited pooled connections (their pools are kept referenced, never
+        # closed here: closing could disturb the parent's connections)
         http = getattr(getattr(self.client, "_endpoint", None), "http_session", None)
-        if http is not None:
-            http.close()
+        manager = getattr(http, "_manager", None)
+        pools = getattr(manager, "pools", None)
+        if pools is not None and hasattr(pools, "_container"):
+            from ddbkit.transport.wire import abandon
+
+            abandon(dict(pools._container))
+            pools._container.clear()  # urllib3's RecentlyUsedContainer: the child makes new pools
+        proxies = getattr(http, "_proxy_managers", None)
+        if isinstance(proxies, dict) and proxies:
+            from ddbkit.transport.wire import abandon
+
+            abandon(dict(proxies))
+            proxies.clear()
 
     def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         method = self._methods.get(operation)

@@ -33,6 +33,7 @@ from ddbkit.engine import Transport
 from ddbkit.errors import ConnectionFailed
 from ddbkit.transport.wire import (
     DATA_PLANE,
+    abandon,
     Options,
     Settings,
     WireProtocol,
@@ -193,6 +194,7 @@ class FastTransport:
 
     def _forked(self) -> None:
         # in a forked child: forget (never close: the parent still uses them) the inherited connections
+        abandon(self._pool, self._manager)
         self._pool = self._manager = self._wire = None
         self._lock = threading.RLock()
 
@@ -386,6 +388,7 @@ class AsyncFastTransport:
 
     def _forked(self) -> None:
         # in a forked child: forget the parent's aiohttp session and connections (never close them here)
+        abandon(self._http)
         self._http = self._wire = self._lock = None
 
     async def close(self) -> None:

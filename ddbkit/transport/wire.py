@@ -402,6 +402,15 @@ def instrumented(session: Any) -> str | None:
 
 
 _LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
+# What a forked child dropped: kept referenced so it is never finalised in the child. Finalising it would
+# close the parent's connections from the child: an asyncio transport's close() unregisters its socket
+# from the event loop's epoll, which the child shares with the parent (the parent would then wait forever).
+_ABANDONED: list[Any] = []
+
+
+def abandon(*objects: Any) -> None:
+    """Keep ``objects`` (a forked child's inherited pools, sessions, clients) alive and untouched."""
+    _ABANDONED.extend(o for o in objects if o is not None)
 
 
 def track(transport: Any) -> None:

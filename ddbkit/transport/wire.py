@@ -384,13 +384,18 @@ def instrumented(session: Any) -> str | None:
     import botocore
     from botocore.client import BaseClient
 
-    call = getattr(BaseClient, "_make_api_call", None)
     # botocore's own is a plain function from the botocore package; wrapt wrappers (ddtrace, OpenTelemetry,
-    # the X-Ray SDK) or a monkeypatch are not
-    code = getattr(call, "__code__", None)
-    if not isinstance(call, types.FunctionType) or code is None or not code.co_filename.startswith(
-            os.path.dirname(botocore.__file__)):
-        return "botocore.client.BaseClient._make_api_call is instrumented"
+    # the X-Ray SDK) or a monkeypatch are not. aiobotocore's client (imported only if in use) likewise.
+    clients: list[tuple[Any, str]] = [(BaseClient, os.path.dirname(botocore.__file__))]
+    aio = sys.modules.get("aiobotocore.client")
+    if aio is not None and hasattr(aio, "AioBaseClient"):
+        clients.append((aio.AioBaseClient, os.path.dirname(aio.__file__ or "")))
+    for cls, home in clients:
+        call = cls.__dict__.get("_make_api_call")
+        code = getattr(call, "__code__", None)
+        if call is not None and (type(call) is not types.FunctionType or code is None
+                                 or not code.co_filename.startswith(home)):
+            return f"{cls.__module__}.{cls.__name__}._make_api_call is instrumented"
     if _BASELINE is None:
         import botocore.session
 

@@ -58,6 +58,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     close: bool = False  # close the connection after this reply (keep-alive after server close)
     crc: bool = True
+    content_type: str = "application/x-amz-json-1.0"
 
 
 Responder = Callable[[Captured], Reply]
@@ -96,7 +97,7 @@ class CaptureServer:
                     reply = outer.responder(captured)
                 data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(data)))
                 if reply.crc:
                     self.send_header("x-amz-crc32", str(zlib.crc32(data) & 0xFFFFFFFF))

@@ -38,6 +38,10 @@ from ddbkit.errors import ConditionalCheckFailed, ThrottledError, TransactionCan
 SECRETS = {"testing": "testing", "AKENV": "senv", "AKP1": "sp1", "AKP2": "sp2", "AKPROC": "sproc", "AKCONT": "scont"}
 
 
+def _secret(access_key: str) -> str:
+    return "srole" if access_key.startswith("AKROLE") else SECRETS[access_key]
+
+
 def _one(capture: CaptureServer, run: Callable[[], Any]) -> tuple[Any, Captured]:
     before = len(capture.requests)
     result = run()
@@ -52,8 +56,8 @@ def _same_as_boto3(capture: CaptureServer, transport: str, **kwargs: Any) -> tup
     ref, theirs = _one(capture, lambda: boto3_send(*GET, **kwargs))
     assert mine.path == theirs.path
     assert identity(mine) == identity(theirs)
-    assert signature_valid(mine, SECRETS[identity(mine)[0]], capture.url)
-    assert signature_valid(theirs, SECRETS[identity(theirs)[0]], capture.url)
+    assert signature_valid(mine, _secret(identity(mine)[0]), capture.url)
+    assert signature_valid(theirs, _secret(identity(theirs)[0]), capture.url)
     assert (ours.ok, ours.code) == (ref.ok, ref.code)
     return mine, theirs
 
@@ -139,6 +143,53 @@ def test_container_credentials(capture: CaptureServer, transport: str, monkeypat
         creds.close()
     assert identity(mine)[0] == "AKCONT" and mine.headers["x-amz-security-token"] == "tc"
     assert creds.requests and creds.requests[0].path == "/creds"
+
+
+ASSUME_ROLE = """<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>
+<Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>srole</SecretAccessKey><SessionToken>t{n}</SessionToken>
+<Expiration>{expires}</Expiration></Credentials>
+<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/r/s</Arn><AssumedRoleId>AROA1:s</AssumedRoleId>
+</AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>"""
+
+
+@pytest.mark.usefixtures("no_env_keys")
+def test_assume_role_with_refresh(capture: CaptureServer, transport: str, aws_files: Callable[..., None],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A role profile (source_profile): credentials from STS (a local stand-in), refreshed when they near
+    expiry. Each STS answer expires in 5 minutes (inside botocore's mandatory refresh window), so every
+    call refreshes: two calls are signed with two successive role keys, on every transport as on boto3."""
+    aws_files(config="[profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = p1\n"
+                     "region = eu-west-1\n", credentials=CREDENTIALS)
+    sts = CaptureServer()
+    issued: list[str] = []
+
+    def assume_role(c: Captured) -> Reply:
+        assert b"Action=AssumeRole" in c.body and identity(c)[0] == "AKP1"
+        issued.append(f"AKROLE{len(issued) + 1}")
+        expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        return Reply(body=ASSUME_ROLE.format(key=issued[-1], n=len(issued), expires=expires).encode(), crc=False,
+                     content_type="text/xml")
+
+    sts.responder = assume_role
+    monkeypatch.setenv("AWS_PROFILE", "role")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts.url)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    try:
+        outcomes = send_all(transport, [GET, GET], endpoint_url=capture.url)
+        mine = capture.requests[-2:]
+        assert [o.ok for o in outcomes] == [True, True]
+        keys = [identity(c)[0] for c in mine]
+        assert all(k.startswith("AKROLE") for k in keys) and keys[0] != keys[1]  # refreshed between calls
+        assert all(identity(c)[1] == "eu-west-1" and signature_valid(c, "srole", capture.url) for c in mine)
+        issued.clear()
+        client = boto3.Session().client("dynamodb", endpoint_url=capture.url)
+        client.get_item(TableName="t", Key={"pk": {"S": "a"}})
+        client.get_item(TableName="t", Key={"pk": {"S": "a"}})
+        ref = [identity(c)[0] for c in capture.requests[-2:]]
+        assert all(k.startswith("AKROLE") for k in ref) and ref[0] != ref[1]  # boto3 does the same
+    finally:
+        sts.close()
 
 
 def test_botocore_session_works_on_control_plane(capture: CaptureServer, transport: str) -> None:

@@ -580,3 +580,22 @@ def test_https_with_certificate_verification(tls_stub: tuple[StubServer, str]) -
                 await t.get({"pk": "a"})
 
     asyncio.run(scenario())
+
+
+def test_table_and_async_table_take_a_botocore_config() -> None:
+    """Issue 13 item 9: Table(config=...) / AsyncTable(config=...) reach the transport; on botocore the user's
+    Config is merged over ddbkit's, with botocore's retries and validation still off."""
+    from botocore.config import Config
+
+    config = Config(max_pool_connections=3, read_timeout=7, user_agent_appid="app-x")
+    fast = Table("things", key="pk", transport="fast", region_name="us-east-1", config=config).transport
+    assert isinstance(fast, FastTransport) and fast._options.max_pool == 3 and fast._options.read_timeout == 7
+    assert fast._options.user_agent_appid == "app-x"
+    boto = Table("things", key="pk", transport="botocore", region_name="us-east-1", config=config).transport
+    assert isinstance(boto, BotocoreTransport)
+    meta = boto.client.meta.config
+    assert meta.max_pool_connections == 3 and meta.read_timeout == 7 and meta.user_agent_appid == "app-x"
+    assert meta.retries["total_max_attempts"] == 1
+    assert type(boto.client._serializer).__name__ == "JSONSerializer"  # no ParamValidationDecorator: off
+    slow = AsyncTable("things", key="pk", transport="fast", region_name="us-east-1", config=config).transport
+    assert isinstance(slow, AsyncFastTransport) and slow._options.max_pool == 3

@@ -15,10 +15,31 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from parity_harness import TRANSPORTS, CaptureServer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_model_loader() -> Iterator[None]:
+    """One botocore data loader for the whole suite: each row makes new sessions (that is the point), and
+    re-reading the service model and endpoint ruleset JSON for each would dominate the suite's time."""
+    import botocore.loaders
+    import botocore.session
+
+    loaders: dict[Any, Any] = {}
+    original = botocore.loaders.create_loader
+
+    def cached(search_path_string: Any = None) -> Any:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = original(search_path_string)
+        return loaders[search_path_string]
+
+    botocore.session.create_loader = cached  # type: ignore[attr-defined]
+    yield
+    botocore.session.create_loader = original  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)

@@ -325,9 +325,13 @@ def _proxy_for(scheme: str, host: str, proxies: Mapping[str, str] | None = None)
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>:?\s*")
+
+
 def redact(text: str) -> str:
-    """``text`` with any ``user:password@`` of a URL (a proxy's credentials) replaced by ``***@``."""
-    return _USERINFO.sub("***@", text)
+    """``text`` with any ``user:password@`` of a URL (a proxy's credentials) replaced by ``***@`` and
+    object reprs (``<urllib3.connection.HTTPConnection object at 0x...>``) removed."""
+    return _OBJECT_REPR.sub("", _USERINFO.sub("***@", text))
 
 
 class Options:

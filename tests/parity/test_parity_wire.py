@@ -433,3 +433,17 @@ def test_config_pool_size_is_used() -> None:
     fast.close()
     opts = AsyncFastTransport(config=Config(max_pool_connections=5))._options
     assert opts.max_pool == 5
+
+
+def test_connection_refused_names_the_host(transport: str) -> None:
+    """Nothing listening: a retryable ConnectionFailed whose message names the host, never an object repr."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    ours, ref = send(transport, *GET, endpoint_url=f"http://127.0.0.1:{port}"), boto3_send(
+        *GET, endpoint_url=f"http://127.0.0.1:{port}")
+    assert not ours.ok and not ref.ok
+    assert ours.error is not None and ours.error.retryable  # type: ignore[attr-defined]
+    assert "127.0.0.1" in str(ours.error) and "object at 0x" not in str(ours.error)

@@ -597,5 +597,8 @@ def test_table_and_async_table_take_a_botocore_config() -> None:
     assert meta.max_pool_connections == 3 and meta.read_timeout == 7 and meta.user_agent_appid == "app-x"
     assert meta.retries["total_max_attempts"] == 1
     assert type(boto.client._serializer).__name__ == "JSONSerializer"  # no ParamValidationDecorator: off
-    slow = AsyncTable("things", key="pk", transport="fast", region_name="us-east-1", config=config).transport
-    assert isinstance(slow, AsyncFastTransport) and slow._options.max_pool == 3
+    slow = AsyncTable("things", key="pk", transport="fast", region_name="us-east-1", config=config,
+                      verify="/x/ca.pem").transport
+    assert isinstance(slow, AsyncFastTransport) and slow._options.max_pool == 3 and slow._options.verify == "/x/ca.pem"
+    unverified = Table("things", key="pk", transport="botocore", region_name="us-east-1", verify=False).transport
+    assert unverified.client._endpoint.http_session._verify is False  # type: ignore[attr-defined]

@@ -26,9 +26,10 @@ class AioBotocoreTransport:
     """A transport on an aioboto3 ``dynamodb`` client (created on first use, closed by :meth:`close`)."""
 
     def __init__(self, *, session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
-                 config: Any = None) -> None:
+                 config: Any = None, verify: bool | str | None = None) -> None:
         self._session = session
-        self._kwargs = {"region_name": region_name, "endpoint_url": endpoint_url, "config": config}
+        self._kwargs = {"region_name": region_name, "endpoint_url": endpoint_url, "config": config,
+                        "verify": verify}
         self._cm: Any = None
         self._client: Any = None
         self._lock = asyncio.Lock()

@@ -61,7 +61,7 @@ class BotocoreTransport:
     """
 
     def __init__(self, client: Any = None, *, session: Any = None, region_name: str | None = None,
-                 endpoint_url: str | None = None, config: Any = None) -> None:
+                 endpoint_url: str | None = None, config: Any = None, verify: bool | str | None = None) -> None:
         if client is None:
             import boto3
 
@@ -72,7 +72,7 @@ class BotocoreTransport:
                 session = boto3.DEFAULT_SESSION
             create = getattr(session, "client", None) or session.create_client  # boto3 / botocore Session
             client = create("dynamodb", region_name=region_name, endpoint_url=endpoint_url,
-                            config=merged_config(config))
+                            config=merged_config(config), verify=verify)
         self.client = client
         self._methods: dict[str, Any] = {}
         from ddbkit.transport.wire import track

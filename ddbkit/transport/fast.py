@@ -102,7 +102,8 @@ class FastTransport:
                     from ddbkit.transport.botocore import BotocoreTransport
 
                     self._control = BotocoreTransport(session=self._session, region_name=self._region_name,
-                                                      endpoint_url=self._endpoint_url, config=self._config)
+                                                      endpoint_url=self._endpoint_url, config=self._config,
+                                                      verify=self._options.verify)
         return self._control
 
     def _control_client(self) -> Any:
@@ -288,13 +289,14 @@ class AsyncFastTransport:
                 from ddbkit.transport.aio_botocore import AioBotocoreTransport
 
                 self._control = AioBotocoreTransport(session=self._session, region_name=self._region_name,
-                                                     endpoint_url=self._endpoint_url, config=self._config)
+                                                     endpoint_url=self._endpoint_url, config=self._config,
+                                                     verify=self._options.verify)
             else:
                 from ddbkit.transport.botocore import BotocoreTransport
 
                 self._control = ThreadedTransport(BotocoreTransport(
                     session=self._session, region_name=self._region_name, endpoint_url=self._endpoint_url,
-                    config=self._config))
+                    config=self._config, verify=self._options.verify))
         return self._control
 
     async def _ruleset_endpoint(self) -> tuple[str, str]:

@@ -305,7 +305,7 @@ def send_all(name: str, calls: list[tuple[str, dict[str, Any]]], pause: float = 
 
 
 def boto3_client(session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
-                 config: Any = None) -> Any:
+                 config: Any = None, verify: bool | str | None = None) -> Any:
     """A boto3 dynamodb client as a boto3 user makes one (retries off so one call is one request)."""
     import boto3
     from botocore.config import Config
@@ -313,9 +313,10 @@ def boto3_client(session: Any = None, region_name: str | None = None, endpoint_u
     base = Config(retries={"total_max_attempts": 1})
     config = base.merge(config) if config is not None else base
     if session is None:
-        return boto3.client("dynamodb", region_name=region_name, endpoint_url=endpoint_url, config=config)
+        return boto3.client("dynamodb", region_name=region_name, endpoint_url=endpoint_url, config=config,
+                            verify=verify)
     create = getattr(session, "client", None) or session.create_client
-    return create("dynamodb", region_name=region_name, endpoint_url=endpoint_url, config=config)
+    return create("dynamodb", region_name=region_name, endpoint_url=endpoint_url, config=config, verify=verify)
 
 
 def boto3_send(operation: str, request: dict[str, Any], **kwargs: Any) -> Outcome:

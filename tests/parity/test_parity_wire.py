@@ -408,6 +408,17 @@ def test_ca_bundle(tls_files: tuple[str, str], transport: str, monkeypatch: pyte
         server.close()
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+@pytest.mark.parametrize("verify", ["bundle", False], ids=["verify-bundle", "verify-false"])
+def test_verify_argument(tls_files: tuple[str, str], transport: str, verify: Any) -> None:
+    """verify= (a CA bundle path, or False), as boto3.client(verify=...): item 9's TLS verification."""
+    server = CaptureServer(*tls_files)
+    try:
+        _same_as_boto3(server, transport, endpoint_url=server.url, verify=tls_files[0] if verify else False)
+    finally:
+        server.close()
+
+
 def test_config_read_timeout(capture: CaptureServer, transport: str) -> None:
     """Config(read_timeout=...) is honoured: a reply slower than it fails, as on boto3."""
 

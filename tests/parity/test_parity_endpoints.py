@@ -103,3 +103,15 @@ def test_some_rows_are_what_aws_documents(aws_files: Callable[..., None], monkey
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     boto3.setup_default_session(profile_name="fips")  # item 1: the default session's profile decides
     assert resolved("fast") == Target("dynamodb-fips.us-east-2.amazonaws.com", "/", "us-east-2")
+
+
+def test_default_session_profile_fips(transport: str, aws_files: Callable[..., None],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 1: boto3.setup_default_session(profile_name=...) with use_fips_endpoint=true in the profile: every
+    transport sends to that profile's FIPS endpoint and region, as boto3.client(...) does."""
+    aws_files(config=CONFIG, credentials="[fips]\naws_access_key_id = AKFIPS\naws_secret_access_key = s\n")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    boto3.setup_default_session(profile_name="fips")
+    expected = boto3_resolved()
+    assert expected == Target("dynamodb-fips.us-east-2.amazonaws.com", "/", "us-east-2")
+    assert resolved(transport) == expected

@@ -89,3 +89,32 @@ def test_no_instrumentation_keeps_the_fast_path(capture: CaptureServer, name: st
     t = _send(name, session=boto3.Session(region_name="us-east-1"), endpoint_url=capture.url)
     assert t.delegate_reason is None
     assert capture.requests[0].headers["user-agent"].startswith("ddbkit/")
+
+
+def test_real_xray_sdk_patch_sees_fast_transport_calls(capture: CaptureServer) -> None:
+    """The actual X-Ray SDK (what Powertools Tracer uses): after ``patch(["botocore"])`` a fast-transport
+    GetItem is recorded as a ``dynamodb`` subsegment. In a subprocess: the patch is process-wide."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("aws_xray_sdk")
+    code = f"""
+import json
+from aws_xray_sdk.core import patch, xray_recorder
+patch(["botocore"])
+xray_recorder.configure(context_missing="LOG_ERROR", sampling=False)
+segment = xray_recorder.begin_segment("test")
+from ddbkit.transport.fast import FastTransport
+t = FastTransport(endpoint_url="{capture.url}", region_name="us-east-1")
+t.send("GetItem", {{"TableName": "t", "Key": {{"pk": {{"S": "a"}}}}}})
+sub = [s for s in segment.subsegments if s.name == "dynamodb"]
+print(json.dumps([t.delegate_reason, sub[0].aws.get("operation") if sub else None]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    import json
+
+    reason, operation = json.loads(out.stdout.strip().splitlines()[-1])
+    assert reason and "_make_api_call" in reason and operation == "GetItem"

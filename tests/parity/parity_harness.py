@@ -57,6 +57,7 @@ class Reply:
     body: bytes | dict[str, Any] = b"{}"
     headers: dict[str, str] = field(default_factory=dict)
     close: bool = False  # close the connection after this reply (keep-alive after server close)
+    announce: bool = True  # with close: say so (Connection: close), or just close the socket
     crc: bool = True
     content_type: str = "application/x-amz-json-1.0"
 
@@ -104,7 +105,8 @@ class CaptureServer:
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
                 if reply.close:
-                    self.send_header("Connection", "close")
+                    if reply.announce:
+                        self.send_header("Connection", "close")
                     self.close_connection = True
                 self.end_headers()
                 self.wfile.write(data)

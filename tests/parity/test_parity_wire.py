@@ -312,17 +312,9 @@ def test_keep_alive_after_server_close(capture: CaptureServer, transport: str, a
     same transport opens a new connection and succeeds, as with boto3."""
 
     def close_after(c: Captured) -> Reply:
-        return Reply(body={"Item": {"pk": {"S": "a"}}}, close=True, headers={} if announce else {})
+        return Reply(body={"Item": {"pk": {"S": "a"}}}, close=True, announce=announce)
 
     capture.responder = close_after
-    if not announce:
-        # close the socket without a Connection: close header
-        original = capture.httpd.RequestHandlerClass.finish
-
-        def finish(handler: Any) -> None:
-            original(handler)
-            handler.close_connection = True
-        capture.httpd.RequestHandlerClass.finish = finish  # type: ignore[method-assign]
     outcomes = send_all(transport, [GET, GET, GET], pause=0.1, endpoint_url=capture.url)
     assert [o.ok for o in outcomes] == [True, True, True]
     assert capture.connections >= 3

@@ -13,21 +13,20 @@ semaphore for batch chunks. aioboto3 is imported when the first request is sent.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ddbkit.batch import BatchGetResult, BatchWriteResult
 from ddbkit.codec import NumberMode
 from ddbkit.cursor import CursorCodec, CursorSecret
 from ddbkit.engine import Call, Gather, Op, Sleep, Stepper
-from ddbkit.errors import ConnectionFailed, DdbkitError, DynamoDBError, error_from_response
+from ddbkit.errors import DdbkitError, DynamoDBError
 from ddbkit.expressions import Condition, KeyCondition, Update
 from ddbkit.keys import KeySchema
 from ddbkit.operations import Page, TableCore
 from ddbkit.retry import RetryPolicy
 from ddbkit.tracing import traced
-from ddbkit.transport import client_config, snake_case
+from ddbkit.transport import AioBotocoreTransport, AsyncTransport, make_async_transport
 from ddbkit.usage import Usage, UsageSnapshot
 
 if TYPE_CHECKING:
@@ -40,79 +39,6 @@ T = TypeVar("T")
 M = TypeVar("M", bound="Model")
 KeyCond = KeyCondition | Mapping[str, Any] | str
 Filter = Condition | str | None
-
-
-class AsyncTransport(Protocol):
-    async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
-
-    async def close(self) -> None: ...
-
-
-class AioBotocoreTransport:
-    """A transport on an aioboto3 ``dynamodb`` client (created on first use, closed by :meth:`close`)."""
-
-    def __init__(self, *, session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
-                 config: Any = None) -> None:
-        self._session = session
-        self._kwargs = {"region_name": region_name, "endpoint_url": endpoint_url, "config": config}
-        self._cm: Any = None
-        self._client: Any = None
-        self._lock = asyncio.Lock()
-
-    async def _get_client(self) -> Any:
-        if self._client is None:
-            async with self._lock:
-                if self._client is None:
-                    import aioboto3
-
-                    session = self._session or aioboto3.Session()
-                    kwargs = dict(self._kwargs)
-                    kwargs["config"] = kwargs["config"] or client_config()
-                    self._cm = session.client("dynamodb", **kwargs)
-                    self._client = await self._cm.__aenter__()
-        return self._client
-
-    async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
-        client = await self._get_client()
-        from botocore.exceptions import ClientError
-        from botocore.exceptions import ConnectionError as BotoConnectionError
-        from botocore.exceptions import HTTPClientError
-
-        try:
-            response: dict[str, Any] = await getattr(client, snake_case(operation))(**request)
-        except ClientError as err:
-            error = err.response.get("Error", {})
-            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            raise error_from_response(str(error.get("Code", "Unknown")), str(error.get("Message", "")),
-                                      operation=operation, status=status, response=err.response) from None
-        except (BotoConnectionError, HTTPClientError, asyncio.TimeoutError) as err:
-            raise ConnectionFailed(type(err).__name__, str(err), operation=operation) from err
-        response.pop("ResponseMetadata", None)
-        return response
-
-    async def close(self) -> None:
-        if self._cm is not None:
-            cm, self._cm, self._client = self._cm, None, None
-            await cm.__aexit__(None, None, None)
-
-
-def make_async_transport(transport: AsyncTransport | str | None, *, session: Any = None,
-                         region_name: str | None = None, endpoint_url: str | None = None) -> AsyncTransport:
-    """The async transport for ``transport``: an object, ``"fast"`` (aiohttp) or ``"botocore"`` (aioboto3);
-    None means ``DDBKIT_TRANSPORT`` if set, else ``ddbkit.table.DEFAULT_TRANSPORT``."""
-    if transport is None:
-        from ddbkit.table import DEFAULT_TRANSPORT
-
-        transport = os.environ.get("DDBKIT_TRANSPORT", "").strip().lower() or DEFAULT_TRANSPORT
-    if transport == "botocore":
-        return AioBotocoreTransport(session=session, region_name=region_name, endpoint_url=endpoint_url)
-    if transport == "fast":
-        from ddbkit.fast import AsyncFastTransport
-
-        return AsyncFastTransport(session=session, region_name=region_name, endpoint_url=endpoint_url)
-    if isinstance(transport, str):
-        raise ValueError(f"unknown transport {transport!r}: use 'botocore', 'fast' or an AsyncTransport object")
-    return transport
 
 
 class AsyncDriver:
@@ -196,8 +122,8 @@ class AsyncTable(TableCore):
                  transport: AsyncTransport | str | None = None, retry: RetryPolicy | None = None,
                  cursor_secret: CursorSecret | CursorCodec = None, number: NumberMode | str = NumberMode.AUTO,
                  concurrency: int = 8, return_consumed_capacity: str = "TOTAL", usage: Usage | None = None,
-                 tracing: Any = None, dax_endpoint: str | None = None,
-                 exactly_once: bool = False) -> None:
+                 tracing: Any = None, dax_endpoint: str | None = None, config: Any = None,
+                 verify: bool | str | None = None, exactly_once: bool = False) -> None:
         super().__init__(name, key=key, retry=retry, cursor_secret=cursor_secret, number=number,
                          concurrency=concurrency, return_consumed_capacity=return_consumed_capacity,
                          tracing=tracing)
@@ -205,7 +131,8 @@ class AsyncTable(TableCore):
         if dax_endpoint:
             raise ValueError("amazon-dax-client is synchronous: use ddbkit.Table(dax_endpoint=...) for DAX")
         self.transport: AsyncTransport = make_async_transport(transport, session=session, region_name=region_name,
-                                                              endpoint_url=endpoint_url)
+                                                              endpoint_url=endpoint_url, config=config,
+                                                              verify=verify)
         self._usage = usage or Usage()
         self._driver = AsyncDriver(self.transport, self.retry, self._usage)
 

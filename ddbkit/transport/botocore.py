@@ -3,7 +3,7 @@
 :class:`BotocoreTransport` uses a boto3 low-level client with botocore's parameter validation and its
 own retries turned off: ddbkit validates requests itself (before sending, with better messages) and
 retries through its :class:`~ddbkit.retry.RetryPolicy`, so the two layers never multiply attempts.
-Errors become ddbkit exceptions through :func:`ddbkit.errors.error_from_response`, the mapping every
+Errors become ddbkit exceptions through :func:`ddbkit.transport.errors.error_from_response`, the mapping every
 transport shares.
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ddbkit.errors import ConnectionFailed, error_from_response
+from ddbkit.errors import ConnectionFailed
+from ddbkit.transport.errors import error_from_response
 
-__all__ = ["BotocoreTransport", "snake_case", "client_config"]
+__all__ = ["BotocoreTransport", "snake_case", "client_config", "merged_config"]
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _METHODS: dict[str, str] = {}
@@ -38,11 +39,29 @@ def client_config(max_pool_connections: int = 32, connect_timeout: float = 5.0, 
                   read_timeout=read_timeout, tcp_keepalive=True, **extra)
 
 
+def merged_config(config: Any = None) -> Any:
+    """ddbkit's client config with the user's ``botocore.config.Config`` over it; retries and parameter
+    validation stay ddbkit's (one retry layer, validation before sending)."""
+    from botocore.config import Config
+
+    base = client_config()
+    if config is None:
+        return base
+    return base.merge(config).merge(Config(parameter_validation=False,
+                                           retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
 class BotocoreTransport:
-    """A transport on a boto3 ``dynamodb`` client (given, or built from session/region/endpoint)."""
+    """A transport on a boto3 ``dynamodb`` client (given, or built from session/region/endpoint/config).
+
+    ``session`` is a boto3 Session or a botocore Session (default ``boto3.DEFAULT_SESSION``); ``config`` a
+    :class:`botocore.config.Config` merged over ddbkit's defaults (botocore's retries and parameter
+    validation stay off: ddbkit validates and retries). After ``os.fork()`` the child drops the inherited
+    connections of the client.
+    """
 
     def __init__(self, client: Any = None, *, session: Any = None, region_name: str | None = None,
-                 endpoint_url: str | None = None, config: Any = None) -> None:
+                 endpoint_url: str | None = None, config: Any = None, verify: bool | str | None = None) -> None:
         if client is None:
             import boto3
 
@@ -51,10 +70,32 @@ class BotocoreTransport:
                 if boto3.DEFAULT_SESSION is None:
                     boto3.setup_default_session()
                 session = boto3.DEFAULT_SESSION
-            client = session.client("dynamodb", region_name=region_name, endpoint_url=endpoint_url,
-                                    config=config or client_config())
+            create = getattr(session, "client", None) or session.create_client  # boto3 / botocore Session
+            client = create("dynamodb", region_name=region_name, endpoint_url=endpoint_url,
+                            config=merged_config(config), verify=verify)
         self.client = client
         self._methods: dict[str, Any] = {}
+        from ddbkit.transport.wire import track
+
+        track(self)
+
+    def _forked(self) -> None:
+        # in a forked child: drop the inherited pooled connections (their pools are kept referenced, never
+        # closed here: closing could disturb the parent's connections)
+        http = getattr(getattr(self.client, "_endpoint", None), "http_session", None)
+        manager = getattr(http, "_manager", None)
+        pools = getattr(manager, "pools", None)
+        if pools is not None and hasattr(pools, "_container"):
+            from ddbkit.transport.wire import abandon
+
+            abandon(dict(pools._container))
+            pools._container.clear()  # urllib3's RecentlyUsedContainer: the child makes new pools
+        proxies = getattr(http, "_proxy_managers", None)
+        if isinstance(proxies, dict) and proxies:
+            from ddbkit.transport.wire import abandon
+
+            abandon(dict(proxies))
+            proxies.clear()
 
     def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         method = self._methods.get(operation)

@@ -1,0 +1,447 @@
+"""DynamoDB's JSON wire protocol, shared by the fast sync and async transports (everything but I/O).
+
+Settings resolution (region, endpoint, credentials through botocore's session), request encoding and
+SigV4 signing, HTTP/1.1 response reading and response/error parsing live here once; ``ddbkit.transport.fast``
+only does I/O. Responses keep B values as base64 text (``ddbkit.codec`` decodes both forms), except in
+``LastEvaluatedKey``, which is normalised to bytes so cursors are identical whichever transport made them.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import sys
+import types
+import os
+import uuid
+import weakref
+import zlib
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import orjson
+
+from ddbkit.errors import ConnectionFailed
+from ddbkit.transport.errors import error_from_response
+from ddbkit.transport.sigv4 import DynamoDBSigner, host_header
+
+__all__ = ["DATA_PLANE", "WireProtocol", "Settings", "resolve_settings", "resolve_region_and_endpoint",
+           "encode_request", "moto_mock_active", "read_response"]
+
+DATA_PLANE = frozenset({
+    "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchWriteItem", "BatchGetItem",
+    "TransactWriteItems", "TransactGetItems",
+})
+_TARGET = "DynamoDB_20120810."
+_USER_AGENT = "ddbkit/0.1.0 (fast transport)"
+
+
+def _default(value: Any) -> Any:
+    # orjson calls this for types it does not know; B/BS values are bytes and travel as base64
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not a DynamoDB wire value")
+
+
+def encode_request(request: Mapping[str, Any]) -> bytes:
+    """The JSON body for a wire-format request (B values base64-encoded)."""
+    return orjson.dumps(request, default=_default)
+
+
+def moto_mock_active() -> bool:
+    """True while moto's in-process ``mock_aws`` is active: it patches botocore, not this transport."""
+    models = sys.modules.get("moto.core.models")
+    mock = getattr(models, "MockAWS", None) if models is not None else None
+    return bool(getattr(mock, "_nested_count", 0))
+
+
+def default_session() -> Any:
+    """``boto3.DEFAULT_SESSION``, set up as boto3 itself does when none exists yet: a transport built
+    without ``session=`` signs as whoever ``boto3.client(...)`` would (``boto3.setup_default_session``)."""
+    import boto3
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    return boto3.DEFAULT_SESSION
+
+
+def _botocore_session(session: Any) -> Any:
+    """The botocore session behind ``session`` (boto3/aioboto3 Session, botocore Session, None: boto3's
+    default session)."""
+    if session is None:
+        session = default_session()
+    return getattr(session, "_session", session)
+
+
+class Settings:
+    """Where and as whom to send: ``endpoint_url``, the signing ``region``, a botocore credentials object."""
+
+    __slots__ = ("endpoint_url", "region", "credentials")
+
+    def __init__(self, endpoint_url: str, region: str, credentials: Any) -> None:
+        self.endpoint_url, self.region, self.credentials = endpoint_url, region, credentials
+
+
+def resolve_region_and_endpoint(session: Any, region_name: str | None,
+                                endpoint_url: str | None) -> tuple[str, str | None]:
+    """``(region, endpoint_url)`` for an explicit ``endpoint_url``; ``(region or "", None)`` otherwise:
+    then only botocore's endpoint ruleset may answer (:func:`ruleset_endpoint`), as it does for boto3
+    (configured endpoints, FIPS, dual-stack, account-based endpoints, partitions)."""
+    if not endpoint_url:
+        return region_name or "", None
+    bs = _botocore_session(session)
+    region = region_name or getattr(session, "region_name", None) or bs.get_config_variable("region")
+    if not region:
+        raise ValueError("no AWS region: pass region_name=... or set AWS_DEFAULT_REGION")
+    return region, endpoint_url
+
+
+# A data-plane operation whose endpoint parameters are those of every data-plane call without a table ARN.
+_PROBE_OPERATION = "GetItem"
+
+
+def ruleset_request(client: Any) -> tuple[Any, dict[str, Any]]:
+    """The operation model and request context to ask ``client``'s endpoint ruleset resolver with."""
+    return client.meta.service_model.operation_model(_PROBE_OPERATION), {}
+
+
+def ruleset_result(client: Any, url: str, context: dict[str, Any]) -> tuple[str, str]:
+    """``(endpoint_url, signing_region)`` from botocore's ruleset answer (authSchemes may set the region)."""
+    region = (context.get("signing") or {}).get("region") or client.meta.region_name
+    return str(url), str(region)
+
+
+def ruleset_endpoint(client: Any) -> tuple[str, str]:
+    """The endpoint and signing region botocore's own :class:`EndpointRulesetResolver` gives ``client`` (a
+    boto3 ``dynamodb`` client) for a data-plane call: the same parameters boto3 uses (region, FIPS,
+    dual-stack, account id and ``AWS_ACCOUNT_ID_ENDPOINT_MODE``, configured endpoint URLs), so the fast
+    path sends where boto3 would."""
+    operation, context = ruleset_request(client)
+    url, _headers, _props = client._resolve_endpoint_ruleset(operation, {}, context)
+    return ruleset_result(client, url, context)
+
+
+def resolve_settings(session: Any, region_name: str | None, endpoint_url: str | None,
+                     control_client: Any = None) -> Settings:
+    """Endpoint, signing region and credentials (botocore's chain), resolved once per transport.
+
+    ``control_client()`` returns the botocore client whose endpoint ruleset answers when no
+    ``endpoint_url`` is given. The credentials object may be an aiobotocore one: callers await them.
+    """
+    region, url = resolve_region_and_endpoint(session, region_name, endpoint_url)
+    if url is None:
+        url, region = ruleset_endpoint(control_client())
+    return Settings(url, region, _get_credentials(session))
+
+
+class WireProtocol:
+    """Everything but I/O, shared by the sync and async transports: build and sign a request, parse the
+    answer into a response dict or a ddbkit exception."""
+
+    __slots__ = ("endpoint_url", "scheme", "host", "port", "signer", "url", "path", "user_agent")
+
+    def __init__(self, endpoint_url: str, region: str, user_agent_appid: str | None = None) -> None:
+        parts = urlsplit(endpoint_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"endpoint_url {endpoint_url!r} must be http(s)://host[:port][/path]")
+        self.endpoint_url = endpoint_url
+        self.scheme = parts.scheme
+        self.host = parts.hostname
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.path = parts.path or "/"  # a path in endpoint_url is kept, as botocore keeps it
+        self.url = f"{parts.scheme}://{parts.netloc}{self.path}"
+        self.signer = DynamoDBSigner(host_header(endpoint_url), region, path=self.path)
+        self.user_agent = _USER_AGENT + (f" app/{_sanitize(user_agent_appid)}" if user_agent_appid else "")
+
+    def prepare(self, operation: str, request: Mapping[str, Any], credentials: Any) -> tuple[bytes, dict[str, str]]:
+        """The body and headers of the signed POST (``credentials``: frozen botocore credentials).
+
+        Headers beyond the signed ones, as botocore sends them: ``User-Agent`` (with ``app/<id>`` from
+        ``AWS_SDK_UA_APP_ID`` / ``sdk_ua_app_id`` / ``Config(user_agent_appid=...)``), a fresh
+        ``amz-sdk-invocation-id``, ``amz-sdk-request`` and, inside Lambda, ``X-Amzn-Trace-Id`` from
+        ``_X_AMZN_TRACE_ID`` (read per request: Lambda sets it per invocation).
+        """
+        if credentials is None:
+            raise error_from_response("MissingAuthenticationTokenException",
+                                      "no AWS credentials found (botocore's credential chain is empty)",
+                                      operation=operation)
+        body = orjson.dumps(request, default=_default)
+        headers = self.signer.headers(_TARGET + operation, body, credentials.access_key, credentials.secret_key,
+                                      credentials.token)
+        headers["User-Agent"] = self.user_agent
+        headers["Accept-Encoding"] = "identity"  # x-amz-crc32 is over the bytes as sent
+        headers["amz-sdk-invocation-id"] = str(uuid.uuid4())
+        headers["amz-sdk-request"] = "attempt=1; max=1"  # ddbkit's retry policy makes each attempt a new call
+        trace = lambda_trace_id()
+        if trace:
+            headers["X-Amzn-Trace-Id"] = trace
+        return body, headers
+
+    @staticmethod
+    def parse(operation: str, status: int, body: bytes, crc32: str | None) -> dict[str, Any]:
+        """The response dict of a 200, else raise the ddbkit exception for the error."""
+        if crc32 is not None and crc32.isdigit() and int(crc32) != zlib.crc32(body) & 0xFFFFFFFF:
+            # a corrupted response: retryable, like botocore's checksum check
+            raise ConnectionFailed("CRC32CheckFailed", f"response CRC32 mismatch (HTTP {status})", operation=operation)
+        try:
+            data = orjson.loads(body) if body else {}
+        except orjson.JSONDecodeError:
+            data = None
+        if status == 200:
+            if not isinstance(data, dict):
+                raise ConnectionFailed("InvalidResponse", f"HTTP 200 with a body that is not a JSON object: "
+                                       f"{body[:200]!r}", operation=operation)
+            last = data.get("LastEvaluatedKey")
+            if last:
+                data["LastEvaluatedKey"] = _binary_as_bytes(last)
+            return data
+        if isinstance(data, dict) and (data.get("__type") or data.get("code")):
+            code = str(data.get("__type") or data.get("code"))
+            message = str(data.get("message") or data.get("Message") or "")
+            raise error_from_response(code, message, operation=operation, status=status, response=data)
+        # no JSON error: a bare 5xx/4xx from a load balancer or proxy
+        text = body[:500].decode("utf-8", "replace").strip()
+        raise error_from_response(str(status), text or f"HTTP {status}", operation=operation, status=status,
+                                  response={"body": text})
+
+
+def lambda_trace_id() -> str | None:
+    """``X-Amzn-Trace-Id`` as botocore's recursion-detection handler sets it: inside Lambda only
+    (``AWS_LAMBDA_FUNCTION_NAME``), from ``_X_AMZN_TRACE_ID``, quoted the same way."""
+    trace = os.environ.get("_X_AMZN_TRACE_ID")
+    if not trace or "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+        return None
+    return quote(trace, safe="-=;:+&[]{}\"',")
+
+
+def _sanitize(value: str) -> str:
+    try:
+        from botocore.useragent import sanitize_user_agent_string_component
+
+        return str(sanitize_user_agent_string_component(value, allow_hash=True))
+    except ImportError:  # pragma: no cover - older botocore
+        return re.sub(r"[^A-Za-z0-9!$%&'*+\-.^_`|~,#]", "-", value)
+
+
+def _binary_as_bytes(key: dict[str, Any]) -> dict[str, Any]:
+    # LastEvaluatedKey values are S, N or B; make B bytes as botocore returns them
+    for name, av in key.items():
+        b = av.get("B") if isinstance(av, dict) else None
+        if isinstance(b, str):
+            key[name] = {"B": base64.b64decode(b)}
+    return key
+
+
+class _ResponseError(ConnectionError):
+    """The server's answer was not valid HTTP/1.1 (or ended early)."""
+
+
+def read_response(fp: Any) -> tuple[int, bytes, str | None, bool]:
+    """Read one HTTP/1.1 response from the binary file ``fp``: ``(status, body, x-amz-crc32, keep-alive)``.
+
+    Handles Content-Length, chunked and read-to-close bodies and skips 1xx responses; header values other
+    than the few needed here are not kept (DynamoDB's answer is all in the JSON body).
+    """
+    while True:
+        line = fp.readline(65537)
+        if not line:
+            raise _ResponseError("connection closed before a response")
+        parts = line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+            raise _ResponseError(f"not an HTTP status line: {line[:80]!r}")
+        status = int(parts[1])
+        keep_alive = parts[0] == b"HTTP/1.1"
+        length: int | None = None
+        chunked = False
+        crc: str | None = None
+        while True:
+            line = fp.readline(65537)
+            if line in (b"\r\n", b"\n"):
+                break
+            if not line:
+                raise _ResponseError("connection closed in the response headers")
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"x-amz-crc32":
+                crc = value.strip().decode("latin-1")
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif name == b"connection":
+                token = value.strip().lower()
+                keep_alive = token == b"keep-alive" or (keep_alive and token != b"close")
+        if status >= 200:
+            break
+    if chunked:
+        pieces = []
+        while True:
+            size = int(fp.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while fp.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                break
+            pieces.append(fp.read(size))
+            fp.readline(65537)
+        data = b"".join(pieces)
+    elif length is not None:
+        data = fp.read(length)
+        if len(data) != length:
+            raise _ResponseError(f"response body ended after {len(data)} of {length} bytes")
+    elif status in (204, 304):
+        data = b""
+    else:
+        data, keep_alive = fp.read(), False
+    return status, data, crc, keep_alive
+
+
+def _ca_bundle(session: Any, verify: bool | str | None) -> str | bool:
+    """What botocore verifies TLS with: ``verify`` (False or a CA bundle path), else ``AWS_CA_BUNDLE`` /
+    the profile's ``ca_bundle``, else botocore's default bundle."""
+    if verify is False or isinstance(verify, str):
+        return verify
+    configured = _botocore_session(session).get_config_variable("ca_bundle")
+    if configured:
+        return str(configured)
+    from botocore.httpsession import get_cert_path
+
+    return str(get_cert_path(True))
+
+
+def _proxy_for(scheme: str, host: str, proxies: Mapping[str, str] | None = None) -> str | None:
+    """The proxy botocore would use: ``Config(proxies=...)`` for the scheme, else the environment's
+    ``HTTP(S)_PROXY`` unless ``NO_PROXY`` bypasses ``host``."""
+    if proxies:
+        return proxies.get(scheme)
+    import urllib.request
+
+    proxy = urllib.request.getproxies().get(scheme)
+    if proxy and not urllib.request.proxy_bypass(host):
+        return proxy
+    return None
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>:?\s*")
+
+
+def redact(text: str) -> str:
+    """``text`` with any ``user:password@`` of a URL (a proxy's credentials) replaced by ``***@`` and
+    object reprs (``<urllib3.connection.HTTPConnection object at 0x...>``) removed."""
+    return _OBJECT_REPR.sub("", _USERINFO.sub("***@", text))
+
+
+class Options:
+    """The client options the fast transports honour, from a :class:`botocore.config.Config` (fields the
+    user set) over ddbkit's defaults, and from the session (``sdk_ua_app_id``, ``ca_bundle``)."""
+
+    __slots__ = ("connect_timeout", "read_timeout", "max_pool", "proxies", "proxies_config", "user_agent_appid",
+                 "verify")
+
+    def __init__(self, config: Any = None, *, max_pool_connections: int, connect_timeout: float,
+                 read_timeout: float, verify: bool | str | None = None) -> None:
+        given: dict[str, Any] = dict(getattr(config, "_user_provided_options", {}) or {})
+        self.connect_timeout = float(given.get("connect_timeout", connect_timeout))
+        self.read_timeout = float(given.get("read_timeout", read_timeout))
+        self.max_pool = max(1, int(given.get("max_pool_connections", max_pool_connections)))
+        self.proxies: dict[str, str] | None = given.get("proxies") or None
+        self.proxies_config: dict[str, Any] = dict(given.get("proxies_config") or {})
+        self.user_agent_appid: str | None = given.get("user_agent_appid")
+        self.verify = verify
+
+    def appid(self, session: Any) -> str | None:
+        configured = self.user_agent_appid or _botocore_session(session).get_config_variable("user_agent_appid")
+        return str(configured) if configured else None
+
+
+_WATCHED_EVENTS = ("provide-client-params", "before-parameter-build", "before-call", "request-created",
+                   "before-sign", "before-send", "after-call", "after-call-error", "needs-retry")
+_BASELINE: set[str] | None = None
+
+
+def _handler_names(bs: Any) -> set[str]:
+    events = getattr(bs, "_events", None)
+    trie = getattr(getattr(events, "_emitter", events), "_handlers", None)  # EventAliaser -> HierarchicalEmitter
+    if trie is None or not hasattr(trie, "prefix_search"):
+        return set()
+    names = set()
+    for event in _WATCHED_EVENTS:
+        for handler in trie.prefix_search(f"{event}.dynamodb.GetItem"):
+            target = getattr(handler, "__func__", handler)
+            names.add(f"{event}:{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', repr(target))}")
+    return names
+
+
+def instrumented(session: Any) -> str | None:
+    """Why the fast path must give way to botocore's, or None.
+
+    The fast path runs no botocore events. If ``BaseClient._make_api_call`` is wrapped (ddtrace,
+    OpenTelemetry's botocore instrumentation, the X-Ray SDK behind Powertools Tracer all wrap it) or the
+    session has handlers of its own for DynamoDB's ``before-call``/``before-send``/``after-call``/...
+    events (beyond botocore's built-in ones), every call takes the botocore transport instead, so that
+    instrumentation sees every DynamoDB call.
+    """
+    global _BASELINE
+    import botocore
+    from botocore.client import BaseClient
+
+    # botocore's own is a plain function from the botocore package; wrapt wrappers (ddtrace, OpenTelemetry,
+    # the X-Ray SDK) or a monkeypatch are not. aiobotocore's client (imported only if in use) likewise.
+    clients: list[tuple[Any, str]] = [(BaseClient, os.path.dirname(botocore.__file__))]
+    aio = sys.modules.get("aiobotocore.client")
+    if aio is not None and hasattr(aio, "AioBaseClient"):
+        clients.append((aio.AioBaseClient, os.path.dirname(aio.__file__ or "")))
+    for cls, home in clients:
+        call = cls.__dict__.get("_make_api_call")
+        code = getattr(call, "__code__", None)
+        if call is not None and (type(call) is not types.FunctionType or code is None
+                                 or not code.co_filename.startswith(home)):
+            return f"{cls.__module__}.{cls.__name__}._make_api_call is instrumented"
+    if _BASELINE is None:
+        import botocore.session
+
+        _BASELINE = _handler_names(botocore.session.Session())
+    extra = _handler_names(_botocore_session(session)) - _BASELINE
+    if extra:
+        return f"the session has handlers for DynamoDB events: {', '.join(sorted(extra))}"
+    return None
+
+
+_LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
+# What a forked child dropped: kept referenced so it is never finalised in the child. Finalising it would
+# close the parent's connections from the child: an asyncio transport's close() unregisters its socket
+# from the event loop's epoll, which the child shares with the parent (the parent would then wait forever).
+_ABANDONED: list[Any] = []
+
+
+def abandon(*objects: Any) -> None:
+    """Keep ``objects`` (a forked child's inherited pools, sessions, clients) alive and untouched."""
+    _ABANDONED.extend(o for o in objects if o is not None)
+
+
+def track(transport: Any) -> None:
+    """Have ``transport._forked()`` called in the child after ``os.fork()``: a forked child must never
+    read from a connection the parent is using (it would get the parent's responses)."""
+    _LIVE.add(transport)
+
+
+def _after_fork_in_child() -> None:
+    for transport in list(_LIVE):
+        try:
+            transport._forked()
+        except Exception:  # noqa: BLE001,S110 - never break a fork over a transport
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _get_credentials(session: Any) -> Any:
+    return (session if session is not None else default_session()).get_credentials()
+
+
+

@@ -37,6 +37,9 @@ __all__ = [
     "item_size",
     "check_item",
     "check_key",
+    "canonical_number",
+    "marshal_put",
+    "marshal_key",
     "MAX_ITEM_BYTES",
     "MAX_DEPTH",
 ]
@@ -98,6 +101,24 @@ def _check_decimal(d: Decimal, path: str, shown: object) -> str:
     return str(d)
 
 
+def canonical_number(text: str) -> str:
+    """One text per number value: ``"1"``, ``"1.0"``, ``"1E0"`` and ``"01"`` all give ``"1"`` (exact: no
+    rounding to the default 28-digit context)."""
+    try:
+        return str(Decimal(text).normalize(_CTX))
+    except ArithmeticError:  # pragma: no cover - not a number text
+        return text
+
+
+def _decimal_to_wire(d: Decimal, path: str = "") -> str:
+    # fast accept: plain notation of at most 38 characters (so <= 38 digits and a magnitude within
+    # 1E-7 .. 1E38) that is finite and non-zero; everything else takes the full check
+    text = str(d)
+    if len(text) <= 38 and "E" not in text and d.is_finite() and not d.is_zero():
+        return text
+    return _check_decimal(d, path, d)
+
+
 def number_to_wire(value: int | float | Decimal, path: str = "") -> str:
     """The N string for a number, or :class:`CodecError` naming ``path`` if DynamoDB cannot store it."""
     t = type(value)
@@ -113,6 +134,8 @@ def number_to_wire(value: int | float | Decimal, path: str = "") -> str:
         return _check_decimal(Decimal(repr(value)), path, value)
     if isinstance(value, bool):
         raise CodecError("bool is not a number here", path, "number.type")
+    if t is Decimal:
+        return _decimal_to_wire(value, path)  # type: ignore[arg-type]
     if isinstance(value, Decimal):
         return _check_decimal(value, path, value)
     if isinstance(value, int):
@@ -216,7 +239,15 @@ def _marshal_set(value: set[Any] | frozenset[Any], path: str) -> AV:
         return {"SS": [str(v) for v in value]}
     if kind == "BS":
         return {"BS": [bytes(v) for v in value]}
-    return {"NS": sorted({number_to_wire(v, path) for v in value})}
+    wires = sorted({number_to_wire(v, path) for v in value})
+    if all(type(v) is int for v in value):  # distinct ints have distinct texts: no duplicates possible
+        return {"NS": wires}
+    # 0.1 and Decimal("0.10") are one number to DynamoDB, which rejects a set holding both: keep one
+    # text per number (the first in sorted order, so the wire form is deterministic)
+    unique: dict[str, str] = {}
+    for w in wires:
+        unique.setdefault(canonical_number(w), w)
+    return {"NS": list(unique.values())}
 
 
 def marshal_item(item: Mapping[str, Any], path: str = "") -> dict[str, AV]:
@@ -249,18 +280,30 @@ def marshal_item(item: Mapping[str, Any], path: str = "") -> dict[str, AV]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _num_auto(s: str) -> int | Decimal:
-    # integers are the common case: try the fast path, fall back to Decimal
+def _num_general(s: str) -> int | Decimal:
+    d = Decimal(s)
     try:
-        return int(s)
-    except ValueError:
-        d = Decimal(s)
-        try:
-            if d == d.to_integral_value(context=_CTX):
-                return int(d)
-        except InvalidOperation:  # pragma: no cover - huge exponents
-            pass
-        return d
+        if d == d.to_integral_value(context=_CTX):
+            return int(d)
+    except InvalidOperation:  # pragma: no cover - huge exponents
+        pass
+    return d
+
+
+def _num_auto(s: str) -> int | Decimal:
+    """int when integral, else Decimal, without raising on the way (an exception costs ~1 us)."""
+    if "." in s:
+        if "E" in s or "e" in s:
+            return _num_general(s)
+        head, _, frac = s.partition(".")
+        if not head.lstrip("+-"):
+            return _num_general(s)
+        if frac.strip("0"):
+            return Decimal(s)  # a fraction: DynamoDB sends it normalised ("1.5", never "1.50")
+        return int(head)  # "3.0" (not from DynamoDB, but from a hand-written item)
+    if "E" in s or "e" in s:
+        return _num_general(s)
+    return int(s)
 
 
 _NUMBER: dict[NumberMode, Callable[[str], Any]] = {
@@ -327,8 +370,14 @@ def _str_bytes(s: str) -> int:
 
 
 def _num_bytes(s: str) -> int:
-    # DynamoDB: about 1 byte per 2 significant digits + 1; an upper bound from the text is close enough
-    return (len(s) + 1) // 2 + 1
+    """DynamoDB's number size: 1 byte per two significant digits + 1 (leading and trailing zeros of the
+    digits trimmed, sign, point and exponent not counted): ``1E+30`` and ``10**30`` are 2 bytes, not 17."""
+    e = s.find("E")
+    if e < 0:
+        e = s.find("e")
+    mantissa = s if e < 0 else s[:e]
+    digits = mantissa.replace(".", "").lstrip("+-").strip("0")
+    return (len(digits) + 1) // 2 + 1
 
 
 def _value_size(av: Mapping[str, Any]) -> int:
@@ -420,3 +469,124 @@ def check_item(item: Mapping[str, Mapping[str, Any]], key_names: Sequence[str] =
         raise CodecError(f"item is {size} bytes; DynamoDB allows at most {MAX_ITEM_BYTES} (400 KB)",
                          path or "item", "item.size")
     return size
+
+
+# --------------------------------------------------------------------------------------------------
+# The batch hot path: marshal, check and size an item in one walk, building no path strings
+# --------------------------------------------------------------------------------------------------
+
+
+def _sized(v: Any, depth: int, acc: list[int]) -> AV:
+    """``marshal(v, "", depth)`` that adds the value's size (exact, or an upper bound for numbers) to
+    ``acc[0]``. Builds no paths: a caller that gets a CodecError re-runs the path-naming marshal."""
+    t = type(v)
+    if t is str:
+        acc[0] += len(v) if v.isascii() else len(v.encode("utf-8", "surrogatepass"))
+        return {"S": v}
+    if t is int and -_INT_FAST < v < _INT_FAST:
+        text = str(v)
+        acc[0] += (len(text) + 1) // 2 + 1  # bound: digits <= characters
+        return {"N": text}
+    if t is dict:
+        if depth + 1 > MAX_DEPTH:
+            raise CodecError(f"nesting deeper than {MAX_DEPTH} levels", "", "nesting.depth")
+        m: dict[str, AV] = {}
+        n = 3 + len(v)  # map overhead + 1 byte per element
+        for k, x in v.items():
+            if type(k) is not str:
+                raise CodecError("map keys must be strings", "", "map.key")
+            n += len(k) if k.isascii() else len(k.encode("utf-8", "surrogatepass"))
+            m[k] = _sized(x, depth + 1, acc)
+        acc[0] += n
+        return {"M": m}
+    if t is list:
+        if depth + 1 > MAX_DEPTH:
+            raise CodecError(f"nesting deeper than {MAX_DEPTH} levels", "", "nesting.depth")
+        acc[0] += 3 + len(v)
+        return {"L": [_sized(x, depth + 1, acc) for x in v]}
+    if t is bool:
+        acc[0] += 1
+        return {"BOOL": v}
+    if v is None:
+        acc[0] += 1
+        return {"NULL": True}
+    if t is Decimal:
+        text = _decimal_to_wire(v)
+        acc[0] += (len(text) + 1) // 2 + 1
+        return {"N": text}
+    av = marshal(v, "", depth)
+    acc[0] += _value_size(av)
+    return av
+
+
+def marshal_put(item: Mapping[str, Any], key_names: Sequence[str], key_types: Mapping[str, str] | None = None,
+                where: Callable[[], str] = lambda: "item") -> dict[str, AV]:
+    """``check_item(marshal_item(item))`` in one walk: the wire item, its key attributes checked and its
+    size within 400 KB. ``where()`` names the item in an error; it is called only when one is raised."""
+    if type(item) is not dict:
+        wire = marshal_item(item, where())
+        check_item(wire, key_names, where(), key_types)
+        return wire
+    out: dict[str, AV] = {}
+    acc = [0]
+    size = 0
+    try:
+        for k, v in item.items():
+            if type(k) is not str or not k:
+                raise CodecError("bad attribute name", "", "item.key")
+            size += len(k) if k.isascii() else len(k.encode("utf-8", "surrogatepass"))
+            t = type(v)
+            if t is str:
+                size += len(v) if v.isascii() else len(v.encode("utf-8", "surrogatepass"))
+                out[k] = {"S": v}
+            else:
+                out[k] = _sized(v, 1, acc)
+        for name in key_names:
+            av = out.get(name)
+            text = av.get("S") if av is not None else None
+            if (not text or len(text) * 4 > MAX_RANGE_KEY_BYTES
+                    or (key_types and key_types.get(name, "S") != "S")):
+                check_key(out, key_names, "", key_types)  # N/B/long keys, and every error
+                break
+        size += acc[0]
+        if size > MAX_ITEM_BYTES and item_size(out) > MAX_ITEM_BYTES:  # exact walk only near the limit
+            raise CodecError("item too large", "", "item.size")
+    except CodecError:
+        # the path-naming walk raises the error users see; it is the authority if it accepts
+        wire = marshal_item(item, where())
+        check_item(wire, key_names, where(), key_types)
+        return wire
+    return out
+
+
+def marshal_key(key: Mapping[str, Any], key_names: Sequence[str], key_types: Mapping[str, str] | None = None,
+                where: Callable[[], str] = lambda: "key") -> dict[str, AV]:
+    """A key's wire form with the key rules checked (exactly the key attributes), for batch deletes/gets."""
+    if type(key) is dict and len(key) == len(key_names):
+        out: dict[str, AV] = {}
+        for name in key_names:
+            v = key.get(name)
+            t = type(v)
+            if t is str and v:
+                if len(v) * 4 > MAX_RANGE_KEY_BYTES:
+                    break
+                if key_types and key_types.get(name, "S") != "S":
+                    break
+                out[name] = {"S": v}
+            elif t is int and -_INT_FAST < v < _INT_FAST:  # type: ignore[operator]
+                if key_types and key_types.get(name, "N") != "N":
+                    break
+                out[name] = {"N": str(v)}
+            else:
+                break
+        else:
+            return out
+    # anything unusual: the general, path-naming route
+    if not isinstance(key, Mapping):
+        raise CodecError(f"a key is a mapping of {list(key_names)}, got {type(key).__name__}", where(), "key.type")
+    extra = [k for k in key if k not in key_names]
+    if extra:
+        raise CodecError(f"{extra} are not key attributes; the key is {list(key_names)}", where(), "key.extra")
+    wire = marshal_item(key, where())
+    check_key(wire, key_names, where(), key_types)
+    return wire

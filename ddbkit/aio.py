@@ -205,6 +205,7 @@ class AsyncDriver:
                         continue
                     running[asyncio.ensure_future(self.run(o))] = n
                     n += 1
+                    await asyncio.sleep(0)  # let it send now: producing the next op overlaps its I/O
                 if not running:
                     break
                 settle((await asyncio.wait(list(running), return_when=asyncio.FIRST_COMPLETED))[0])
@@ -448,6 +449,7 @@ class AsyncBatchWriter:
         if p.stopped:
             await self._fail()
         self._running.add(self.table._driver.submit(p.take()))
+        await asyncio.sleep(0)  # the call leaves now, not at the caller's next await
 
     async def _fail(self, extra: list[tuple[str, Any]] | None = None) -> None:
         p = await self._pipeline()

@@ -485,18 +485,23 @@ def _sized(v: Any, depth: int, acc: list[int]) -> AV:
         return {"S": v}
     if t is int and -_INT_FAST < v < _INT_FAST:
         text = str(v)
-        acc[0] += (len(text) + 1) // 2 + 1  # bound: digits <= characters
+        acc[0] += len(text) + 1  # >= DynamoDB's (digits + 1) // 2 + 1
         return {"N": text}
     if t is dict:
         if depth + 1 > MAX_DEPTH:
             raise CodecError(f"nesting deeper than {MAX_DEPTH} levels", "", "nesting.depth")
+        try:
+            names = "".join(v)  # all keys are str (else TypeError)
+        except TypeError:
+            raise CodecError("map keys must be strings", "", "map.key") from None
+        n = 3 + len(v) + (len(names) if names.isascii() else len(names.encode("utf-8", "surrogatepass")))
         m: dict[str, AV] = {}
-        n = 3 + len(v)  # map overhead + 1 byte per element
         for k, x in v.items():
-            if type(k) is not str:
-                raise CodecError("map keys must be strings", "", "map.key")
-            n += len(k) if k.isascii() else len(k.encode("utf-8", "surrogatepass"))
-            m[k] = _sized(x, depth + 1, acc)
+            if type(x) is str:
+                m[k] = {"S": x}
+                n += len(x) if x.isascii() else len(x.encode("utf-8", "surrogatepass"))
+            else:
+                m[k] = _sized(x, depth + 1, acc)
         acc[0] += n
         return {"M": m}
     if t is list:
@@ -504,6 +509,10 @@ def _sized(v: Any, depth: int, acc: list[int]) -> AV:
             raise CodecError(f"nesting deeper than {MAX_DEPTH} levels", "", "nesting.depth")
         acc[0] += 3 + len(v)
         return {"L": [_sized(x, depth + 1, acc) for x in v]}
+    if (t is set or t is frozenset) and v and set(map(type, v)) == _STR_ONLY:
+        joined = "".join(v)
+        acc[0] += len(joined) if joined.isascii() else len(joined.encode("utf-8", "surrogatepass"))
+        return {"SS": list(v)}
     if t is bool:
         acc[0] += 1
         return {"BOOL": v}
@@ -512,7 +521,7 @@ def _sized(v: Any, depth: int, acc: list[int]) -> AV:
         return {"NULL": True}
     if t is Decimal:
         text = _decimal_to_wire(v)
-        acc[0] += (len(text) + 1) // 2 + 1
+        acc[0] += len(text) + 1
         return {"N": text}
     av = marshal(v, "", depth)
     acc[0] += _value_size(av)
@@ -529,16 +538,27 @@ def marshal_put(item: Mapping[str, Any], key_names: Sequence[str], key_types: Ma
         return wire
     out: dict[str, AV] = {}
     acc = [0]
-    size = 0
+    lim, _str, _int, _bool = _INT_FAST, str, int, bool  # locals: faster than global lookups in the loop
     try:
+        try:
+            names = "".join(item)  # every name is a str (else TypeError), sized in one C call
+        except TypeError:
+            raise CodecError("attribute names must be strings", "", "item.key") from None
+        if "" in item:
+            raise CodecError("attribute names must not be empty", "", "item.key")
+        size = len(names) if names.isascii() else len(names.encode("utf-8", "surrogatepass"))
         for k, v in item.items():
-            if type(k) is not str or not k:
-                raise CodecError("bad attribute name", "", "item.key")
-            size += len(k) if k.isascii() else len(k.encode("utf-8", "surrogatepass"))
             t = type(v)
-            if t is str:
-                size += len(v) if v.isascii() else len(v.encode("utf-8", "surrogatepass"))
+            if t is _str:
                 out[k] = {"S": v}
+                size += len(v) if v.isascii() else len(v.encode("utf-8", "surrogatepass"))
+            elif t is _int and -lim < v < lim:
+                text = _str(v)
+                out[k] = {"N": text}
+                size += len(text) + 1  # >= DynamoDB's (digits + 1) // 2 + 1
+            elif t is _bool:
+                out[k] = {"BOOL": v}
+                size += 1
             else:
                 out[k] = _sized(v, 1, acc)
         for name in key_names:

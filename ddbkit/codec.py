@@ -317,47 +317,61 @@ def _bin(v: bytes | str) -> bytes:
     return v if type(v) is bytes else base64.b64decode(v)
 
 
+def _decoders(conv: Callable[[str], Any]) -> tuple[Callable[[Mapping[str, Any]], Any],
+                                                  Callable[[Mapping[str, Mapping[str, Any]]], dict[str, Any]]]:
+    """(value decoder, item decoder) for one number conversion: closures, so the recursion passes no
+    mode and looks up no table; S and N (most values) are decoded inline without a call."""
+
+    def value(av: Mapping[str, Any]) -> Any:
+        for tag, v in av.items():
+            if tag == "S":
+                return v
+            if tag == "N":
+                return conv(v)
+            if tag == "M":
+                return {k: (x["S"] if "S" in x else value(x)) for k, x in v.items()}
+            if tag == "L":
+                return [x["S"] if "S" in x else value(x) for x in v]
+            if tag == "BOOL":
+                return v
+            if tag == "NULL":
+                return None
+            if tag == "SS":
+                return set(v)
+            if tag == "NS":
+                return {conv(x) for x in v}
+            if tag == "B":
+                return _bin(v)
+            if tag == "BS":
+                return {_bin(x) for x in v}
+            raise CodecError(f"unknown AttributeValue type {tag!r}", "", "wire.type")
+        raise CodecError("empty AttributeValue", "", "wire.type")
+
+    def item(wire: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, av in wire.items():
+            if "S" in av:
+                out[k] = av["S"]
+            elif "N" in av:
+                out[k] = conv(av["N"])
+            else:
+                out[k] = value(av)
+        return out
+
+    return value, item
+
+
+_DECODE = {mode: _decoders(conv) for mode, conv in _NUMBER.items()}
+
+
 def unmarshal(av: Mapping[str, Any], number: NumberMode = NumberMode.AUTO) -> Any:
     """One AttributeValue as Python (see :class:`NumberMode` for numbers; B -> bytes)."""
-    for tag, v in av.items():
-        if tag == "S":
-            return v
-        if tag == "N":
-            return _NUMBER[number](v)
-        if tag == "M":
-            return {k: unmarshal(x, number) for k, x in v.items()}
-        if tag == "L":
-            return [unmarshal(x, number) for x in v]
-        if tag == "BOOL":
-            return v
-        if tag == "NULL":
-            return None
-        if tag == "B":
-            return _bin(v)
-        if tag == "SS":
-            return set(v)
-        if tag == "NS":
-            conv = _NUMBER[number]
-            return {conv(x) for x in v}
-        if tag == "BS":
-            return {_bin(x) for x in v}
-        raise CodecError(f"unknown AttributeValue type {tag!r}", "", "wire.type")
-    raise CodecError("empty AttributeValue", "", "wire.type")
+    return _DECODE[number][0](av)
 
 
 def unmarshal_item(item: Mapping[str, Mapping[str, Any]], number: NumberMode = NumberMode.AUTO) -> dict[str, Any]:
-    """A wire item as a plain dict."""
-    out: dict[str, Any] = {}
-    conv = _NUMBER[number]
-    for k, av in item.items():
-        # inline S and N: they dominate real items
-        if "S" in av:
-            out[k] = av["S"]
-        elif "N" in av:
-            out[k] = conv(av["N"])
-        else:
-            out[k] = unmarshal(av, number)
-    return out
+    """A wire item as a plain dict, in one pass (nested values decoded as they are met)."""
+    return _DECODE[number][1](item)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -563,8 +577,8 @@ def marshal_put(item: Mapping[str, Any], key_names: Sequence[str], key_types: Ma
                 out[k] = _sized(v, 1, acc)
         for name in key_names:
             av = out.get(name)
-            text = av.get("S") if av is not None else None
-            if (not text or len(text) * 4 > MAX_RANGE_KEY_BYTES
+            key_text = av.get("S") if av is not None else None
+            if (not key_text or len(key_text) * 4 > MAX_RANGE_KEY_BYTES
                     or (key_types and key_types.get(name, "S") != "S")):
                 check_key(out, key_names, "", key_types)  # N/B/long keys, and every error
                 break

@@ -70,3 +70,17 @@ MIXED8_WIRE: dict[str, Any] = {
 
 ITEMS: dict[str, dict[str, Any]] = {"session": SESSION, "mixed8": MIXED8}
 WIRE: dict[str, dict[str, Any]] = {"session": SESSION_WIRE, "mixed8": MIXED8_WIRE}
+
+# The stream bench's record image (issue 15: "10-attribute mixed-type"): every wire type but B.
+STREAM10: dict[str, Any] = {
+    "sessionId": "9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
+    "userId": "user-1234",
+    "createdAt": 1_700_000_000,
+    "status": "ACTIVE",
+    "score": Decimal("87.25"),
+    "mfa": True,
+    "tags": ["web", "eu", 3],
+    "geo": {"country": "NO", "city": "Oslo", "pos": {"lat": Decimal("59.91"), "lon": Decimal("10.75")}},
+    "roles": {"reader", "writer"},
+    "note": None,
+}

@@ -293,14 +293,9 @@ def _num_general(s: str) -> int | Decimal:
 def _num_auto(s: str) -> int | Decimal:
     """int when integral, else Decimal, without raising on the way (an exception costs ~1 us)."""
     if "." in s:
-        if "E" in s or "e" in s:
-            return _num_general(s)
-        head, _, frac = s.partition(".")
-        if not head.lstrip("+-"):
-            return _num_general(s)
-        if frac.strip("0"):
-            return Decimal(s)  # a fraction: DynamoDB sends it normalised ("1.5", never "1.50")
-        return int(head)  # "3.0" (not from DynamoDB, but from a hand-written item)
+        if s[-1] != "0" and "E" not in s and "e" not in s:
+            return Decimal(s)  # a last fraction digit that is not 0: not integral (DynamoDB's usual form)
+        return _num_general(s)  # "3.0", "1.5E+3": rare, exact check
     if "E" in s or "e" in s:
         return _num_general(s)
     return int(s)

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = r"""
 import json, sys
-from bench.stub_server import StubConfig, StubServer
+from bench.stub_server import StubConfig, StubServer, fake_aws_env
+fake_aws_env()
 from ddbkit import Table
 from ddbkit.retry import RetryPolicy
 

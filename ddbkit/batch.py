@@ -23,7 +23,7 @@ from ddbkit.engine import BARRIER, Call, Gather, Op, Sleep
 from ddbkit.errors import BatchGetError, BatchWriteError, DynamoDBError
 from ddbkit.retry import RetryPolicy
 
-__all__ = ["WRITE_CHUNK", "GET_CHUNK", "BatchWriteResult", "BatchGetResult", "WritePipeline", "key_id", "write_op",
+__all__ = ["WRITE_CHUNK", "GET_CHUNK", "BatchWriteResult", "BatchGetResult", "RequestSource", "WritePipeline", "key_id", "write_op",
            "get_op"]
 
 WRITE_CHUNK = 25
@@ -224,7 +224,7 @@ class WritePipeline:
         return self.result
 
 
-class _Requests:
+class RequestSource:
     """(kind, value) pairs from puts, deletes and requests, read lazily; the unread tail of sized inputs
     can be listed when the write stops early (it is in memory anyway)."""
 
@@ -271,7 +271,7 @@ def write_op(table: str, key_names: Sequence[str], requests: Iterable[tuple[str,
     chunk, even after one failed. Memory O(input).
     """
     p = WritePipeline(table, key_names, marshal, policy, rcc)
-    source = requests if isinstance(requests, _Requests) else _Requests((), (), requests)
+    source = requests if isinstance(requests, RequestSource) else RequestSource((), (), requests)
     if validate_first:
         for kind, value in source:
             p.add(kind, value)  # a bad request raises here: nothing sent

@@ -351,15 +351,16 @@ def _decoders(conv: Callable[[str], Any]) -> tuple[Callable[[Mapping[str, Any]],
     mode and looks up no table; S and N (most values) are decoded inline without a call."""
 
     def value(av: Mapping[str, Any]) -> Any:
+        # containers first: S and N are decoded inline by the callers, and inside M and L here
         for tag, v in av.items():
+            if tag == "M":
+                return {k: (x["S"] if "S" in x else conv(x["N"]) if "N" in x else value(x)) for k, x in v.items()}
+            if tag == "L":
+                return [x["S"] if "S" in x else conv(x["N"]) if "N" in x else value(x) for x in v]
             if tag == "S":
                 return v
             if tag == "N":
                 return conv(v)
-            if tag == "M":
-                return {k: (x["S"] if "S" in x else value(x)) for k, x in v.items()}
-            if tag == "L":
-                return [x["S"] if "S" in x else value(x) for x in v]
             if tag == "BOOL":
                 return v
             if tag == "NULL":

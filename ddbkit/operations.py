@@ -447,7 +447,7 @@ class TableCore:
                         requests: Iterable[tuple[str, Mapping[str, Any]]] = (),
                         concurrency: int | None = None, validate_first: bool = False) -> Op[_batch.BatchWriteResult]:
         keys = yield from self._op_keys()
-        result = yield from _batch.write_op(self.name, keys.names, _batch._Requests(puts, deletes, requests),
+        result = yield from _batch.write_op(self.name, keys.names, _batch.RequestSource(puts, deletes, requests),
                                             self._batch_marshal(keys), self.retry, concurrency or self.concurrency,
                                             self.rcc, validate_first)
         return result

@@ -306,3 +306,19 @@ def test_the_worker_pool_is_reused_between_calls() -> None:
     assert pool is not None and t._driver._pool is pool
     t.close()
     assert t._driver._pool is None
+
+
+def test_parallel_scan_buffers_a_bounded_number_of_pages() -> None:
+    fake = FakeDynamo()
+    t = fake_table(fake)
+    t.batch_write([{"pk": f"k{i:05d}"} for i in range(2000)])
+    it = t.parallel_scan(total_segments=4, limit=10)  # the fake ignores Segment: each segment sees 200 pages
+    next(it)
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:  # give the workers every chance to run ahead
+        time.sleep(0.01)
+    scans = sum(1 for op, _ in fake.calls if op == "Scan")
+    assert scans <= 1 + 2 * 4 + 4  # consumed + the queue (2 x segments) + one held by each blocked worker
+    it.close()  # stopping early stops the workers
+    time.sleep(0.1)
+    assert sum(1 for op, _ in fake.calls if op == "Scan") <= scans + 4

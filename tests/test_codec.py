@@ -295,6 +295,16 @@ def test_number_size_rule_matches_dynamodb_local_at_the_limit(ddb_local_backend:
     client.put_item(TableName="Codec", Item=marshal_item(at_limit))  # DynamoDB stores what we accept...
     with pytest.raises(ClientError, match="size"):
         client.put_item(TableName="Codec", Item=marshal_item(over))  # ...and refuses what we refuse
+    # and ddbkit's own paths agree: the item and the limit item go through put and batch_write
+    from ddbkit import Table
+
+    table = Table("Codec", key="pk", client=client)
+    table.put({"pk": "boto3-stores-this", "big": [10**30] * 24000})
+    client.delete_item(TableName="Codec", Key={"pk": {"S": "k"}})
+    assert table.batch_write([at_limit]).written == 1  # the same "k" key: exactly 400 KB again
+    with pytest.raises(CodecError, match="400 KB"):
+        table.batch_write([over])
+    assert len(table.get({"pk": "k"})["l"]) == 100_000  # type: ignore[index]
 
 
 def test_equal_numbers_in_a_set_are_sent_once() -> None:

@@ -118,6 +118,9 @@ def _kid(item: Mapping[str, Mapping[str, Any]], names: Sequence[str]) -> Any:
         av = item[names[0]]
         s = av.get("S")
         return s if s is not None else key_id(item, names)
+    h, r = item[names[0]].get("S"), item[names[1]].get("S")
+    if h is not None and r is not None:  # the common composite key: two strings
+        return (h, r)
     out = []
     for n in names:
         av = item[n]

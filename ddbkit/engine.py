@@ -18,7 +18,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
+from queue import SimpleQueue
 from typing import Any, Protocol, TypeVar
 
 from ddbkit.errors import DdbkitError, DynamoDBError
@@ -259,6 +260,8 @@ class SyncDriver:
             if first is not None:
                 raise first
             return [] if reduce is not None else [results[i] for i in range(n)]
+        # completions arrive through a queue (O(1) each), not concurrent.futures.wait over every future
+        finished: SimpleQueue[Future[Any]] = SimpleQueue()
         try:
             while True:
                 while len(running) < limit and first is None:
@@ -266,17 +269,19 @@ class SyncDriver:
                     if o is None:
                         break
                     if o is BARRIER:
-                        if running:
-                            settle(wait(list(running))[0])
+                        while running:
+                            settle((finished.get(),))
                         continue
-                    running[self.submit(o, limit)] = n
+                    f = self.submit(o, limit)
+                    running[f] = n
                     n += 1
+                    f.add_done_callback(finished.put)
                 if not running:
                     break
-                settle(wait(list(running), return_when=FIRST_COMPLETED)[0])
+                settle((finished.get(),))
         finally:
-            if running:  # the ops iterable raised: let what was sent finish before propagating
-                settle(wait(list(running))[0])
+            while running:  # the ops iterable raised: let what was sent finish before propagating
+                settle((finished.get(),))
         if first is not None:
             raise first
         return [] if reduce is not None else [results.get(i) for i in range(n)]

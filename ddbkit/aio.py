@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -191,6 +192,24 @@ class AsyncDriver:
                 else:
                     results[index] = task.result()
 
+        # completions are queued by a done-callback (O(1) each), not asyncio.wait over every task
+        loop = asyncio.get_running_loop()
+        finished: deque[asyncio.Future[Any]] = deque()
+        waiter: list[asyncio.Future[None] | None] = [None]
+
+        def on_done(task: asyncio.Future[Any]) -> None:
+            finished.append(task)
+            w = waiter[0]
+            if w is not None and not w.done():
+                w.set_result(None)
+
+        async def next_done() -> asyncio.Future[Any]:
+            while not finished:
+                w: asyncio.Future[None] = loop.create_future()
+                waiter[0] = w
+                await w
+            return finished.popleft()
+
         ops = iter(effect.ops)
         n = 0
         try:
@@ -200,24 +219,26 @@ class AsyncDriver:
                     if o is None:
                         break
                     if o is BARRIER:
-                        if running:
-                            settle((await asyncio.wait(list(running)))[0])
+                        while running:
+                            settle((await next_done(),))
                         continue
-                    running[asyncio.ensure_future(self.run(o))] = n
+                    task = asyncio.ensure_future(self.run(o))
+                    task.add_done_callback(on_done)
+                    running[task] = n
                     n += 1
                     await asyncio.sleep(0)  # let it send now: producing the next op overlaps its I/O
                 if not running:
                     break
-                settle((await asyncio.wait(list(running), return_when=asyncio.FIRST_COMPLETED))[0])
+                settle((await next_done(),))
         except asyncio.CancelledError:
-            for task in running:
-                task.cancel()
+            for t in running:
+                t.cancel()
             await asyncio.gather(*running, return_exceptions=True)
             running.clear()
             raise
         finally:
-            if running:  # the ops iterable raised: let what was sent finish before propagating
-                settle((await asyncio.wait(list(running)))[0])
+            while running:  # the ops iterable raised: let what was sent finish before propagating
+                settle((await next_done(),))
         if first is not None:
             raise first
         return [] if reduce is not None else [results.get(i) for i in range(n)]

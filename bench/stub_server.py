@@ -157,6 +157,7 @@ class StubConfig:
     key_names: tuple[str, ...] = ("pk", "sk")
     partition: str = "p"
     record: bool = False
+    item: str = ""  # "session" or "mixed8" (bench/items.py) for Query/Scan/Get answers; "" = SMALL_ITEM
 
 
 # --------------------------------------------------------------------------------------------------
@@ -187,9 +188,17 @@ def _batch_get(stub: Stub, request: dict[str, Any]) -> dict[str, Any]:
     return {"Responses": responses, "UnprocessedKeys": {}}
 
 
+def _answer_item(config: StubConfig) -> dict[str, Any]:
+    if not config.item:
+        return SMALL_ITEM
+    from bench.items import WIRE
+
+    return WIRE[config.item]
+
+
 def _get(stub: Stub, request: dict[str, Any]) -> dict[str, Any]:
     stub.counters["items_read"] += 1
-    return {"Item": {**SMALL_ITEM, **request.get("Key", {})}, **_capacity(request, request["TableName"], 0.5)}
+    return {"Item": {**_answer_item(stub.config), **request.get("Key", {})}, **_capacity(request, request["TableName"], 0.5)}
 
 
 def _write_one(stub: Stub, request: dict[str, Any]) -> dict[str, Any]:
@@ -311,7 +320,7 @@ class Stub:
             pk, sk = cfg.key_names[0], cfg.key_names[-1]
             items = []
             for i in range(cfg.page_size):
-                item = {pk: {"S": cfg.partition}, **SMALL_ITEM}
+                item = {pk: {"S": cfg.partition}, **_answer_item(cfg)}
                 item[sk] = {"S": f"{index:06d}-{i:06d}"}
                 items.append(item)
             page: dict[str, Any] = {"Items": items, "Count": len(items), "ScannedCount": len(items)}

@@ -13,13 +13,14 @@ semaphore for batch chunks. aioboto3 is imported when the first request is sent.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ddbkit.batch import BatchGetResult, BatchWriteResult
+from ddbkit.batch import BatchGetResult, BatchWriteResult, WritePipeline
 from ddbkit.codec import NumberMode
 from ddbkit.cursor import CursorCodec, CursorSecret
-from ddbkit.engine import Call, Gather, Op, Sleep, Stepper
+from ddbkit.engine import BARRIER, Call, Gather, Op, Sleep, Stepper
 from ddbkit.errors import DdbkitError, DynamoDBError
 from ddbkit.expressions import Condition, KeyCondition, Update
 from ddbkit.keys import KeySchema
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from ddbkit import transactions as tx
     from ddbkit.models import AsyncTypedTable, Model
 
-__all__ = ["AsyncTable", "AsyncDriver", "AsyncTransport", "AioBotocoreTransport", "make_async_transport"]
+__all__ = ["AsyncTable", "AsyncBatchWriter", "AsyncDriver", "AsyncTransport", "AioBotocoreTransport", "make_async_transport"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound="Model")
@@ -96,18 +97,80 @@ class AsyncDriver:
                 step.fail(err)
         return step.value  # type: ignore[no-any-return]
 
+    def submit(self, op: Op[Any]) -> asyncio.Task[Any]:
+        """Start ``op`` as a task (the async writer bounds how many run at once)."""
+        return asyncio.ensure_future(self.run(op))
+
     async def gather(self, effect: Gather) -> list[Any]:
-        limit = asyncio.Semaphore(max(1, effect.limit))
+        """Pull ops lazily from ``effect.ops``, at most ``limit`` tasks at once (see :class:`Gather`)."""
+        limit = max(1, effect.limit)
+        reduce = effect.reduce
+        results: dict[int, Any] = {}
+        running: dict[asyncio.Future[Any], int] = {}
+        first: BaseException | None = None
 
-        async def bounded(o: Op[Any]) -> Any:
-            async with limit:
-                return await self.run(o)
+        def settle(done: Iterable[asyncio.Future[Any]]) -> None:
+            nonlocal first
+            for task in done:
+                index = running.pop(task)
+                err = task.exception()
+                if err is not None:
+                    first = first or err
+                elif reduce is not None:
+                    reduce(task.result())
+                else:
+                    results[index] = task.result()
 
-        results = await asyncio.gather(*(bounded(o) for o in effect.ops), return_exceptions=True)
-        for r in results:
-            if isinstance(r, BaseException):
-                raise r
-        return list(results)
+        # completions are queued by a done-callback (O(1) each), not asyncio.wait over every task
+        loop = asyncio.get_running_loop()
+        finished: deque[asyncio.Future[Any]] = deque()
+        waiter: list[asyncio.Future[None] | None] = [None]
+
+        def on_done(task: asyncio.Future[Any]) -> None:
+            finished.append(task)
+            w = waiter[0]
+            if w is not None and not w.done():
+                w.set_result(None)
+
+        async def next_done() -> asyncio.Future[Any]:
+            while not finished:
+                w: asyncio.Future[None] = loop.create_future()
+                waiter[0] = w
+                await w
+            return finished.popleft()
+
+        ops = iter(effect.ops)
+        n = 0
+        try:
+            while True:
+                while len(running) < limit and first is None:
+                    o = next(ops, None)
+                    if o is None:
+                        break
+                    if o is BARRIER:
+                        while running:
+                            settle((await next_done(),))
+                        continue
+                    task = asyncio.ensure_future(self.run(o))
+                    task.add_done_callback(on_done)
+                    running[task] = n
+                    n += 1
+                    await asyncio.sleep(0)  # let it send now: producing the next op overlaps its I/O
+                if not running:
+                    break
+                settle((await next_done(),))
+        except asyncio.CancelledError:
+            for t in running:
+                t.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            running.clear()
+            raise
+        finally:
+            while running:  # the ops iterable raised: let what was sent finish before propagating
+                settle((await next_done(),))
+        if first is not None:
+            raise first
+        return [] if reduce is not None else [results.get(i) for i in range(n)]
 
 
 class AsyncTable(TableCore):
@@ -259,13 +322,19 @@ class AsyncTable(TableCore):
 
     async def batch_write(self, puts: Iterable[Mapping[str, Any]] = (), deletes: Iterable[Mapping[str, Any]] = (), *,
                           requests: Iterable[tuple[str, Mapping[str, Any]]] = (),
-                          concurrency: int | None = None) -> BatchWriteResult:
-        op = self._op_batch_write(puts, deletes, requests, concurrency)
+                          concurrency: int | None = None, validate_first: bool = False) -> BatchWriteResult:
+        op = self._op_batch_write(puts, deletes, requests, concurrency, validate_first)
         return await self._run("batch_write", op)  # type: ignore[no-any-return]
 
+    def batch_writer(self, *, concurrency: int | None = None) -> AsyncBatchWriter:
+        """``async with table.batch_writer() as w: await w.put(item)``: the async twin of
+        :meth:`ddbkit.Table.batch_writer` (as aioboto3's ``batch_writer``), on the streaming pipeline."""
+        return AsyncBatchWriter(self, concurrency=concurrency)
+
     async def batch_get(self, keys: Iterable[Mapping[str, Any]], *, consistent: bool = False,
-                        attributes: Sequence[str] | None = None, concurrency: int | None = None) -> BatchGetResult:
-        op = self._op_batch_get(keys, consistent, attributes, concurrency)
+                        attributes: Sequence[str] | None = None, concurrency: int | None = None,
+                        validate_first: bool = False) -> BatchGetResult:
+        op = self._op_batch_get(keys, consistent, attributes, concurrency, validate_first)
         return await self._run("batch_get", op)  # type: ignore[no-any-return]
 
     async def transact_write(self, actions: Sequence[tx.WriteAction], *, token: str | None = None) -> str:
@@ -322,3 +391,99 @@ class AsyncTable(TableCore):
 
     def __repr__(self) -> str:
         return f"AsyncTable({self.name!r})"
+
+
+class AsyncBatchWriter:
+    """Writes puts/deletes 25 per BatchWriteItem call as they are added, ``concurrency`` calls in flight
+    as tasks: the asyncio twin of :class:`ddbkit.table.BatchWriter` (same pipeline, same guarantees).
+
+    ``await put(item)`` / ``await delete(key)`` validate at once (a bad request raises there and is not
+    kept) and wait only while ``concurrency`` calls are in flight. ``await flush()`` and leaving the
+    ``async with`` block (even on error) wait for everything: buffered writes are never dropped. Once a
+    call is left with writes not applied, the next put/delete/flush raises
+    :class:`~ddbkit.errors.BatchWriteError` listing every request not known to be written.
+    ``put_item(Item=...)``/``delete_item(Key=...)`` are aliases for code moving from aioboto3.
+    """
+
+    def __init__(self, table: AsyncTable, *, concurrency: int | None = None) -> None:
+        self.table = table
+        self.concurrency = max(1, concurrency or table.concurrency)
+        self.written = 0
+        self._p: WritePipeline | None = None
+        self._running: set[asyncio.Future[Any]] = set()
+
+    async def _pipeline(self) -> WritePipeline:
+        if self._p is None:
+            t = self.table
+            keys = await t._driver.run(t._op_keys())
+            self._p = WritePipeline(t.name, keys.names, t._batch_marshal(keys), t.retry, t.rcc)
+        return self._p
+
+    async def _settle(self, everything: bool) -> None:
+        p = await self._pipeline()
+        done, _ = await asyncio.wait(list(self._running),
+                                     return_when=asyncio.ALL_COMPLETED if everything else asyncio.FIRST_COMPLETED)
+        for task in done:
+            self._running.discard(task)
+            p.done(task.result())
+
+    async def _add(self, kind: str, value: Mapping[str, Any]) -> None:
+        p = await self._pipeline()
+        if p.stopped:
+            await self._fail([(kind, value)])
+        p.add(kind, value)
+        if not p.full():
+            return
+        if p.must_drain and self._running:
+            await self._settle(True)
+        while len(self._running) >= self.concurrency:
+            await self._settle(False)
+        if p.stopped:
+            await self._fail()
+        self._running.add(self.table._driver.submit(p.take()))
+        await asyncio.sleep(0)  # the call leaves now, not at the caller's next await
+
+    async def _fail(self, extra: list[tuple[str, Any]] | None = None) -> None:
+        p = await self._pipeline()
+        if self._running:
+            await self._settle(True)
+        self._p = None
+        written = p.result.written
+        try:
+            p.finish(None, extra or [])
+        finally:
+            self.written += written
+
+    async def put(self, item: Mapping[str, Any]) -> None:
+        await self._add("put", item)
+
+    async def delete(self, key: Mapping[str, Any]) -> None:
+        await self._add("delete", key)
+
+    async def put_item(self, Item: Mapping[str, Any]) -> None:  # noqa: N803 - aioboto3's spelling
+        await self._add("put", Item)
+
+    async def delete_item(self, Key: Mapping[str, Any]) -> None:  # noqa: N803 - aioboto3's spelling
+        await self._add("delete", Key)
+
+    async def flush(self) -> BatchWriteResult | None:
+        """Send what is buffered and wait for every call in flight; the result since the last flush."""
+        p = self._p
+        if p is None:
+            return None
+        if p.buffer and not p.stopped:
+            if p.must_drain and self._running:
+                await self._settle(True)
+            if not p.stopped:
+                self._running.add(self.table._driver.submit(p.take()))
+        if self._running:
+            await self._settle(True)
+        self._p = None
+        self.written += p.result.written
+        return p.finish()
+
+    async def __aenter__(self) -> AsyncBatchWriter:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.flush()

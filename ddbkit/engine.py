@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from queue import SimpleQueue
 from typing import Any, Protocol, TypeVar
 
 from ddbkit.errors import DdbkitError, DynamoDBError
 from ddbkit.retry import RetryPolicy
 from ddbkit.usage import Usage
 
-__all__ = ["Call", "Sleep", "Gather", "Op", "Transport", "Stepper", "SyncDriver", "run_inline"]
+__all__ = ["Call", "Sleep", "Gather", "BARRIER", "Op", "Transport", "Stepper", "SyncDriver", "run_inline"]
 
 T = TypeVar("T")
 
@@ -46,13 +47,32 @@ class Sleep:
         self.seconds = seconds
 
 
+class _Barrier:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "BARRIER"
+
+
+#: Yielded by a :class:`Gather`'s ops iterable: "finish every op started so far before pulling the next".
+BARRIER: Any = _Barrier()
+
+
 class Gather:
-    """Run ``ops`` with at most ``limit`` at once; the result is their results in order."""
+    """Run ``ops`` with at most ``limit`` at once; the result is their results in order.
 
-    __slots__ = ("ops", "limit")
+    ``ops`` may be any iterable, even a lazy generator: drivers pull the next op only when a slot is
+    free, so producing ops (validating, marshalling) overlaps with the ones in flight and at most
+    ``limit`` exist at a time. The iterable may yield :data:`BARRIER` to wait for all started ops.
+    With ``reduce``, each result is handed to ``reduce(result)`` as it completes (on the driver's own
+    thread or loop, never concurrently) and not kept: the Gather's result is then an empty list.
+    """
 
-    def __init__(self, ops: Sequence[Generator[Any, Any, Any]], limit: int = 8) -> None:
-        self.ops, self.limit = ops, limit
+    __slots__ = ("ops", "limit", "reduce")
+
+    def __init__(self, ops: Iterable[Any], limit: int = 8,
+                 reduce: Callable[[Any], None] | None = None) -> None:
+        self.ops, self.limit, self.reduce = ops, limit, reduce
 
 
 Effect = Call | Sleep | Gather
@@ -106,6 +126,9 @@ class SyncDriver:
         self.usage = usage
         self._sleep = sleep
         self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_size = 0
+        self._pool_lock = threading.Lock()
 
     def call(self, effect: Call) -> dict[str, Any]:
         """One call: try once (fast path), then retry per the policy through tenacity."""
@@ -156,23 +179,112 @@ class SyncDriver:
                 step.fail(err)
         return step.value  # type: ignore[no-any-return]
 
+    # -- the worker pool, kept between calls ------------------------------------------------------
+    def _mark_worker(self) -> None:
+        self._local.worker = True
+
+    def in_worker(self) -> bool:
+        """True on one of this driver's pool threads (nested gathers run inline there: no pool deadlock)."""
+        return bool(getattr(self._local, "worker", False))
+
+    def pool(self, size: int) -> ThreadPoolExecutor:
+        """The shared pool, at least ``size`` workers (grown by replacing it; threads start lazily)."""
+        pool = self._pool
+        if pool is not None and self._pool_size >= size:
+            return pool
+        with self._pool_lock:
+            if self._pool is None or self._pool_size < size:
+                old = self._pool
+                self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="ddbkit",
+                                                initializer=self._mark_worker)
+                self._pool_size = size
+                if old is not None:
+                    old.shutdown(wait=False)  # its running tasks finish; new ones go to the new pool
+            return self._pool
+
+    def submit(self, op: Op[Any], limit: int) -> Future[Any]:
+        """Start ``op`` on the pool (inline when already on a pool thread) and return its future."""
+        if self.in_worker():
+            f: Future[Any] = Future()
+            try:
+                f.set_result(self.run(op))
+            except Exception as err:  # noqa: BLE001 - delivered through the future
+                f.set_exception(err)
+            return f
+        return self.pool(max(1, limit)).submit(self.run, op)
+
+    def close(self) -> None:
+        """Stop the worker pool (a later batch call starts a new one)."""
+        with self._pool_lock:
+            pool, self._pool, self._pool_size = self._pool, None, 0
+        if pool is not None:
+            pool.shutdown(wait=True)
+
     def gather(self, effect: Gather) -> list[Any]:
-        ops = list(effect.ops)
-        if len(ops) <= 1 or effect.limit <= 1:
-            return [self.run(o) for o in ops]
-        with ThreadPoolExecutor(max_workers=min(effect.limit, len(ops)), thread_name_prefix="ddbkit") as pool:
-            futures = [pool.submit(self.run, o) for o in ops]
-            results: list[Any] = []
-            first: BaseException | None = None
+        limit = max(1, effect.limit)
+        reduce = effect.reduce
+        results: dict[int, Any] = {}
+        running: dict[Future[Any], int] = {}
+        first: BaseException | None = None
+
+        def settle(futures: Iterable[Future[Any]]) -> None:
+            nonlocal first
             for f in futures:
+                index = running.pop(f)
                 try:
-                    results.append(f.result())
+                    value = f.result()
                 except Exception as err:  # noqa: BLE001 - all finish before the first error is raised
-                    results.append(None)
                     first = first or err
+                    continue
+                if reduce is not None:
+                    reduce(value)
+                else:
+                    results[index] = value
+
+        ops: Iterator[Any] = iter(effect.ops)
+        n = 0
+        if limit == 1 or self.in_worker():  # one at a time, on this thread
+            for o in ops:
+                if o is BARRIER:
+                    continue
+                try:
+                    value = self.run(o)
+                except Exception as err:  # noqa: BLE001
+                    first = first or err
+                    break
+                if reduce is not None:
+                    reduce(value)
+                else:
+                    results[n] = value
+                n += 1
+            if first is not None:
+                raise first
+            return [] if reduce is not None else [results[i] for i in range(n)]
+        # completions arrive through a queue (O(1) each), not concurrent.futures.wait over every future
+        finished: SimpleQueue[Future[Any]] = SimpleQueue()
+        try:
+            while True:
+                while len(running) < limit and first is None:
+                    o = next(ops, None)
+                    if o is None:
+                        break
+                    if o is BARRIER:
+                        while running:
+                            settle((finished.get(),))
+                        continue
+                    f = self.submit(o, limit)
+                    running[f] = n
+                    n += 1
+                    f.add_done_callback(finished.put)
+                if not running:
+                    break
+                settle((finished.get(),))
+        finally:
+            while running:  # the ops iterable raised: let what was sent finish before propagating
+                settle((finished.get(),))
         if first is not None:
             raise first
-        return results
+        return [] if reduce is not None else [results.get(i) for i in range(n)]
 
 
 def run_inline(op: Op[T], responder: Any) -> T:
@@ -186,6 +298,11 @@ def run_inline(op: Op[T], responder: Any) -> T:
         if isinstance(effect, Call):
             send = responder(effect.operation, effect.request)
         elif isinstance(effect, Gather):
-            send = [run_inline(o, responder) for o in effect.ops]
+            out = [run_inline(o, responder) for o in effect.ops if o is not BARRIER]
+            if effect.reduce is not None:
+                for r in out:
+                    effect.reduce(r)
+                out = []
+            send = out
         else:
             send = None

@@ -15,7 +15,17 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Generic
 
 from ddbkit import batch as _batch
-from ddbkit.codec import NumberMode, check_item, check_key, item_size, marshal, marshal_item, unmarshal_item
+from ddbkit.codec import (
+    NumberMode,
+    check_item,
+    check_key,
+    item_size,
+    marshal,
+    marshal_item,
+    marshal_key,
+    marshal_put,
+    unmarshal_item,
+)
 from ddbkit.cursor import CursorCodec, CursorSecret
 from ddbkit.cursor import _wire_json as _cursor_json
 from ddbkit.engine import Call, Op
@@ -495,33 +505,35 @@ class TableCore:
     # ------------------------------------------------------------------------------------------
     def _op_batch_write(self, puts: Iterable[Mapping[str, Any]] = (), deletes: Iterable[Mapping[str, Any]] = (),
                         requests: Iterable[tuple[str, Mapping[str, Any]]] = (),
-                        concurrency: int | None = None) -> Op[_batch.BatchWriteResult]:
+                        concurrency: int | None = None, validate_first: bool = False) -> Op[_batch.BatchWriteResult]:
         keys = yield from self._op_keys()
-        names = keys.names
+        result = yield from _batch.write_op(self.name, keys.names, _batch.RequestSource(puts, deletes, requests),
+                                            self._batch_marshal(keys), self.retry, concurrency or self.concurrency,
+                                            self.rcc, validate_first)
+        return result
+
+    def _batch_marshal(self, keys: KeySchema) -> Any:
+        """``marshal(kind, value, i)`` for the batch pipeline: one walk per item, the error's path
+        (``requests[i]...``) built only when one is raised."""
+        names, types = keys.names, keys.types
 
         def marshal_one(kind: str, value: Mapping[str, Any], i: int) -> tuple[dict[str, Any], dict[str, Any]]:
-            where = f"requests[{i}]"
             if kind == "put":
-                item = self._item(value, keys, where)
+                item = marshal_put(value, names, types, lambda: f"requests[{i}]")
                 return {"PutRequest": {"Item": item}}, item
             if kind == "delete":
-                key = self._key(value, keys, where)
+                key = marshal_key(value, names, types, lambda: f"requests[{i}]")
                 return {"DeleteRequest": {"Key": key}}, key
-            raise ClientValidationError(f"request kind must be 'put' or 'delete', got {kind!r}", where, "batch.kind")
+            raise ClientValidationError(f"request kind must be 'put' or 'delete', got {kind!r}", f"requests[{i}]",
+                                        "batch.kind")
 
-        all_requests: list[tuple[str, Any]] = [("put", p) for p in puts]
-        all_requests += [("delete", d) for d in deletes]
-        all_requests += list(requests)
-        result = yield from _batch.write_op(self.name, names, all_requests, marshal_one, self.retry,
-                                            concurrency or self.concurrency, self.rcc)
-        return result
+        return marshal_one
 
     def _op_batch_get(self, keys_: Iterable[Mapping[str, Any]], consistent: bool = False,
                       attributes: Sequence[str] | None = None,
-                      concurrency: int | None = None) -> Op[_batch.BatchGetResult]:
+                      concurrency: int | None = None, validate_first: bool = False) -> Op[_batch.BatchGetResult]:
         keys = yield from self._op_keys()
-        plain = list(keys_)
-        wire = [self._key(k, keys, f"keys[{i}]") for i, k in enumerate(plain)]
+        names, types = keys.names, keys.types
         extra: dict[str, Any] = {}
         if consistent:
             extra["ConsistentRead"] = True
@@ -531,8 +543,12 @@ class TableCore:
             paths = list(dict.fromkeys([*keys.names, *attributes]))
             extra["ProjectionExpression"] = projection(paths, c)
             extra["ExpressionAttributeNames"] = c.names
-        result = yield from _batch.get_op(self.name, keys.names, plain, wire, extra, self.retry,
-                                          concurrency or self.concurrency, self.number, self.rcc)
+
+        def marshal_one(key: Mapping[str, Any], i: int) -> dict[str, Any]:
+            return marshal_key(key, names, types, lambda: f"keys[{i}]")
+
+        result = yield from _batch.get_op(self.name, names, keys_, marshal_one, extra, self.retry,
+                                          concurrency or self.concurrency, self.number, self.rcc, validate_first)
         return result
 
     # ------------------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ddbkit.batch import BatchGetResult, BatchWriteResult
+from ddbkit.batch import BatchGetResult, BatchWriteResult, WritePipeline
 from ddbkit.codec import NumberMode
 from ddbkit.cursor import CursorCodec, CursorSecret
 from ddbkit.engine import Op, SyncDriver, Transport
@@ -260,24 +261,33 @@ class Table(TableCore):
     # -- batches --------------------------------------------------------------------------------
     def batch_write(self, puts: Iterable[Mapping[str, Any]] = (), deletes: Iterable[Mapping[str, Any]] = (), *,
                     requests: Iterable[tuple[str, Mapping[str, Any]]] = (),
-                    concurrency: int | None = None) -> BatchWriteResult:
+                    concurrency: int | None = None, validate_first: bool = False) -> BatchWriteResult:
         """Write any number of items and delete any number of keys, 25 per call, ``concurrency`` in flight.
 
-        Requests for the same key collapse to the last one. Unprocessed items are resent with backoff;
-        what is still unwritten when the retry policy gives up raises :class:`BatchWriteError` carrying
-        exactly those requests.
+        Inputs are read lazily (any iterable, a generator of millions is fine): each request is validated
+        and marshalled as it is read and the first call leaves once 25 are ready, so memory stays
+        O(concurrency x 25). Unprocessed items are resent with backoff; what is not known to be written
+        when the retry policy gives up raises :class:`BatchWriteError` carrying exactly those requests
+        (safe to resend). A bad request stops the reading: raised as is if nothing was sent yet, else as
+        the ``cause`` of a BatchWriteError listing what was read and not written. ``validate_first=True``
+        validates (and de-duplicates) the whole input before sending anything, at O(input) memory. See
+        ``ddbkit.batch.write_op`` and docs/performance.md for the exact de-dup window.
         """
-        return self._run("batch_write", self._op_batch_write(puts, deletes, requests, concurrency))  # type: ignore[no-any-return]
+        op = self._op_batch_write(puts, deletes, requests, concurrency, validate_first)
+        return self._run("batch_write", op)  # type: ignore[no-any-return]
 
-    def batch_writer(self, flush_every: int | None = None) -> BatchWriter:
-        """A buffer that writes in batches as you add to it (and at the end of a ``with`` block)."""
-        return BatchWriter(self, flush_every or 25 * self.concurrency)
+    def batch_writer(self, flush_every: int | None = None, *, concurrency: int | None = None) -> BatchWriter:
+        """A writer that sends 25 requests per call as you add them, ``concurrency`` calls in flight, and
+        waits for everything at :meth:`BatchWriter.flush` and at the end of a ``with`` block."""
+        return BatchWriter(self, flush_every or 25 * self.concurrency, concurrency=concurrency)
 
     def batch_get(self, keys: Iterable[Mapping[str, Any]], *, consistent: bool = False,
-                  attributes: Sequence[str] | None = None, concurrency: int | None = None) -> BatchGetResult:
-        """Read any number of keys, 100 per call; items in request order, ``missing`` keys listed.
-        Raises :class:`BatchGetError` (with the items read) if keys stay unprocessed."""
-        return self._run("batch_get", self._op_batch_get(keys, consistent, attributes, concurrency))  # type: ignore[no-any-return]
+                  attributes: Sequence[str] | None = None, concurrency: int | None = None,
+                  validate_first: bool = False) -> BatchGetResult:
+        """Read any number of keys, 100 per call, read and sent lazily; items in request order, ``missing``
+        keys listed. Raises :class:`BatchGetError` (with the items read) if keys stay unprocessed."""
+        op = self._op_batch_get(keys, consistent, attributes, concurrency, validate_first)
+        return self._run("batch_get", op)  # type: ignore[no-any-return]
 
     # -- transactions ---------------------------------------------------------------------------
     def transact_write(self, actions: Sequence[tx.WriteAction], *, token: str | None = None) -> str:
@@ -332,6 +342,7 @@ class Table(TableCore):
         return self._usage.snapshot()
 
     def close(self) -> None:
+        self._driver.close()
         self.transport.close()
 
     def __enter__(self) -> Table:
@@ -345,35 +356,88 @@ class Table(TableCore):
 
 
 class BatchWriter:
-    """Buffers puts/deletes and writes them with :meth:`Table.batch_write` every ``flush_every`` requests.
+    """Writes puts/deletes 25 per BatchWriteItem call as they are added, ``concurrency`` calls in flight,
+    on the table's worker pool (the streaming pipeline of :meth:`Table.batch_write`, pushed).
 
-    Leaving the ``with`` block flushes what is left, even when the block raised: buffered writes are never
-    dropped. ``written`` counts what was applied; a failed flush raises :class:`BatchWriteError`.
+    :meth:`put`/:meth:`delete` validate the request at once (a bad one raises there and is not kept;
+    the others are unaffected) and block only while ``concurrency`` calls are in flight. Requests for a
+    key still buffered collapse to the last one. :meth:`flush` (and leaving the ``with`` block, even
+    when it raised) waits for everything: buffered writes are never dropped. Once a call is left with
+    writes not applied, the next ``put``/``delete``/``flush`` raises :class:`BatchWriteError` listing
+    every request not known to be written (the one being added included). ``written`` counts what was
+    applied. Not thread-safe: one writer per thread. ``flush_every`` is accepted for compatibility and no
+    longer used (requests leave 25 at a time); memory is O(concurrency x 25).
     """
 
-    def __init__(self, table: Table, flush_every: int) -> None:
+    def __init__(self, table: Table, flush_every: int = 0, *, concurrency: int | None = None) -> None:
         self.table = table
         self.flush_every = max(1, flush_every)
-        self._buffer: list[tuple[str, Mapping[str, Any]]] = []
+        self.concurrency = max(1, concurrency or table.concurrency)
         self.written = 0
+        self._p: WritePipeline | None = None
+        self._running: set[Future[Any]] = set()
+
+    def _pipeline(self) -> WritePipeline:
+        if self._p is None:
+            t = self.table
+            keys = t._driver.run(t._op_keys())
+            self._p = WritePipeline(t.name, keys.names, t._batch_marshal(keys), t.retry, t.rcc)
+        return self._p
+
+    def _settle(self, everything: bool) -> None:
+        p = self._pipeline()
+        done, _ = wait(list(self._running), return_when=ALL_COMPLETED if everything else FIRST_COMPLETED)
+        for f in done:
+            self._running.discard(f)
+            p.done(f.result())
+
+    def _add(self, kind: str, value: Mapping[str, Any]) -> None:
+        p = self._pipeline()
+        if p.stopped:
+            self._fail([(kind, value)])
+        p.add(kind, value)
+        if not p.full():
+            return
+        if p.must_drain and self._running:
+            self._settle(True)
+        while len(self._running) >= self.concurrency:
+            self._settle(False)
+        if p.stopped:
+            self._fail()
+        self._running.add(self.table._driver.submit(p.take(), self.concurrency))
+
+    def _fail(self, extra: list[tuple[str, Any]] | None = None) -> None:
+        p = self._pipeline()
+        if self._running:
+            self._settle(True)
+        self._p = None
+        written = p.result.written
+        try:
+            p.finish(None, extra or [])
+        finally:
+            self.written += written
 
     def put(self, item: Mapping[str, Any]) -> None:
-        self._buffer.append(("put", item))
-        if len(self._buffer) >= self.flush_every:
-            self.flush()
+        self._add("put", item)
 
     def delete(self, key: Mapping[str, Any]) -> None:
-        self._buffer.append(("delete", key))
-        if len(self._buffer) >= self.flush_every:
-            self.flush()
+        self._add("delete", key)
 
     def flush(self) -> BatchWriteResult | None:
-        if not self._buffer:
+        """Send what is buffered and wait for every call in flight; the result since the last flush."""
+        p = self._p
+        if p is None:
             return None
-        pending, self._buffer = self._buffer, []
-        result = self.table.batch_write(requests=pending)
-        self.written += result.written
-        return result
+        if p.buffer and not p.stopped:
+            if p.must_drain and self._running:
+                self._settle(True)
+            if not p.stopped:
+                self._running.add(self.table._driver.submit(p.take(), self.concurrency))
+        if self._running:
+            self._settle(True)
+        self._p = None
+        self.written += p.result.written
+        return p.finish()
 
     def __enter__(self) -> BatchWriter:
         return self

@@ -20,6 +20,7 @@ from ddbkit.codec import (
     item_size,
     marshal,
     marshal_item,
+    marshal_put,
     number_to_wire,
     unmarshal,
     unmarshal_item,
@@ -240,3 +241,93 @@ def test_nesting_and_size_rules_match_dynamodb_local(ddb_local_backend: Backend)
         check_item(marshal_item(over), ["pk"])
     with pytest.raises(ClientError):
         client.put_item(TableName="Codec", Item=marshal_item(over))
+
+
+# --------------------------------------------------------------------------------------------------
+# issue 15/17: DynamoDB's number size rule, equal numbers in a set, number unmarshal paths
+# --------------------------------------------------------------------------------------------------
+
+
+def test_number_size_counts_significant_digits_not_characters() -> None:
+    assert item_size({"n": {"N": str(10**30)}}) == 1 + 2  # one significant digit: 1 + 1 byte
+    assert item_size({"n": {"N": "-0.000123400"}}) == 1 + 3  # digits 1234: 2 + 1
+    assert item_size({"n": {"N": "1.5E+100"}}) == 1 + 2
+    assert item_size({"n": {"N": "12345"}}) == 1 + 4
+    # boto3 stores this item; the old rule (text length) called it 432 KB and refused it
+    item = {"pk": "k", "big": [10**30] * 24000}
+    assert check_item(marshal_item(item), ["pk"]) == item_size(marshal_item(item)) == 2 + 3 + 24000 * 3 + 4
+    assert marshal_put(item, ["pk"]) == marshal_item(item)  # the batch path's one-walk check agrees
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=10), values, max_size=6), st.one_of(st.none(), invalid))
+def test_one_walk_batch_marshal_agrees_with_marshal_then_check(item: dict[str, Any], bad: Any) -> None:
+    item = {**item, "pk": "k"}
+    if bad is not None:
+        item["deep"] = {"x": [1, {"y": bad}]}
+    try:
+        expected: Any = check_item(marshal_item(item, "requests[7]"), ["pk"], "requests[7]") and marshal_item(item)
+    except CodecError as err:
+        expected = (err.path, err.rule)
+    try:
+        got: Any = marshal_put(item, ["pk"], where=lambda: "requests[7]")
+    except CodecError as err:
+        got = (err.path, err.rule)
+    assert got == expected
+
+
+def _list_item_of_size(target: int) -> dict[str, Any]:
+    # {"pk": "k", "l": [10**30] * n, "pad": "x" * m} sized exactly ``target`` by our rule
+    n = 100_000
+    base = item_size(marshal_item({"pk": "k", "l": [10**30] * n, "pad": ""}))
+    return {"pk": "k", "l": [10**30] * n, "pad": "x" * (target - base)}
+
+
+def test_number_size_rule_matches_dynamodb_local_at_the_limit(ddb_local_backend: Backend) -> None:
+    from botocore.exceptions import ClientError
+
+    client = _table(ddb_local_backend)
+    at_limit = _list_item_of_size(MAX_ITEM_BYTES)
+    over = _list_item_of_size(MAX_ITEM_BYTES + 1)
+    assert check_item(marshal_item(at_limit), ["pk"]) == MAX_ITEM_BYTES
+    with pytest.raises(CodecError, match="400 KB"):
+        check_item(marshal_item(over), ["pk"])
+    client.put_item(TableName="Codec", Item=marshal_item(at_limit))  # DynamoDB stores what we accept...
+    with pytest.raises(ClientError, match="size"):
+        client.put_item(TableName="Codec", Item=marshal_item(over))  # ...and refuses what we refuse
+    # and ddbkit's own paths agree: the issue's item and the limit item go through put and batch_write
+    from ddbkit import Table
+
+    table = Table("Codec", key="pk", client=client)
+    table.put({"pk": "boto3-stores-this", "big": [10**30] * 24000})
+    client.delete_item(TableName="Codec", Key={"pk": {"S": "k"}})
+    assert table.batch_write([at_limit]).written == 1  # the same "k" key: exactly 400 KB again
+    with pytest.raises(CodecError, match="400 KB"):
+        table.batch_write([over])
+    assert len(table.get({"pk": "k"})["l"]) == 100_000  # type: ignore[index]
+
+
+def test_equal_numbers_in_a_set_are_sent_once() -> None:
+    assert marshal({0.1, Decimal("0.10")}) == {"NS": ["0.1"]}
+    assert marshal({1, Decimal("1.0"), 2.0, Decimal("1E0")})["NS"] in (["1", "2.0"], ["1", "2"], ["1.0", "2.0"])
+    wire = marshal({Decimal("1.50"), Decimal("1.5"), Decimal("2")})["NS"]
+    assert len(wire) == 2 and {Decimal(x) for x in wire} == {Decimal("1.5"), Decimal(2)}
+    assert marshal({3, 1, 2}) == {"NS": ["1", "2", "3"]}
+
+
+def test_equal_numbers_in_a_set_are_accepted_by_dynamodb_local(ddb_local_backend: Backend) -> None:
+    client = _table(ddb_local_backend)
+    client.put_item(TableName="Codec", Item=marshal_item({"pk": "ns", "s": {0.1, Decimal("0.10"), 5}}))
+    got = client.get_item(TableName="Codec", Key={"pk": {"S": "ns"}})["Item"]
+    assert unmarshal_item(got) == {"pk": "ns", "s": {Decimal("0.1"), 5}}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("1", 1), ("-12", -12), ("0", 0), ("1.5", Decimal("1.5")), ("-0.25", Decimal("-0.25")), ("3.0", 3),
+    ("1E+3", 1000), ("1.5E-3", Decimal("0.0015")), ("12345678901234567890123456789012345678", 12345678901234567890123456789012345678),
+    ("0.1234567890123456789012345678901234567", Decimal("0.1234567890123456789012345678901234567")),
+])
+def test_numbers_unmarshal_on_cheap_paths(text: str, expected: Any) -> None:
+    got = unmarshal({"N": text})
+    assert got == expected and type(got) is type(expected)
+    assert unmarshal({"NS": [text]}) == {expected}

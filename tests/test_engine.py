@@ -115,10 +115,24 @@ def test_batch_write_chunks_to_25_and_dedups_last_wins() -> None:
     fake = FakeDynamo()
     t = table(fake, key="pk")
     items = [{"pk": f"k{i}", "v": i} for i in range(60)] + [{"pk": "k1", "v": "last"}]
-    result = t.batch_write(items, deletes=[{"pk": "k2"}])
+    result = t.batch_write(items, deletes=[{"pk": "k2"}], validate_first=True)
     sizes = [len(req["RequestItems"]["Things"]) for op, req in fake.calls if op == "BatchWriteItem"]
     assert sorted(sizes) == [10, 25, 25] and result.written == 60 and result.deduplicated == 2
     assert fake.items[(("S", "k1"),)]["v"] == {"S": "last"} and (("S", "k2"),) not in fake.items
+
+
+def test_streaming_batch_write_applies_a_repeat_after_the_earlier_write() -> None:
+    # streaming: k1 and k2 were sent in the first chunk before their repeats were read; the repeats
+    # are written after it (the pipeline drains), so the last request still wins
+    fake = FakeDynamo()
+    fake.delay = 0.005
+    t = table(fake, key="pk")
+    items = [{"pk": f"k{i}", "v": i} for i in range(60)] + [{"pk": "k1", "v": "last"}]
+    result = t.batch_write(iter(items), deletes=[{"pk": "k2"}, {"pk": "k59"}], concurrency=4)
+    sizes = [len(req["RequestItems"]["Things"]) for op, req in fake.calls if op == "BatchWriteItem"]
+    assert sorted(sizes) == [12, 25, 25] and result.written == 62 and result.deduplicated == 1
+    assert fake.items[(("S", "k1"),)]["v"] == {"S": "last"} and (("S", "k2"),) not in fake.items
+    assert (("S", "k59"),) not in fake.items
 
 
 def test_batch_write_resends_unprocessed_until_done() -> None:

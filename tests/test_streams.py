@@ -750,3 +750,20 @@ def test_the_python_blocks_of_docs_streams_md_run() -> None:
                 exec(compile(block, f"docs/streams.md[python block {i}]", "exec"), namespace)
             except Exception as exc:  # pragma: no cover - the message names the block
                 raise AssertionError(f"docs/streams.md python block {i} failed: {exc!r}") from exc
+
+
+def test_single_pass_image_decoder_reads_every_type_of_both_images() -> None:
+    # the stream bench's 10-attribute image: nested numbers inside maps and lists decode on the inline paths
+    from decimal import Decimal
+
+    from ddbkit.codec import marshal_item
+
+    old = {"id": "a", "n": 1, "d": Decimal("87.25"), "b": True, "l": ["x", 3, Decimal("0.5"), {"k": 2}],
+           "m": {"s": "y", "pos": {"lat": Decimal("59.91"), "n": -4}}, "ss": {"r", "w"}, "ns": {1, Decimal("2.5")},
+           "z": None, "bin": b"\x00\x01"}
+    new = {**old, "n": 2, "m": {"s": "z", "pos": {"lat": Decimal("1E+3"), "n": 0}}}
+    record = StreamRecord({"eventName": "MODIFY", "dynamodb": {
+        "Keys": marshal_item({"id": "a"}), "NewImage": marshal_item(new), "OldImage": marshal_item(old),
+        "SequenceNumber": "1", "StreamViewType": "NEW_AND_OLD_IMAGES"}})
+    assert record.old_image == old and record.new_image == new
+    assert type(record.new_image["m"]["pos"]["lat"]) is int and type(record.old_image["l"][2]) is Decimal

@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
 FENCE = re.compile(r"^```python[^\S\n]*\n(.*?)^```[^\S\n]*$", re.S | re.M)
 NOT_RUNNABLE = re.compile(r"<!--\s*not-runnable:\s*(.*?)\s*-->\s*$", re.S)
-MAX_NOT_RUNNABLE = 3
+# 4: dax.md and bulk.md need services moto lacks; async.md and models.md's Async block need an HTTP endpoint
+# (AsyncTable's aioboto3 control transport is not patched by the in-process mock_aws)
+MAX_NOT_RUNNABLE = 4
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,9 @@ def test_snippet_runs_on_its_own(block: Block, tmp_path: Path, monkeypatch: pyte
     namespace: dict[str, Any] = {"__name__": "__docs__"}
     with mock_aws():
         _tables()
-        exec(compile(block.code, f"{block.page}:{block.line}", "exec"), namespace)  # noqa: S102 - our own docs
+        # dont_inherit: a block runs as written, not under this module's `from __future__ import annotations`
+        # (string annotations in a namespace outside sys.modules leave a pydantic model unresolvable)
+        exec(compile(block.code, f"{block.page}:{block.line}", "exec", dont_inherit=True), namespace)  # noqa: S102
 
 
 def test_few_snippets_are_not_runnable() -> None:

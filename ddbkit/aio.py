@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from ddbkit.batch import BatchGetResult, BatchWriteResult
 from ddbkit.codec import NumberMode
 from ddbkit.engine import Call, Gather, Op, Sleep, Stepper
-from ddbkit.errors import ConnectionFailed, DdbkitError, DynamoDBError, error_from_response
+from ddbkit.errors import ConnectionFailed, DdbkitError, DynamoDBError, error_from_response, name_resource
 from ddbkit.expressions import Condition, KeyCondition, Update
 from ddbkit.keys import KeySchema
 from ddbkit.operations import Page, TableCore
@@ -126,6 +126,7 @@ class AsyncDriver:
         except DynamoDBError as err:
             if not self.policy.should_retry(effect.retry, err):
                 self.usage.record_error(effect.operation, err, effect.request)
+                name_resource(err, effect.request)
                 raise
             self.usage.record_retry(effect.operation, err)
             response = await self._retry(effect)
@@ -148,7 +149,9 @@ class AsyncDriver:
             result: dict[str, Any] = await AsyncRetrying(sleep=asyncio.sleep, **self.policy.tenacity_kwargs())(attempt)
             return result
         except DynamoDBError as err:
+            err.retried = True  # sent more than once: an earlier attempt may have been applied
             self.usage.record_error(effect.operation, err, effect.request)
+            name_resource(err, effect.request)
             raise
 
     async def run(self, op: Op[T]) -> T:

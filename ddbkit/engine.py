@@ -21,7 +21,7 @@ from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from ddbkit.errors import DdbkitError, DynamoDBError
+from ddbkit.errors import DdbkitError, DynamoDBError, name_resource
 from ddbkit.retry import RetryPolicy
 from ddbkit.usage import Usage
 
@@ -114,6 +114,7 @@ class SyncDriver:
         except DynamoDBError as err:
             if not self.policy.should_retry(effect.retry, err):
                 self.usage.record_error(effect.operation, err, effect.request)
+                name_resource(err, effect.request)
                 raise
             self.usage.record_retry(effect.operation, err)
             response = self._retry(effect)
@@ -135,7 +136,9 @@ class SyncDriver:
         try:
             return Retrying(sleep=self._sleep, **self.policy.tenacity_kwargs())(attempt)
         except DynamoDBError as err:
+            err.retried = True  # sent more than once: an earlier attempt may have been applied
             self.usage.record_error(effect.operation, err, effect.request)
+            name_resource(err, effect.request)
             raise
 
     def run(self, op: Op[T]) -> T:

@@ -14,6 +14,7 @@ Batch and transaction failures carry the items: nothing is lost silently.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,8 @@ __all__ = [
     "BatchGetError",
     "error_from_response",
     "connection_failed",
+    "verify_reply",
+    "install_reply_check",
     "name_resource",
     "RETRYABLE_CODES",
     "RETRYABLE_CANCELLATION_REASONS",
@@ -421,3 +424,64 @@ def connection_failed(error: BaseException, operation: str, endpoint: str | None
     err = ConnectionFailed(name, message, operation=operation)
     err.endpoint = endpoint
     return err
+
+
+def verify_reply(operation: str, status: int, body: bytes, crc32: str | None,
+                 content_length: str | int | None = None) -> None:
+    """Raise :class:`CorruptResponse` unless ``body`` is the whole, intact reply.
+
+    DynamoDB sends ``x-amz-crc32`` over the body as sent: a mismatch means damage in transit. A body shorter
+    than its ``Content-Length`` was cut. Without a CRC (emulators, proxies), a 200 whose body is not a JSON
+    object is damaged too: botocore would read it as an empty success (no ``Item``, no
+    ``UnprocessedItems``, no ``LastEvaluatedKey``). Every transport calls this before trusting a reply.
+    """
+    if content_length is not None and str(content_length).strip().isdigit() and int(content_length) != len(body):
+        raise CorruptResponse("IncompleteResponse", f"response body ended after {len(body)} of {int(content_length)} "
+                              f"bytes (HTTP {status})", operation=operation, status=status)
+    if crc32 is not None and crc32.strip().isdigit():
+        if int(crc32) != zlib.crc32(body) & 0xFFFFFFFF:
+            raise CorruptResponse("CRC32CheckFailed", f"response CRC32 mismatch (HTTP {status})", operation=operation,
+                                  status=status)
+        return
+    if status == 200:
+        import json
+
+        try:
+            data = json.loads(body) if body.strip() else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise CorruptResponse("InvalidResponse", f"HTTP 200 with a body that is not a JSON object: {body[:200]!r}",
+                                  operation=operation, status=status)
+
+
+def _reply_parts(http_response: Any) -> tuple[int, str | None, str | None]:
+    headers = http_response.headers
+    encoding = str(headers.get("content-encoding") or "identity").lower()
+    length = headers.get("content-length") if encoding == "identity" else None  # decoded bodies differ in length
+    return int(http_response.status_code), headers.get("x-amz-crc32"), length
+
+
+def _check_reply(http_response: Any, model: Any, **_: Any) -> None:
+    status, crc, length = _reply_parts(http_response)
+    verify_reply(model.name, status, http_response.content, crc, length)
+
+
+async def _check_reply_async(http_response: Any, model: Any, **_: Any) -> None:
+    status, crc, length = _reply_parts(http_response)
+    verify_reply(model.name, status, await http_response.content, crc, length)
+
+
+def install_reply_check(client: Any) -> None:
+    """Make a botocore (or aiobotocore) client raise :class:`CorruptResponse` for a damaged reply.
+
+    botocore checks DynamoDB's CRC32 only to decide a retry: with retries off (ddbkit's clients) or
+    exhausted, or for another service (dynamodbstreams), a cut or corrupted body is parsed as ``{}`` and
+    returned as a success. This ``after-call`` handler runs :func:`verify_reply` on the raw body first.
+    Idempotent (registered under a unique id).
+    """
+    events = client.meta.events
+    emitter = getattr(events, "_emitter", events)  # botocore wraps the emitter in an EventAliaser
+    is_async = type(emitter).__module__.startswith("aiobotocore")
+    events.register_first("after-call", _check_reply_async if is_async else _check_reply,
+                          unique_id="ddbkit-verify-reply")

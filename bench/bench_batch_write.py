@@ -219,7 +219,7 @@ def transport_alone(url: str, requests: int = 1200) -> Result:
     """The async fast transport sending pre-marshalled 25-item BatchWriteItem requests, 16 in flight: what
     the wire path can move when ddbkit's per-item work (marshal, validation, chunking) is taken out."""
     from ddbkit.codec import marshal_item
-    from ddbkit.fast import AsyncFastTransport
+    from ddbkit.transport.fast import AsyncFastTransport
 
     request = {"RequestItems": {TABLE: [{"PutRequest": {"Item": marshal_item(i)}} for i in make_items(25)]}}
 
@@ -251,7 +251,7 @@ def http_client_lines(url: str) -> list[str]:
     import aiohttp
 
     from ddbkit.codec import marshal_item
-    from ddbkit.fast import WireProtocol
+    from ddbkit.transport.wire import WireProtocol
 
     wire = WireProtocol(url, "us-east-1")
     request = {"RequestItems": {TABLE: [{"PutRequest": {"Item": marshal_item(i)}} for i in make_items(25)]}}

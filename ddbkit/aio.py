@@ -13,20 +13,19 @@ semaphore for batch chunks. aioboto3 is imported when the first request is sent.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ddbkit.batch import BatchGetResult, BatchWriteResult
 from ddbkit.codec import NumberMode
 from ddbkit.engine import Call, Gather, Op, Sleep, Stepper
-from ddbkit.errors import ConnectionFailed, DdbkitError, DynamoDBError, error_from_response, name_resource
+from ddbkit.errors import DdbkitError, DynamoDBError, name_resource
 from ddbkit.expressions import Condition, KeyCondition, Update
 from ddbkit.keys import KeySchema
 from ddbkit.operations import Page, TableCore
 from ddbkit.retry import RetryPolicy
 from ddbkit.tracing import traced
-from ddbkit.transport import client_config, snake_case
+from ddbkit.transport import AioBotocoreTransport, AsyncTransport, make_async_transport
 from ddbkit.usage import Usage, UsageSnapshot
 
 if TYPE_CHECKING:
@@ -37,79 +36,6 @@ __all__ = ["AsyncTable", "AsyncDriver", "AsyncTransport", "AioBotocoreTransport"
 T = TypeVar("T")
 KeyCond = KeyCondition | Mapping[str, Any] | str
 Filter = Condition | str | None
-
-
-class AsyncTransport(Protocol):
-    async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
-
-    async def close(self) -> None: ...
-
-
-class AioBotocoreTransport:
-    """A transport on an aioboto3 ``dynamodb`` client (created on first use, closed by :meth:`close`)."""
-
-    def __init__(self, *, session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
-                 config: Any = None) -> None:
-        self._session = session
-        self._kwargs = {"region_name": region_name, "endpoint_url": endpoint_url, "config": config}
-        self._cm: Any = None
-        self._client: Any = None
-        self._lock = asyncio.Lock()
-
-    async def _get_client(self) -> Any:
-        if self._client is None:
-            async with self._lock:
-                if self._client is None:
-                    import aioboto3
-
-                    session = self._session or aioboto3.Session()
-                    kwargs = dict(self._kwargs)
-                    kwargs["config"] = kwargs["config"] or client_config()
-                    self._cm = session.client("dynamodb", **kwargs)
-                    self._client = await self._cm.__aenter__()
-        return self._client
-
-    async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
-        client = await self._get_client()
-        from botocore.exceptions import ClientError
-        from botocore.exceptions import ConnectionError as BotoConnectionError
-        from botocore.exceptions import HTTPClientError
-
-        try:
-            response: dict[str, Any] = await getattr(client, snake_case(operation))(**request)
-        except ClientError as err:
-            error = err.response.get("Error", {})
-            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            raise error_from_response(str(error.get("Code", "Unknown")), str(error.get("Message", "")),
-                                      operation=operation, status=status, response=err.response) from None
-        except (BotoConnectionError, HTTPClientError, asyncio.TimeoutError) as err:
-            raise ConnectionFailed(type(err).__name__, str(err), operation=operation) from err
-        response.pop("ResponseMetadata", None)
-        return response
-
-    async def close(self) -> None:
-        if self._cm is not None:
-            cm, self._cm, self._client = self._cm, None, None
-            await cm.__aexit__(None, None, None)
-
-
-def make_async_transport(transport: AsyncTransport | str | None, *, session: Any = None,
-                         region_name: str | None = None, endpoint_url: str | None = None) -> AsyncTransport:
-    """The async transport for ``transport``: an object, ``"fast"`` (aiohttp) or ``"botocore"`` (aioboto3);
-    None means ``DDBKIT_TRANSPORT`` if set, else ``ddbkit.table.DEFAULT_TRANSPORT``."""
-    if transport is None:
-        from ddbkit.table import DEFAULT_TRANSPORT
-
-        transport = os.environ.get("DDBKIT_TRANSPORT", "").strip().lower() or DEFAULT_TRANSPORT
-    if transport == "botocore":
-        return AioBotocoreTransport(session=session, region_name=region_name, endpoint_url=endpoint_url)
-    if transport == "fast":
-        from ddbkit.fast import AsyncFastTransport
-
-        return AsyncFastTransport(session=session, region_name=region_name, endpoint_url=endpoint_url)
-    if isinstance(transport, str):
-        raise ValueError(f"unknown transport {transport!r}: use 'botocore', 'fast' or an AsyncTransport object")
-    return transport
 
 
 class AsyncDriver:

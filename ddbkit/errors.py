@@ -147,6 +147,8 @@ class ConditionalCheckFailed(DynamoDBError):
     asked for it (plain Python), else None."""
 
     item: dict[str, Any] | None = None
+    #: the item as DynamoDB sent it (wire format); decoded into ``item`` by the layer that owns the codec
+    wire_item: Mapping[str, Any] | None = None
 
 
 class ThrottledError(DynamoDBError):
@@ -217,6 +219,8 @@ class CancellationReason:
     code: str | None
     message: str | None = None
     item: dict[str, Any] | None = None
+    #: the item as DynamoDB sent it (wire format); ``item`` is its decoded form, filled in by the transport
+    wire_item: Mapping[str, Any] | None = None
 
 
 # Cancellation reasons that say "try again later", not "your request is wrong": a transaction cancelled only
@@ -339,20 +343,14 @@ def error_from_response(code: str, message: str, *, operation: str = "", status:
     if cls is None:
         cls = ServiceError if status is not None and status >= 500 else DynamoDBError
     if cls is TransactionCanceled:
-        from ddbkit.codec import unmarshal_item
-
-        reasons = []
-        for i, r in enumerate((response or {}).get("CancellationReasons", []) or []):
-            item = r.get("Item")
-            reasons.append(CancellationReason(i, r.get("Code"), r.get("Message"),
-                                              unmarshal_item(item) if item else None))
+        # items stay in wire form here (errors never imports the codec): ddbkit.transport decodes them
+        reasons = [CancellationReason(i, r.get("Code"), r.get("Message"), None, r.get("Item") or None)
+                   for i, r in enumerate((response or {}).get("CancellationReasons", []) or [])]
         return TransactionCanceled(code, message, operation=operation, status=status, response=response,
                                    reasons=reasons)
     err = cls(code, message, operation=operation, status=status, response=response)
     if isinstance(err, ConditionalCheckFailed) and response and response.get("Item"):
-        from ddbkit.codec import unmarshal_item
-
-        err.item = unmarshal_item(response["Item"])
+        err.wire_item = response["Item"]
     return err
 
 

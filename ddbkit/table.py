@@ -12,7 +12,6 @@ client) and runs it on a :class:`~ddbkit.engine.SyncDriver`: retries through the
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +25,7 @@ from ddbkit.keys import KeySchema
 from ddbkit.operations import Page, TableCore
 from ddbkit.retry import RetryPolicy
 from ddbkit.tracing import traced
+from ddbkit.transport import DEFAULT_TRANSPORT, make_transport
 from ddbkit.usage import Usage, UsageSnapshot
 
 if TYPE_CHECKING:
@@ -33,41 +33,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Table", "BatchWriter", "make_transport", "DEFAULT_TRANSPORT"]
 
-# The transport when none is chosen (argument or DDBKIT_TRANSPORT): the fast data-plane path, since every
-# integration test passes on it against moto server and DynamoDB Local (docs/performance.md). Explicit
-# client= still means botocore, and under moto's in-process mock_aws the fast transport hands every call
-# to botocore, so mocked tests never reach a real endpoint.
-DEFAULT_TRANSPORT = "fast"
-
 KeyCond = KeyCondition | Mapping[str, Any] | str
 Filter = Condition | str | None
-
-
-def make_transport(transport: Transport | str | None, *, session: Any = None, region_name: str | None = None,
-                   endpoint_url: str | None = None, client: Any = None) -> Transport:
-    """The transport for ``transport``: an object, ``"fast"`` or ``"botocore"``.
-
-    None means ``DDBKIT_TRANSPORT`` (``fast``/``botocore``) if set, else :data:`DEFAULT_TRANSPORT`. An
-    explicit boto3 ``client`` always means botocore: it may be patched (moto's ``mock_aws``) or carry
-    settings the fast transport would not see.
-    """
-    if transport is None:
-        transport = "botocore" if client is not None else (os.environ.get("DDBKIT_TRANSPORT", "").strip().lower()
-                                                           or DEFAULT_TRANSPORT)
-    if transport == "botocore":
-        from ddbkit.transport import BotocoreTransport
-
-        return BotocoreTransport(client, session=session, region_name=region_name, endpoint_url=endpoint_url)
-    if transport == "fast":
-        if client is not None:
-            raise ValueError("client= is a boto3 client, used with transport='botocore'; the fast transport "
-                             "takes session=/region_name=/endpoint_url=")
-        from ddbkit.fast import FastTransport
-
-        return FastTransport(session=session, region_name=region_name, endpoint_url=endpoint_url)
-    if isinstance(transport, str):
-        raise ValueError(f"unknown transport {transport!r}: use 'botocore', 'fast' or a Transport object")
-    return transport
 
 
 class Table(TableCore):
@@ -94,7 +61,7 @@ class Table(TableCore):
         self.transport = make_transport(transport, session=session, region_name=region_name,
                                         endpoint_url=endpoint_url, client=client)
         if dax_endpoint:
-            from ddbkit.dax import DaxTransport
+            from ddbkit.transport.dax import DaxTransport
 
             self.transport = DaxTransport(dax_endpoint, region_name=region_name, session=session,
                                           fallback=self.transport)

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ddbkit.batch import key_id
-from ddbkit.errors import DynamoDBError, error_from_response
+from ddbkit.errors import DynamoDBError
+from ddbkit.transport.errors import error_from_response
 
 
 class FakeDynamo:

@@ -12,7 +12,7 @@ from fakes import FakeDynamo
 
 from ddbkit import Table, Update
 from ddbkit.config import parse_table_config
-from ddbkit.dax import DAX_OPERATIONS, DaxTransport
+from ddbkit.transport.dax import DAX_OPERATIONS, DaxTransport
 from ddbkit.errors import ConnectionFailed, ThrottledError
 from ddbkit.retry import RetryPolicy
 from ddbkit.tracing import NoopTracer, set_tracer

@@ -25,6 +25,7 @@ from ddbkit.errors import (
     error_from_response,
 )
 from ddbkit.retry import RetryPolicy
+from ddbkit.transport.errors import error_from_response as transport_error
 
 FAST = RetryPolicy(max_attempts=5, base_delay=0.0, max_delay=0.0, seed=1)
 
@@ -45,9 +46,11 @@ def test_error_mapping_keeps_code_and_message() -> None:
     assert err.message == "slow down" and err.retryable and "PutItem" in str(err)
     assert isinstance(error_from_response("Weird", "x", status=503), ServiceError)
     assert isinstance(error_from_response("ResourceNotFoundException", "x"), ResourceNotFound)
-    cancelled = error_from_response("TransactionCanceledException", "no", response={
-        "CancellationReasons": [{"Code": "None"}, {"Code": "ConditionalCheckFailed", "Message": "c",
-                                                   "Item": {"pk": {"S": "a"}}}]})
+    response = {"CancellationReasons": [{"Code": "None"}, {"Code": "ConditionalCheckFailed", "Message": "c",
+                                                         "Item": {"pk": {"S": "a"}}}]}
+    raw = error_from_response("TransactionCanceledException", "no", response=response)
+    assert isinstance(raw, TransactionCanceled) and raw.failed[0].wire_item == {"pk": {"S": "a"}}  # no codec here
+    cancelled = transport_error("TransactionCanceledException", "no", response=response)  # what transports raise
     assert isinstance(cancelled, TransactionCanceled)
     assert [r.code for r in cancelled.failed] == ["ConditionalCheckFailed"]
     assert cancelled.failed[0].item == {"pk": "a"} and cancelled.failed[0].index == 1

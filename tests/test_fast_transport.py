@@ -1,4 +1,4 @@
-"""The fast data-plane transport (ddbkit.fast): wire format, signing, errors, retries, delegation.
+"""The fast data-plane transport (ddbkit.transport.fast): wire format, signing, errors, retries, delegation.
 
 Against bench/stub_server.py (requests recorded exactly as received, faults injected) and against the
 real local servers (moto-server, DynamoDB Local) through ``server_backend``.
@@ -34,7 +34,7 @@ from ddbkit.errors import (
     ThrottledError,
     TransactionCanceled,
 )
-from ddbkit.fast import (
+from ddbkit.transport.fast import (
     AsyncFastTransport,
     FastTransport,
     WireProtocol,
@@ -42,7 +42,7 @@ from ddbkit.fast import (
     resolve_region_and_endpoint,
 )
 from ddbkit.retry import RetryPolicy
-from ddbkit.table import make_transport
+from ddbkit.transport import make_transport
 from ddbkit.transport import BotocoreTransport
 
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0, max_delay=0)

@@ -17,7 +17,7 @@ from ddbkit import Table
 from ddbkit import transactions as tx
 from ddbkit.errors import BatchGetError, BatchWriteError, DynamoDBError
 from ddbkit.expressions import Update
-from ddbkit.fast import FastTransport
+from ddbkit.transport.fast import FastTransport
 from ddbkit.retry import RetryPolicy
 
 PATIENT = RetryPolicy(max_attempts=40, base_delay=0.001, max_delay=0.02, seed=7)

@@ -1,4 +1,4 @@
-"""ddbkit.sigv4 signs DynamoDB requests exactly as botocore's SigV4Auth does (byte for byte)."""
+"""ddbkit.transport.sigv4 signs DynamoDB requests exactly as botocore's SigV4Auth does (byte for byte)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from ddbkit.fast import encode_request
-from ddbkit.sigv4 import CONTENT_TYPE, DynamoDBSigner, amz_date, host_header, signing_key
+from ddbkit.transport.wire import encode_request
+from ddbkit.transport.sigv4 import CONTENT_TYPE, DynamoDBSigner, amz_date, host_header, signing_key
 
 WHEN = datetime.datetime(2026, 3, 4, 5, 6, 7, tzinfo=datetime.timezone.utc)
 BODY = encode_request({"TableName": "Orders", "Key": {"pk": {"S": "u1"}, "blob": {"B": b"\x00\xff"}},

@@ -3,7 +3,7 @@
 :class:`BotocoreTransport` uses a boto3 low-level client with botocore's parameter validation and its
 own retries turned off: ddbkit validates requests itself (before sending, with better messages) and
 retries through its :class:`~ddbkit.retry.RetryPolicy`, so the two layers never multiply attempts.
-Errors become ddbkit exceptions through :func:`ddbkit.errors.error_from_response`, the mapping every
+Errors become ddbkit exceptions through :func:`ddbkit.transport.errors.error_from_response`, the mapping every
 transport shares.
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ddbkit.errors import ConnectionFailed, error_from_response
+from ddbkit.errors import ConnectionFailed
+from ddbkit.transport.errors import error_from_response
 
 __all__ = ["BotocoreTransport", "snake_case", "client_config"]
 

@@ -235,6 +235,6 @@ def get_op(table: str, key_names: Sequence[str], keys: Sequence[Mapping[str, Any
         else:
             result.missing.append(plain)
     if unprocessed:
-        raise BatchGetError(unprocessed, result.items, cause)
+        raise BatchGetError(unprocessed, result.items, cause, missing=result.missing)
     return result
 

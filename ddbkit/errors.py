@@ -48,7 +48,6 @@ __all__ = [
     "error_from_response",
     "connection_failed",
     "verify_reply",
-    "install_reply_check",
     "name_resource",
     "RETRYABLE_CODES",
     "RETRYABLE_CANCELLATION_REASONS",
@@ -452,34 +451,3 @@ def verify_reply(operation: str, status: int, body: bytes, crc32: str | None,
             raise CorruptResponse("InvalidResponse", f"HTTP 200 with a body that is not a JSON object: {body[:200]!r}",
                                   operation=operation, status=status)
 
-
-def _reply_parts(http_response: Any) -> tuple[int, str | None, str | None]:
-    headers = http_response.headers
-    encoding = str(headers.get("content-encoding") or "identity").lower()
-    length = headers.get("content-length") if encoding == "identity" else None  # decoded bodies differ in length
-    return int(http_response.status_code), headers.get("x-amz-crc32"), length
-
-
-def _check_reply(http_response: Any, model: Any, **_: Any) -> None:
-    status, crc, length = _reply_parts(http_response)
-    verify_reply(model.name, status, http_response.content, crc, length)
-
-
-async def _check_reply_async(http_response: Any, model: Any, **_: Any) -> None:
-    status, crc, length = _reply_parts(http_response)
-    verify_reply(model.name, status, await http_response.content, crc, length)
-
-
-def install_reply_check(client: Any) -> None:
-    """Make a botocore (or aiobotocore) client raise :class:`CorruptResponse` for a damaged reply.
-
-    botocore checks DynamoDB's CRC32 only to decide a retry: with retries off (ddbkit's clients) or
-    exhausted, or for another service (dynamodbstreams), a cut or corrupted body is parsed as ``{}`` and
-    returned as a success. This ``after-call`` handler runs :func:`verify_reply` on the raw body first.
-    Idempotent (registered under a unique id).
-    """
-    events = client.meta.events
-    emitter = getattr(events, "_emitter", events)  # botocore wraps the emitter in an EventAliaser
-    is_async = type(emitter).__module__.startswith("aiobotocore")
-    events.register_first("after-call", _check_reply_async if is_async else _check_reply,
-                          unique_id="ddbkit-verify-reply")

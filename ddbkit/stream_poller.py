@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ddbkit.errors import CorruptResponse, DdbkitError, DynamoDBError, install_reply_check
+from ddbkit.errors import CorruptResponse, DdbkitError, DynamoDBError
 from ddbkit.streams import BatchResult
 
 __all__ = [
@@ -262,9 +262,13 @@ class StreamPoller:
             client = self._clients[service] = factory.client(service, region_name=self._region_name,
                                                              endpoint_url=self._endpoint_url)
             self._checked.add(id(client))
+            from ddbkit.transport.botocore import install_reply_check
+
             install_reply_check(client)
         elif id(client) not in self._checked:
             self._checked.add(id(client))
+            from ddbkit.transport.botocore import install_reply_check
+
             install_reply_check(client)  # a given client too: a damaged reply must not end a shard
         return client
 

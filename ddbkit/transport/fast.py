@@ -30,7 +30,7 @@ import threading
 from typing import Any
 
 from ddbkit.engine import Transport
-from ddbkit.errors import ConnectionFailed
+from ddbkit.errors import connection_failed
 from ddbkit.transport.wire import (
     DATA_PLANE,
     Settings,
@@ -136,7 +136,7 @@ class FastTransport:
                                               timeout=self._timeout, assert_same_host=False, redirect=False)
                 status, data, crc = response.status, response.data, response.headers.get("x-amz-crc32")
         except self._http_errors as err:
-            raise ConnectionFailed(type(err).__name__, str(err) or type(err).__name__, operation=operation) from err
+            raise connection_failed(err, operation, wire.endpoint_url) from err
         return wire.parse(operation, status, data, crc)
 
     def _exchange(self, wire: WireProtocol, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, str | None]:
@@ -300,7 +300,7 @@ class AsyncFastTransport:
                 data = await resp.read()
                 status, crc = resp.status, resp.headers.get("x-amz-crc32")
         except self._errors as err:
-            raise ConnectionFailed(type(err).__name__, str(err) or type(err).__name__, operation=operation) from err
+            raise connection_failed(err, operation, wire.endpoint_url) from err
         return wire.parse(operation, status, data, crc)
 
     async def close(self) -> None:

@@ -47,6 +47,7 @@ class ReplyFaults:
     operations: frozenset[str] | None = None
     seed: int = 0
     skip_first: int = 0  # leave the first n matching replies intact
+    limit: int | None = None  # damage at most this many replies
     counters: Counter[str] = field(default_factory=Counter)
 
 
@@ -93,6 +94,10 @@ class FaultProxy:
             self._seen += 1
             if self._seen <= f.skip_first or self._rng.random() >= f.rate:
                 return None
+            if f.limit is not None:
+                if f.limit <= 0:
+                    return None
+                f.limit -= 1
             return self._rng.choice(f.modes)
 
     def start(self) -> str:

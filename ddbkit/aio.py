@@ -51,8 +51,8 @@ class AsyncDriver:
             response = await self.transport.send(effect.operation, effect.request)
         except DynamoDBError as err:
             if not self.policy.should_retry(effect.retry, err):
-                self.usage.record_error(effect.operation, err, effect.request)
                 name_resource(err, effect.request)
+                self.usage.record_error(effect.operation, err, effect.request)
                 raise
             self.usage.record_retry(effect.operation, err)
             response = await self._retry(effect)
@@ -76,8 +76,8 @@ class AsyncDriver:
             return result
         except DynamoDBError as err:
             err.retried = True  # sent more than once: an earlier attempt may have been applied
-            self.usage.record_error(effect.operation, err, effect.request)
             name_resource(err, effect.request)
+            self.usage.record_error(effect.operation, err, effect.request)
             raise
 
     async def run(self, op: Op[T]) -> T:

@@ -113,8 +113,8 @@ class SyncDriver:
             response = self.transport.send(effect.operation, effect.request)
         except DynamoDBError as err:
             if not self.policy.should_retry(effect.retry, err):
-                self.usage.record_error(effect.operation, err, effect.request)
                 name_resource(err, effect.request)
+                self.usage.record_error(effect.operation, err, effect.request)
                 raise
             self.usage.record_retry(effect.operation, err)
             response = self._retry(effect)
@@ -137,8 +137,8 @@ class SyncDriver:
             return Retrying(sleep=self._sleep, **self.policy.tenacity_kwargs())(attempt)
         except DynamoDBError as err:
             err.retried = True  # sent more than once: an earlier attempt may have been applied
-            self.usage.record_error(effect.operation, err, effect.request)
             name_resource(err, effect.request)
+            self.usage.record_error(effect.operation, err, effect.request)
             raise
 
     def run(self, op: Op[T]) -> T:

@@ -264,8 +264,8 @@ class Table(TableCore):
         """Write any number of items and delete any number of keys, 25 per call, ``concurrency`` in flight.
 
         Requests for the same key collapse to the last one. Unprocessed items are resent with backoff;
-        what is still unwritten when the retry policy gives up raises :class:`BatchWriteError` carrying
-        exactly those requests.
+        when the retry policy gives up, :class:`BatchWriteError` carries every request *not known to be
+        written* (some may have been applied by an attempt whose reply was lost): safe to resend.
         """
         return self._run("batch_write", self._op_batch_write(puts, deletes, requests, concurrency))  # type: ignore[no-any-return]
 
@@ -282,7 +282,8 @@ class Table(TableCore):
     # -- transactions ---------------------------------------------------------------------------
     def transact_write(self, actions: Sequence[tx.WriteAction], *, token: str | None = None) -> str:
         """All-or-nothing writes (``transactions.Put/Update/Delete/ConditionCheck``); returns the request
-        token, which retries reuse so the transaction applies at most once."""
+        token, which retries reuse so the transaction applies at most once. A failure carries it as
+        ``error.token``: pass it back as ``token=`` to retry safely within 10 minutes."""
         return self._run("transact_write", self._op_transact_write(actions, token))  # type: ignore[no-any-return]
 
     def transact_get(self, gets: Sequence[tx.Get | Mapping[str, Any]]) -> list[dict[str, Any] | None]:

@@ -137,9 +137,11 @@ def install_reply_check(client: Any) -> None:
     botocore checks DynamoDB's CRC32 only to decide a retry: with retries off (ddbkit's clients) or
     exhausted, or for another service (dynamodbstreams), a cut or corrupted body is parsed as ``{}`` and
     returned as a success. This ``after-call`` handler runs :func:`verify_reply` on the raw body first.
-    Idempotent (registered under a unique id).
+    Idempotent (registered under a unique id); objects that are not botocore clients (test doubles) are left alone.
     """
-    events = client.meta.events
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is None:
+        return
     emitter = getattr(events, "_emitter", events)  # botocore wraps the emitter in an EventAliaser
     is_async = type(emitter).__module__.startswith("aiobotocore")
     events.register_first("after-call", _check_reply_async if is_async else _check_reply,

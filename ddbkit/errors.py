@@ -1,9 +1,11 @@
 """ddbkit's exception hierarchy.
 
-Two families:
+Three families:
 
 * :class:`ClientValidationError` — ddbkit refused the input *before* sending anything (bad value, item
   too large, too many items in a transaction...). It names the attribute path or item and the rule.
+* :class:`ConfigurationError` — nothing could be sent: no region, no credentials (botocore's wording, on
+  every transport).
 * :class:`DynamoDBError` — the service (or the connection to it) failed. It keeps DynamoDB's error
   ``code`` and ``message``, the ``operation`` and HTTP ``status``; subclasses exist for the codes callers
   branch on. :func:`error_from_response` maps a code to its class; every transport uses it.

@@ -411,6 +411,8 @@ def test_damaged_get_records_replies_never_end_an_open_shard(server_backend: Bac
         poller(second).run(idle_timeout=3.0, timeout=120)
     delivered = first.keys + second.keys
     repeated = sorted(k for k in set(delivered) if delivered.count(k) > 1)
+    print(f"\n{len(delivered)} deliveries of 2000 records, {len(repeated)} repeated; damaged replies: "
+          f"{ {k: v for k, v in faults.counters.items() if ':' not in k} }")
     assert sorted(set(delivered)) == keys, f"{len(set(keys) - set(delivered))} never delivered"
     # streams are at-least-once, but a restart resumes from the checkpoint, not from the start
     assert len(repeated) <= 100, (len(repeated), repeated[:5], json.loads(path.read_text()))

@@ -122,14 +122,16 @@ class AsyncTable(TableCore):
                  transport: AsyncTransport | str | None = None, retry: RetryPolicy | None = None,
                  cursor_secret: str | bytes | None = None, number: NumberMode | str = NumberMode.AUTO,
                  concurrency: int = 8, return_consumed_capacity: str = "TOTAL", usage: Usage | None = None,
-                 tracing: Any = None, dax_endpoint: str | None = None) -> None:
+                 tracing: Any = None, dax_endpoint: str | None = None, config: Any = None,
+                 verify: bool | str | None = None) -> None:
         super().__init__(name, key=key, retry=retry, cursor_secret=cursor_secret, number=number,
                          concurrency=concurrency, return_consumed_capacity=return_consumed_capacity,
                          tracing=tracing)
         if dax_endpoint:
             raise ValueError("amazon-dax-client is synchronous: use ddbkit.Table(dax_endpoint=...) for DAX")
         self.transport: AsyncTransport = make_async_transport(transport, session=session, region_name=region_name,
-                                                              endpoint_url=endpoint_url)
+                                                              endpoint_url=endpoint_url, config=config,
+                                                              verify=verify)
         self._usage = usage or Usage()
         self._driver = AsyncDriver(self.transport, self.retry, self._usage)
 

@@ -388,6 +388,7 @@ def name_resource(error: BaseException, request: Mapping[str, Any]) -> BaseExcep
 
 _REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>:?\s*")
 _POOL = re.compile(r"\b\w+\(host='[^']*', port=\d+\):\s*")
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _CAUSED_BY = re.compile(r"\(Caused by \w+\((.*)\)\)\s*$", re.S)
 
 
@@ -397,7 +398,7 @@ def _reason(error: BaseException) -> str:
     caused = _CAUSED_BY.search(text)
     if caused:  # urllib3's MaxRetryError wraps the real cause
         text = caused.group(1).strip().strip("'\"")
-    text = _POOL.sub("", _REPR.sub("", text)).strip()
+    text = _USERINFO.sub("***@", _POOL.sub("", _REPR.sub("", text))).strip()  # no proxy passwords either
     return text or type(error).__name__
 
 

@@ -46,7 +46,9 @@ class Table(TableCore):
     ``transport`` picks the wire path (``"botocore"`` or ``"fast"``) or takes any Transport object;
     ``client`` reuses an existing boto3 DynamoDB client. ``dax_endpoint`` (``dax://...``) sends reads and
     writes through DAX (``dax`` extra). ``tracing=True`` traces every operation with X-Ray (``xray``
-    extra; also ``DDBKIT_TRACING=xray``), or pass any :class:`ddbkit.tracing.Tracer`.
+    extra; also ``DDBKIT_TRACING=xray``), or pass any :class:`ddbkit.tracing.Tracer`. ``config`` is a
+    :class:`botocore.config.Config`: timeouts, pool size, proxies, app id (docs/table.md#transports);
+    ``verify`` False or a CA bundle path (as ``boto3.client(verify=...)``).
     """
 
     def __init__(self, name: str, *, key: KeySchema | tuple[str, str | None] | str | None = None,
@@ -54,12 +56,14 @@ class Table(TableCore):
                  client: Any = None, transport: Transport | str | None = None, retry: RetryPolicy | None = None,
                  cursor_secret: str | bytes | None = None, number: NumberMode | str = NumberMode.AUTO,
                  concurrency: int = 8, return_consumed_capacity: str = "TOTAL", usage: Usage | None = None,
-                 tracing: Any = None, dax_endpoint: str | None = None) -> None:
+                 tracing: Any = None, dax_endpoint: str | None = None, config: Any = None,
+                 verify: bool | str | None = None) -> None:
         super().__init__(name, key=key, retry=retry, cursor_secret=cursor_secret, number=number,
                          concurrency=concurrency, return_consumed_capacity=return_consumed_capacity,
                          tracing=tracing)
         self.transport = make_transport(transport, session=session, region_name=region_name,
-                                        endpoint_url=endpoint_url, client=client)
+                                        endpoint_url=endpoint_url, client=client, config=config,
+                                        verify=verify)
         if dax_endpoint:
             from ddbkit.transport.dax import DaxTransport
 

@@ -1,8 +1,9 @@
-"""Tracing behind a small interface, so X-Ray (today) or OpenTelemetry (later) plug in the same way.
+"""Tracing behind a small interface, so X-Ray and OpenTelemetry plug in the same way.
 
 ddbkit opens a span per operation (and per stream record) through :func:`current`; with no tracer
-configured it is a no-op costing one attribute lookup. ``ddbkit.xray`` provides the X-Ray tracer,
-imported only when tracing is turned on (``DDBKIT_TRACING=xray`` or :func:`set_tracer`).
+configured it is a no-op costing one attribute lookup. ``ddbkit.xray`` provides the X-Ray tracer and
+``ddbkit.otel`` the OpenTelemetry one, each imported only when turned on (``DDBKIT_TRACING=xray`` /
+``DDBKIT_TRACING=otel``, ``tracing="xray"``/``"otel"``/``True`` on a client, or :func:`set_tracer`).
 """
 
 from __future__ import annotations
@@ -59,21 +60,34 @@ def set_tracer(tracer: Tracer | None) -> None:
 
 
 def current() -> Any:
-    """The active tracer: the one set, else ``DDBKIT_TRACING=xray``'s X-Ray tracer, else a no-op."""
+    """The active tracer: the one set, else ``DDBKIT_TRACING``'s (``xray`` or ``otel``), else a no-op."""
     global _tracer
     if _tracer is None:
-        if os.environ.get("DDBKIT_TRACING", "").lower() == "xray":
-            from ddbkit.xray import XRayTracer  # type: ignore[import-not-found,unused-ignore]
-
-            _tracer = XRayTracer()
-        else:
-            _tracer = NoopTracer()
+        _tracer = _named(os.environ.get("DDBKIT_TRACING", "").strip().lower()) or NoopTracer()
     return _tracer
 
 
+def _named(name: str) -> Any:
+    if name == "xray":
+        from ddbkit.xray import XRayTracer  # type: ignore[import-not-found,unused-ignore]
+
+        return XRayTracer()
+    if name in ("otel", "opentelemetry"):
+        from ddbkit.otel import OTelTracer
+
+        return OTelTracer()
+    return None
+
+
 def resolve(choice: Any) -> Any:
-    """The tracer for a client's ``tracing=`` argument: True -> X-Ray, a tracer -> it, None/False -> the
-    process-wide choice (:func:`current`, i.e. ``DDBKIT_TRACING``) or nothing when False."""
+    """The tracer for a client's ``tracing=`` argument: True -> X-Ray, ``"xray"``/``"otel"`` -> that tracer,
+    a tracer -> it, None/False -> the process-wide choice (:func:`current`, i.e. ``DDBKIT_TRACING``) or
+    nothing when False."""
+    if isinstance(choice, str):
+        tracer = _named(choice.strip().lower())
+        if tracer is None:
+            raise ValueError(f"unknown tracing {choice!r}: use 'xray', 'otel', True/False or a Tracer")
+        return tracer
     if choice is None:
         return current()
     if choice is False:

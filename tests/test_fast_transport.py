@@ -346,14 +346,18 @@ def test_transport_selection(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_endpoint_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Explicit endpoint_url wins; otherwise botocore's endpoint ruleset (the control client's) decides,
+    as for boto3 (the parity suite compares many more cases with boto3)."""
     import boto3
 
     session = boto3.Session(region_name="eu-north-1")
-    assert resolve_region_and_endpoint(session, None, None) == ("eu-north-1", "https://dynamodb.eu-north-1.amazonaws.com")
     assert resolve_region_and_endpoint(session, "us-west-2", "http://x:1") == ("us-west-2", "http://x:1")
-    assert resolve_region_and_endpoint(session, "cn-north-1", None) == ("cn-north-1", None)  # botocore decides
+    assert resolve_region_and_endpoint(session, None, None) == ("", None)  # botocore decides
+    eu = FastTransport(session=session)
+    assert eu._setup().endpoint_url == "https://dynamodb.eu-north-1.amazonaws.com"
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:4566")
-    assert resolve_region_and_endpoint(boto3.Session(region_name="eu-north-1"), None, None)[1] == "http://127.0.0.1:4566"
+    assert FastTransport(session=boto3.Session(region_name="eu-north-1"))._setup().endpoint_url == \
+        "http://127.0.0.1:4566"
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
     cn = FastTransport(session=boto3.Session(), region_name="cn-north-1")
     assert cn._setup().endpoint_url == "https://dynamodb.cn-north-1.amazonaws.com.cn"  # from botocore's rules
@@ -577,3 +581,25 @@ def test_https_with_certificate_verification(tls_stub: tuple[StubServer, str]) -
                 await t.get({"pk": "a"})
 
     asyncio.run(scenario())
+
+
+def test_table_and_async_table_take_a_botocore_config() -> None:
+    """Issue 13 item 9: Table(config=...) / AsyncTable(config=...) reach the transport; on botocore the user's
+    Config is merged over ddbkit's, with botocore's retries and validation still off."""
+    from botocore.config import Config
+
+    config = Config(max_pool_connections=3, read_timeout=7, user_agent_appid="app-x")
+    fast = Table("things", key="pk", transport="fast", region_name="us-east-1", config=config).transport
+    assert isinstance(fast, FastTransport) and fast._options.max_pool == 3 and fast._options.read_timeout == 7
+    assert fast._options.user_agent_appid == "app-x"
+    boto = Table("things", key="pk", transport="botocore", region_name="us-east-1", config=config).transport
+    assert isinstance(boto, BotocoreTransport)
+    meta = boto.client.meta.config
+    assert meta.max_pool_connections == 3 and meta.read_timeout == 7 and meta.user_agent_appid == "app-x"
+    assert meta.retries["total_max_attempts"] == 1
+    assert type(boto.client._serializer).__name__ == "JSONSerializer"  # no ParamValidationDecorator: off
+    slow = AsyncTable("things", key="pk", transport="fast", region_name="us-east-1", config=config,
+                      verify="/x/ca.pem").transport
+    assert isinstance(slow, AsyncFastTransport) and slow._options.max_pool == 3 and slow._options.verify == "/x/ca.pem"
+    unverified = Table("things", key="pk", transport="botocore", region_name="us-east-1", verify=False).transport
+    assert unverified.client._endpoint.http_session._verify is False  # type: ignore[attr-defined]

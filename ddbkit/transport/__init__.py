@@ -43,23 +43,28 @@ def _chosen(transport: Any, client: Any = None) -> Any:
 
 
 def make_transport(transport: Transport | str | None, *, session: Any = None, region_name: str | None = None,
-                   endpoint_url: str | None = None, client: Any = None) -> Transport:
+                   endpoint_url: str | None = None, client: Any = None, config: Any = None,
+                   verify: bool | str | None = None) -> Transport:
     """The transport for ``transport``: an object, ``"fast"`` or ``"botocore"``.
 
     None means ``DDBKIT_TRANSPORT`` (``fast``/``botocore``) if set, else :data:`DEFAULT_TRANSPORT`. An
     explicit boto3 ``client`` always means botocore: it may be patched (moto's ``mock_aws``) or carry
-    settings the fast transport would not see.
+    settings the fast transport would not see. ``config`` is a :class:`botocore.config.Config` (timeouts,
+    pool size, proxies, app id) honoured by both transports; ``verify`` is False or a CA bundle path, as
+    boto3's ``client(verify=...)``.
     """
     transport = _chosen(transport, client)
     if transport == "botocore":
-        return BotocoreTransport(client, session=session, region_name=region_name, endpoint_url=endpoint_url)
+        return BotocoreTransport(client, session=session, region_name=region_name, endpoint_url=endpoint_url,
+                                 config=config, verify=verify)
     if transport == "fast":
         if client is not None:
             raise ValueError("client= is a boto3 client, used with transport='botocore'; the fast transport "
                              "takes session=/region_name=/endpoint_url=")
         from ddbkit.transport.fast import FastTransport
 
-        return FastTransport(session=session, region_name=region_name, endpoint_url=endpoint_url)
+        return FastTransport(session=session, region_name=region_name, endpoint_url=endpoint_url, config=config,
+                             verify=verify)
     if isinstance(transport, str):
         raise ValueError(f"unknown transport {transport!r}: use 'botocore', 'fast' or a Transport object")
     result: Transport = transport
@@ -67,16 +72,19 @@ def make_transport(transport: Transport | str | None, *, session: Any = None, re
 
 
 def make_async_transport(transport: AsyncTransport | str | None, *, session: Any = None,
-                         region_name: str | None = None, endpoint_url: str | None = None) -> AsyncTransport:
+                         region_name: str | None = None, endpoint_url: str | None = None,
+                         config: Any = None, verify: bool | str | None = None) -> AsyncTransport:
     """The async transport for ``transport``: an object, ``"fast"`` (aiohttp) or ``"botocore"`` (aioboto3);
     None means ``DDBKIT_TRANSPORT`` if set, else :data:`DEFAULT_TRANSPORT`."""
     transport = _chosen(transport)
     if transport == "botocore":
-        return AioBotocoreTransport(session=session, region_name=region_name, endpoint_url=endpoint_url)
+        return AioBotocoreTransport(session=session, region_name=region_name, endpoint_url=endpoint_url,
+                                    config=config, verify=verify)
     if transport == "fast":
         from ddbkit.transport.fast import AsyncFastTransport
 
-        return AsyncFastTransport(session=session, region_name=region_name, endpoint_url=endpoint_url)
+        return AsyncFastTransport(session=session, region_name=region_name, endpoint_url=endpoint_url,
+                                  config=config, verify=verify)
     if isinstance(transport, str):
         raise ValueError(f"unknown transport {transport!r}: use 'botocore', 'fast' or an AsyncTransport object")
     result: AsyncTransport = transport

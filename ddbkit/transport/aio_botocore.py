@@ -12,7 +12,7 @@ import asyncio
 from typing import Any, Protocol
 
 from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed
-from ddbkit.transport.botocore import client_config, install_reply_check, snake_case
+from ddbkit.transport.botocore import install_reply_check, merged_config, snake_case
 from ddbkit.transport.errors import error_from_response
 
 __all__ = ["AsyncTransport", "AioBotocoreTransport"]
@@ -28,11 +28,24 @@ class AioBotocoreTransport:
     """A transport on an aioboto3 ``dynamodb`` client (created on first use, closed by :meth:`close`)."""
 
     def __init__(self, *, session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
-                 config: Any = None) -> None:
+                 config: Any = None, verify: bool | str | None = None) -> None:
         self._session = session
-        self._kwargs = {"region_name": region_name, "endpoint_url": endpoint_url, "config": config}
+        self._kwargs = {"region_name": region_name, "endpoint_url": endpoint_url, "config": config,
+                        "verify": verify}
         self._cm: Any = None
         self._client: Any = None
+        self._lock = asyncio.Lock()
+        from ddbkit.transport.wire import track
+
+        track(self)
+
+    def _forked(self) -> None:
+        # in a forked child: forget the parent's client and its connections (an event loop does not survive
+        # a fork either); a new client is made on the next call
+        from ddbkit.transport.wire import abandon
+
+        abandon(self._cm, self._client)
+        self._cm = self._client = None
         self._lock = asyncio.Lock()
 
     async def _get_client(self) -> Any:
@@ -42,15 +55,16 @@ class AioBotocoreTransport:
                     import aioboto3
                     from botocore.exceptions import NoRegionError as BotoNoRegionError
 
-                    session = self._session or aioboto3.Session()
+                    session = self._session or _default_aio_session(aioboto3)
                     kwargs = dict(self._kwargs)
-                    kwargs["config"] = kwargs["config"] or client_config()
+                    kwargs["config"] = merged_config(kwargs["config"])
                     cm = session.client("dynamodb", **kwargs)
                     try:
                         client = await cm.__aenter__()
                     except BotoNoRegionError:
                         raise NoRegionError() from None
                     install_reply_check(client)
+                    _never_follow_redirects(client)
                     self._cm, self._client = cm, client
         return self._client
 
@@ -81,3 +95,45 @@ class AioBotocoreTransport:
             await cm.__aexit__(None, None, None)
 
 
+
+
+def _default_aio_session(aioboto3: Any) -> Any:
+    """aioboto3 has no default session: follow boto3's (``boto3.setup_default_session(profile_name=...,
+    region_name=...)``) when one was set up, so both clients sign as the same identity."""
+    import boto3
+
+    default = boto3.DEFAULT_SESSION
+    if default is None:
+        return aioboto3.Session()
+    bs = default._session
+    return aioboto3.Session(profile_name=bs.profile if bs.get_config_variable("profile") else None,
+                            region_name=default.region_name)
+
+
+class _NoRedirects:
+    """An aiohttp ClientSession whose requests never follow redirects."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["allow_redirects"] = False
+        return self._session.request(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+def _never_follow_redirects(client: Any) -> None:
+    """aiobotocore sends with aiohttp's default ``allow_redirects=True``: a 307 would re-POST the body and
+    the security token to another host and report its 200 as success. Make every request of ``client``
+    not follow redirects (a 3xx then is an error, as with botocore)."""
+    http = getattr(getattr(client, "_endpoint", None), "http_session", None)
+    get_session = getattr(http, "_get_session", None)
+    if get_session is None:  # pragma: no cover - another aiobotocore layout
+        return
+
+    async def no_redirects(proxy_url: Any) -> Any:
+        return _NoRedirects(await get_session(proxy_url))
+
+    http._get_session = no_redirects  # type: ignore[union-attr]

@@ -22,7 +22,7 @@ from typing import Any
 from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed, verify_reply
 from ddbkit.transport.errors import error_from_response
 
-__all__ = ["BotocoreTransport", "snake_case", "client_config", "install_reply_check"]
+__all__ = ["BotocoreTransport", "snake_case", "client_config", "merged_config", "install_reply_check"]
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _METHODS: dict[str, str] = {}
@@ -46,11 +46,29 @@ def client_config(max_pool_connections: int = 32, connect_timeout: float = 5.0, 
                   read_timeout=read_timeout, tcp_keepalive=True, **extra)
 
 
+def merged_config(config: Any = None) -> Any:
+    """ddbkit's client config with the user's ``botocore.config.Config`` over it; retries and parameter
+    validation stay ddbkit's (one retry layer, validation before sending)."""
+    from botocore.config import Config
+
+    base = client_config()
+    if config is None:
+        return base
+    return base.merge(config).merge(Config(parameter_validation=False,
+                                           retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
 class BotocoreTransport:
-    """A transport on a boto3 ``dynamodb`` client (given, or built from session/region/endpoint)."""
+    """A transport on a boto3 ``dynamodb`` client (given, or built from session/region/endpoint/config).
+
+    ``session`` is a boto3 Session or a botocore Session (default ``boto3.DEFAULT_SESSION``); ``config`` a
+    :class:`botocore.config.Config` merged over ddbkit's defaults (botocore's retries and parameter
+    validation stay off: ddbkit validates and retries). After ``os.fork()`` the child drops the inherited
+    connections of the client.
+    """
 
     def __init__(self, client: Any = None, *, session: Any = None, region_name: str | None = None,
-                 endpoint_url: str | None = None, config: Any = None) -> None:
+                 endpoint_url: str | None = None, config: Any = None, verify: bool | str | None = None) -> None:
         if client is None:
             import boto3
 
@@ -61,14 +79,36 @@ class BotocoreTransport:
                 session = boto3.DEFAULT_SESSION
             from botocore.exceptions import NoRegionError as BotoNoRegionError
 
+            create = getattr(session, "client", None) or session.create_client  # boto3 / botocore Session
             try:
-                client = session.client("dynamodb", region_name=region_name, endpoint_url=endpoint_url,
-                                        config=config or client_config())
+                client = create("dynamodb", region_name=region_name, endpoint_url=endpoint_url,
+                                config=merged_config(config), verify=verify)
             except BotoNoRegionError:
                 raise NoRegionError() from None
         install_reply_check(client)  # a given client too: ddbkit must not read a damaged reply as a success
         self.client = client
         self._methods: dict[str, Any] = {}
+        from ddbkit.transport.wire import track
+
+        track(self)
+
+    def _forked(self) -> None:
+        # in a forked child: drop the inherited pooled connections (their pools are kept referenced, never
+        # closed here: closing could disturb the parent's connections)
+        http = getattr(getattr(self.client, "_endpoint", None), "http_session", None)
+        manager = getattr(http, "_manager", None)
+        pools = getattr(manager, "pools", None)
+        if pools is not None and hasattr(pools, "_container"):
+            from ddbkit.transport.wire import abandon
+
+            abandon(dict(pools._container))
+            pools._container.clear()  # urllib3's RecentlyUsedContainer: the child makes new pools
+        proxies = getattr(http, "_proxy_managers", None)
+        if isinstance(proxies, dict) and proxies:
+            from ddbkit.transport.wire import abandon
+
+            abandon(dict(proxies))
+            proxies.clear()
 
     def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         method = self._methods.get(operation)

@@ -20,6 +20,8 @@ __all__ = ["error_from_response"]
 def error_from_response(code: str, message: str, *, operation: str = "", status: int | None = None,
                         response: Mapping[str, Any] | None = None) -> DynamoDBError:
     """The ddbkit exception for a DynamoDB error, with any returned item decoded to plain Python."""
+    # botocore's JSON parser: "ThrottlingException:http://internal.amazon.com/..." -> "ThrottlingException"
+    code = code.split(":", 1)[0] if ":" in code else code
     err = _map(code, message, operation=operation, status=status, response=response)
     if isinstance(err, TransactionCanceled):
         err.reasons = [replace(r, item=unmarshal_item(r.wire_item)) if r.wire_item else r for r in err.reasons]

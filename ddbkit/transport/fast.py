@@ -33,16 +33,22 @@ from ddbkit.engine import Transport
 from ddbkit.errors import connection_failed
 from ddbkit.transport.wire import (
     DATA_PLANE,
+    abandon,
+    Options,
     Settings,
     WireProtocol,
     _ca_bundle,
     _get_credentials,
     _proxy_for,
     encode_request,
+    instrumented,
     moto_mock_active,
     read_response,
     resolve_region_and_endpoint,
     resolve_settings,
+    ruleset_request,
+    ruleset_result,
+    track,
 )
 
 __all__ = ["DATA_PLANE", "WireProtocol", "FastTransport", "AsyncFastTransport", "Settings", "resolve_settings",
@@ -52,32 +58,39 @@ __all__ = ["DATA_PLANE", "WireProtocol", "FastTransport", "AsyncFastTransport", 
 class FastTransport:
     """A synchronous :class:`~ddbkit.engine.Transport` for the data plane over urllib3.
 
-    ``session`` (boto3 or botocore Session) supplies credentials, region and configured endpoints;
-    ``endpoint_url`` overrides the endpoint. ``max_pool_connections`` keep-alive connections are kept
-    (use at least the number of threads sending at once); ``connect_timeout``/``read_timeout`` in
-    seconds. ``control`` is the transport for non-data-plane calls (default: a
-    :class:`~ddbkit.transport.BotocoreTransport` for the same session/region/endpoint, built on first
-    use). Settings and credentials are resolved on the first request, not at construction: creating a
-    Table stays cheap on a cold start.
+    ``session`` (boto3 or botocore Session; default ``boto3.DEFAULT_SESSION``, as boto3) supplies
+    credentials, region, configured endpoints and the app id; ``endpoint_url`` overrides the endpoint
+    (a path in it is kept). ``config`` (a :class:`botocore.config.Config`) sets connect/read timeouts,
+    ``max_pool_connections``, ``proxies``/``proxies_config`` and ``user_agent_appid``; ``verify`` is
+    False or a CA bundle path (default ``AWS_CA_BUNDLE``/profile ``ca_bundle``). ``control`` is the
+    transport for non-data-plane calls (default: a :class:`~ddbkit.transport.BotocoreTransport` for the
+    same session/region/endpoint/config, built on first use). Settings are resolved on the first request.
+    Without ``endpoint_url`` the endpoint is botocore's endpoint-ruleset answer for the control client.
+    When the session or botocore is instrumented (:func:`ddbkit.transport.wire.instrumented`), every
+    call goes through ``control``. After ``os.fork()`` the child drops the pool and resolves again.
     """
 
     def __init__(self, *, session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
                  control: Transport | None = None, max_pool_connections: int = 32, connect_timeout: float = 5.0,
-                 read_timeout: float = 30.0, verify: bool | str | None = None) -> None:
+                 read_timeout: float = 30.0, verify: bool | str | None = None, config: Any = None) -> None:
         self._session = session
         self._region_name = region_name
         self._endpoint_url = endpoint_url
         self._control = control
-        self._max_pool = max(1, max_pool_connections)
-        self._timeouts = (connect_timeout, read_timeout)
-        self._verify = verify
+        self._config = config
+        self._options = Options(config, max_pool_connections=max_pool_connections, connect_timeout=connect_timeout,
+                                read_timeout=read_timeout, verify=verify)
         self._lock = threading.RLock()  # _setup may build the control transport while holding it
         self._wire: WireProtocol | None = None
         self._credentials: Any = None
         self._pool: Any = None
+        self._manager: Any = None
         self._timeout: Any = None
         self._http_errors: tuple[type[BaseException], ...] = ()
         self._direct = True
+        self._delegate = False
+        self.delegate_reason: str | None = None
+        track(self)
 
     @property
     def control(self) -> Transport:
@@ -88,11 +101,12 @@ class FastTransport:
                     from ddbkit.transport.botocore import BotocoreTransport
 
                     self._control = BotocoreTransport(session=self._session, region_name=self._region_name,
-                                                      endpoint_url=self._endpoint_url)
+                                                      endpoint_url=self._endpoint_url, config=self._config,
+                                                      verify=self._options.verify)
         return self._control
 
-    def _control_endpoint(self) -> str:
-        return str(self.control.client.meta.endpoint_url)  # type: ignore[attr-defined]
+    def _control_client(self) -> Any:
+        return self.control.client  # type: ignore[attr-defined]
 
     def _setup(self) -> WireProtocol:
         with self._lock:
@@ -100,21 +114,24 @@ class FastTransport:
                 import urllib3
                 from urllib3.exceptions import HTTPError
 
+                opts = self._options
+                self.delegate_reason = instrumented(self._session)
+                self._delegate = self.delegate_reason is not None
                 settings = resolve_settings(self._session, self._region_name, self._endpoint_url,
-                                            self._control_endpoint)
-                wire = WireProtocol(settings.endpoint_url, settings.region)
-                self._timeout = urllib3.Timeout(connect=self._timeouts[0], read=self._timeouts[1])
-                kwargs: dict[str, Any] = {"maxsize": self._max_pool, "block": False, "timeout": self._timeout,
+                                            self._control_client)
+                wire = WireProtocol(settings.endpoint_url, settings.region, opts.appid(self._session))
+                self._timeout = urllib3.Timeout(connect=opts.connect_timeout, read=opts.read_timeout)
+                kwargs: dict[str, Any] = {"maxsize": opts.max_pool, "block": False, "timeout": self._timeout,
                                           "retries": False}
                 if wire.scheme == "https":
-                    ca = _ca_bundle(self._session, self._verify)
+                    ca = _ca_bundle(self._session, opts.verify)
                     kwargs.update(cert_reqs="CERT_NONE" if ca is False else "CERT_REQUIRED",
                                   ca_certs=None if ca is False else ca)
-                proxy = _proxy_for(wire.scheme, wire.host)
+                proxy = _proxy_for(wire.scheme, wire.host, opts.proxies)
                 self._direct = proxy is None
                 if proxy:
-                    manager: Any = urllib3.ProxyManager(proxy, num_pools=1, **kwargs)
-                    self._pool = manager.connection_from_url(wire.url)
+                    self._manager = _proxy_manager(proxy, opts.proxies_config, kwargs)
+                    self._pool = self._manager.connection_from_url(wire.url)
                 else:
                     self._pool = urllib3.connection_from_url(wire.url, **kwargs)
                 self._http_errors = (HTTPError, OSError)
@@ -126,17 +143,19 @@ class FastTransport:
         if operation not in DATA_PLANE or moto_mock_active():
             return self.control.send(operation, request)
         wire = self._wire or self._setup()
+        if self._delegate:
+            return self.control.send(operation, request)
         body, headers = wire.prepare(operation, request, self._credentials.get_frozen_credentials()
                                      if self._credentials is not None else None)
         try:
             if self._direct:
                 status, data, crc = self._exchange(wire, body, headers)
-            else:  # through a proxy: urllib3 does the proxy protocol
-                response = self._pool.urlopen("POST", "/", body=body, headers=headers, retries=False,
-                                              timeout=self._timeout, assert_same_host=False, redirect=False)
+            else:  # through a proxy: urllib3 does the proxy protocol (CONNECT for https, absolute-form for http)
+                response = self._manager.urlopen("POST", wire.url, body=body, headers=headers, retries=False,
+                                                 timeout=self._timeout, redirect=False, assert_same_host=False)
                 status, data, crc = response.status, response.data, response.headers.get("x-amz-crc32")
         except self._http_errors as err:
-            raise connection_failed(err, operation, wire.endpoint_url) from err
+            raise connection_failed(err, operation, wire.endpoint_url) from err  # names the endpoint, no reprs
         return wire.parse(operation, status, data, crc)
 
     def _exchange(self, wire: WireProtocol, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, str | None]:
@@ -146,6 +165,7 @@ class FastTransport:
         idle connections); the HTTP/1.1 exchange itself is done here on the socket: one ``sendall`` of
         head + body and a minimal response reader. urllib3's request/response layers (http.client, email
         header parsing) cost ~130 µs of CPU per request; this costs ~15 µs (docs/performance.md).
+        Redirects are never followed: a 3xx is an error.
         """
         pool = self._pool
         conn = pool._get_conn()
@@ -156,8 +176,8 @@ class FastTransport:
                 conn.connect()
             sock: Any = conn.sock
             if fresh:
-                sock.settimeout(self._timeouts[1])  # connect used the connect timeout
-            head = "".join([f"POST / HTTP/1.1\r\nContent-Length: {len(body)}\r\n",
+                sock.settimeout(self._options.read_timeout)  # connect used the connect timeout
+            head = "".join([f"POST {wire.path} HTTP/1.1\r\nContent-Length: {len(body)}\r\n",
                             *[f"{k}: {v}\r\n" for k, v in headers.items()], "\r\n"])
             sock.sendall(head.encode("latin-1") + body)
             fp = sock.makefile("rb")
@@ -171,16 +191,45 @@ class FastTransport:
                 conn.close()
             pool._put_conn(conn)
 
+    def _forked(self) -> None:
+        # in a forked child: forget (never close: the parent still uses them) the inherited connections
+        abandon(self._pool, self._manager)
+        self._pool = self._manager = self._wire = None
+        self._lock = threading.RLock()
+
     def close(self) -> None:
         pool, self._pool, self._wire = self._pool, None, None
+        manager, self._manager = self._manager, None
         if pool is not None:
             pool.close()
+        if manager is not None:
+            manager.clear()
         if self._control is not None:
             self._control.close()
 
     def __repr__(self) -> str:
         where = self._wire.endpoint_url if self._wire else self._endpoint_url or "(resolved on first use)"
         return f"FastTransport({where})"
+
+
+def _proxy_manager(proxy: str, proxies_config: dict[str, Any], pool_kwargs: dict[str, Any]) -> Any:
+    """A urllib3 ProxyManager for ``proxy``, with ``Proxy-Authorization`` from its ``user:password@``
+    (as botocore sends it) and botocore's ``proxies_config`` (proxy CA bundle, client cert, forwarding)."""
+    import urllib3
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(proxy)
+    headers = None
+    if parts.username is not None:
+        headers = urllib3.make_headers(proxy_basic_auth=f"{unquote(parts.username)}:{unquote(parts.password or '')}")
+        proxy = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+    kwargs = dict(pool_kwargs)
+    if proxies_config.get("proxy_ca_bundle"):
+        kwargs["ca_certs"] = proxies_config["proxy_ca_bundle"]
+    if proxies_config.get("proxy_client_cert"):
+        cert = proxies_config["proxy_client_cert"]
+        kwargs["cert_file"], kwargs["key_file"] = (cert if isinstance(cert, tuple) else (cert, None))
+    return urllib3.ProxyManager(proxy, num_pools=1, proxy_headers=headers, **kwargs)
 
 
 class ThreadedTransport:
@@ -201,42 +250,64 @@ class AsyncFastTransport:
     """The asyncio twin of :class:`FastTransport` over aiohttp (measured faster than httpx: see
     docs/performance.md). The aiohttp session is created on the first request, inside the running
     loop. ``session`` may be a boto3/botocore session or an aioboto3 one (its async credentials are
-    awaited). ``control`` defaults to :class:`ddbkit.transport.AioBotocoreTransport`.
+    awaited); default ``boto3.DEFAULT_SESSION``. ``config``/``verify`` as for :class:`FastTransport`.
+    ``control`` defaults to :class:`ddbkit.transport.AioBotocoreTransport` for an aioboto3 session, else the
+    boto3 session's client on a worker thread. Redirects are never followed (a 3xx is an error).
     """
 
     def __init__(self, *, session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
                  control: Any = None, max_pool_connections: int = 64, connect_timeout: float = 5.0,
-                 read_timeout: float = 30.0, verify: bool | str | None = None) -> None:
+                 read_timeout: float = 30.0, verify: bool | str | None = None, config: Any = None) -> None:
         self._session = session
         self._region_name = region_name
         self._endpoint_url = endpoint_url
         self._control = control
-        self._max_pool = max(1, max_pool_connections)
-        self._timeouts = (connect_timeout, read_timeout)
-        self._verify = verify
+        self._config = config
+        self._options = Options(config, max_pool_connections=max_pool_connections, connect_timeout=connect_timeout,
+                                read_timeout=read_timeout, verify=verify)
         self._wire: WireProtocol | None = None
         self._credentials: Any = None
         self._http: Any = None
         self._lock: asyncio.Lock | None = None
         self._errors: tuple[type[BaseException], ...] = ()
         self._proxy: str | None = None
+        self._proxy_headers: dict[str, str] | None = None
+        self._request_proxy_headers: dict[str, str] | None = None
+        self._delegate = False
+        self.delegate_reason: str | None = None
+        track(self)
 
     @property
     def control(self) -> Any:
-        """The transport for control-plane calls (and everything under moto's mock_aws): aioboto3 for no
-        session or an aioboto3 session; a boto3/botocore session's client on a worker thread otherwise."""
+        """The transport for control-plane calls (and everything under moto's mock_aws): aioboto3 for an
+        aioboto3 session; a boto3/botocore session's client (default: boto3's default session) on a worker
+        thread otherwise."""
         if self._control is None:
-            if self._session is None or type(self._session).__module__.startswith("aioboto3"):
+            if self._session is not None and type(self._session).__module__.startswith("aioboto3"):
                 from ddbkit.transport.aio_botocore import AioBotocoreTransport
 
                 self._control = AioBotocoreTransport(session=self._session, region_name=self._region_name,
-                                                     endpoint_url=self._endpoint_url)
+                                                     endpoint_url=self._endpoint_url, config=self._config,
+                                                     verify=self._options.verify)
             else:
                 from ddbkit.transport.botocore import BotocoreTransport
 
                 self._control = ThreadedTransport(BotocoreTransport(
-                    session=self._session, region_name=self._region_name, endpoint_url=self._endpoint_url))
+                    session=self._session, region_name=self._region_name, endpoint_url=self._endpoint_url,
+                    config=self._config, verify=self._options.verify))
         return self._control
+
+    async def _ruleset_endpoint(self) -> tuple[str, str]:
+        control = self.control
+        if isinstance(control, ThreadedTransport):
+            client = await asyncio.to_thread(lambda: control.transport.client)  # type: ignore[attr-defined]
+        else:
+            client = await control._get_client()
+        operation, context = ruleset_request(client)
+        url: Any = client._resolve_endpoint_ruleset(operation, {}, context)
+        if inspect.isawaitable(url):  # aiobotocore
+            url = await url
+        return ruleset_result(client, url[0], context)
 
     async def _setup(self) -> WireProtocol:
         if self._lock is None:
@@ -247,29 +318,34 @@ class AsyncFastTransport:
 
                 import aiohttp
 
+                opts = self._options
+                self.delegate_reason = await asyncio.to_thread(instrumented, self._session)
+                self._delegate = self.delegate_reason is not None
                 region, url = resolve_region_and_endpoint(self._session, self._region_name, self._endpoint_url)
-                if url is None:  # only botocore's endpoint rules know: ask its client
-                    control = self.control
-                    client: Any = (getattr(control.transport, "client", None) if isinstance(control, ThreadedTransport)
-                                   else await control._get_client())
-                    url = str(client.meta.endpoint_url)
+                if url is None:  # botocore's endpoint ruleset, through the control client
+                    url, region = await self._ruleset_endpoint()
                 # credentials: the first resolution may do blocking I/O (IMDS, SSO): off the loop
                 creds = await asyncio.to_thread(_get_credentials, self._session)
                 if inspect.isawaitable(creds):
                     creds = await creds
-                wire = WireProtocol(url, region)
+                wire = WireProtocol(url, region, await asyncio.to_thread(opts.appid, self._session))
                 ssl_arg: Any = None
                 if wire.scheme == "https":
-                    ca = _ca_bundle(self._session, self._verify)
+                    ca = _ca_bundle(self._session, opts.verify)
                     ssl_arg = False if ca is False else ssl.create_default_context(cafile=str(ca))
-                connector = aiohttp.TCPConnector(limit=self._max_pool, ssl=ssl_arg if ssl_arg is not None else True,
+                connector = aiohttp.TCPConnector(limit=opts.max_pool, ssl=ssl_arg if ssl_arg is not None else True,
                                                  keepalive_timeout=30)
-                timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._timeouts[0],
-                                                sock_read=self._timeouts[1])
+                timeout = aiohttp.ClientTimeout(total=None, sock_connect=opts.connect_timeout,
+                                                sock_read=opts.read_timeout)
                 # trust_env would also read ~/.netrc credentials into an Authorization header: proxies
                 # from the environment are applied per request instead
                 self._http = aiohttp.ClientSession(connector=connector, timeout=timeout)
-                self._proxy = _proxy_for(wire.scheme, wire.host)
+                proxy = _proxy_for(wire.scheme, wire.host, opts.proxies)
+                self._proxy, self._proxy_headers = _split_proxy_auth(proxy) if proxy else (None, None)
+                if self._proxy_headers and wire.scheme == "http":
+                    # aiohttp sends proxy_headers only on a CONNECT: for an http endpoint the absolute-form
+                    # request itself must carry Proxy-Authorization
+                    self._request_proxy_headers = self._proxy_headers
                 self._errors = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
                 self._credentials = creds
                 self._wire = wire
@@ -294,14 +370,25 @@ class AsyncFastTransport:
             result: dict[str, Any] = await self.control.send(operation, request)
             return result
         wire = self._wire or await self._setup()
+        if self._delegate:
+            delegated: dict[str, Any] = await self.control.send(operation, request)
+            return delegated
         body, headers = wire.prepare(operation, request, await self._frozen())
+        if self._request_proxy_headers:
+            headers.update(self._request_proxy_headers)
         try:
-            async with self._http.post(wire.url, data=body, headers=headers, proxy=self._proxy) as resp:
+            async with self._http.post(wire.url, data=body, headers=headers, proxy=self._proxy,
+                                       proxy_headers=self._proxy_headers, allow_redirects=False) as resp:
                 data = await resp.read()
                 status, crc = resp.status, resp.headers.get("x-amz-crc32")
         except self._errors as err:
-            raise connection_failed(err, operation, wire.endpoint_url) from err
+            raise connection_failed(err, operation, wire.endpoint_url) from err  # names the endpoint, no reprs
         return wire.parse(operation, status, data, crc)
+
+    def _forked(self) -> None:
+        # in a forked child: forget the parent's aiohttp session and connections (never close them here)
+        abandon(self._http)
+        self._http = self._wire = self._lock = None
 
     async def close(self) -> None:
         http, self._http, self._wire = self._http, None, None
@@ -313,3 +400,17 @@ class AsyncFastTransport:
     def __repr__(self) -> str:
         where = self._wire.endpoint_url if self._wire else self._endpoint_url or "(resolved on first use)"
         return f"AsyncFastTransport({where})"
+
+
+def _split_proxy_auth(proxy: str) -> tuple[str, dict[str, str] | None]:
+    """``(proxy URL without credentials, {"Proxy-Authorization": "Basic ..."} or None)``: credentials go
+    in the header only, never in a URL that could be logged."""
+    import base64
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(proxy)
+    if parts.username is None:
+        return proxy, None
+    bare = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+    token = base64.b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()).decode()
+    return bare, {"Proxy-Authorization": f"Basic {token}"}

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import time
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 __all__ = ["CONTENT_TYPE", "DynamoDBSigner", "amz_date", "host_header", "signing_key"]
 
@@ -73,12 +73,14 @@ def _trim(value: str) -> str:
 class DynamoDBSigner:
     """Signs DynamoDB JSON-protocol requests sent to ``host`` (a :func:`host_header` value) in ``region``."""
 
-    __slots__ = ("host", "region", "service", "_scope_tail")
+    __slots__ = ("host", "region", "service", "path", "_scope_tail")
 
-    def __init__(self, host: str, region: str, service: str = "dynamodb") -> None:
+    def __init__(self, host: str, region: str, service: str = "dynamodb", path: str = "/") -> None:
         self.host = host
         self.region = region
         self.service = service
+        # the canonical URI botocore signs for an endpoint_url with a path (``http://h/prefix``)
+        self.path = quote(path or "/", safe="/~")
         self._scope_tail = f"/{region}/{service}/aws4_request"
 
     def headers(self, target: str, body: bytes, access_key: str, secret_key: str, token: str | None = None,
@@ -89,11 +91,11 @@ class DynamoDBSigner:
         stamp = date or amz_date()
         payload_hash = hashlib.sha256(body).hexdigest()
         if token:
-            canonical = (f"POST\n/\n\ncontent-type:{CONTENT_TYPE}\nhost:{self.host}\nx-amz-date:{stamp}\n"
+            canonical = (f"POST\n{self.path}\n\ncontent-type:{CONTENT_TYPE}\nhost:{self.host}\nx-amz-date:{stamp}\n"
                          f"x-amz-security-token:{_trim(token)}\nx-amz-target:{target}\n\n{_SIGNED_TOKEN}\n{payload_hash}")
             signed = _SIGNED_TOKEN
         else:
-            canonical = (f"POST\n/\n\ncontent-type:{CONTENT_TYPE}\nhost:{self.host}\nx-amz-date:{stamp}\n"
+            canonical = (f"POST\n{self.path}\n\ncontent-type:{CONTENT_TYPE}\nhost:{self.host}\nx-amz-date:{stamp}\n"
                          f"x-amz-target:{target}\n\n{_SIGNED}\n{payload_hash}")
             signed = _SIGNED
         scope = stamp[:8] + self._scope_tail

@@ -11,11 +11,14 @@ from __future__ import annotations
 import base64
 import re
 import sys
-import threading
+import types
+import os
+import uuid
+import weakref
 import zlib
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import orjson
 
@@ -32,9 +35,6 @@ DATA_PLANE = frozenset({
 })
 _TARGET = "DynamoDB_20120810."
 _USER_AGENT = "ddbkit/0.1.0 (fast transport)"
-# Regions whose endpoint is dynamodb.<region>.amazonaws.com; anything else (China, ISO partitions, FIPS,
-# dual-stack) is resolved by botocore's endpoint rules through the control-plane client.
-_STANDARD_REGION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+$")
 
 
 def _default(value: Any) -> Any:
@@ -56,27 +56,26 @@ def moto_mock_active() -> bool:
     return bool(getattr(mock, "_nested_count", 0))
 
 
-_DEFAULT_SESSION: Any = None
-_DEFAULT_LOCK = threading.Lock()
+def default_session() -> Any:
+    """``boto3.DEFAULT_SESSION``, set up as boto3 itself does when none exists yet: a transport built
+    without ``session=`` signs as whoever ``boto3.client(...)`` would (``boto3.setup_default_session``)."""
+    import boto3
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    return boto3.DEFAULT_SESSION
 
 
 def _botocore_session(session: Any) -> Any:
-    """The botocore session behind ``session`` (boto3/aioboto3 Session, botocore Session); for None one
-    process-wide botocore session, so the credential chain is resolved once, not per transport."""
-    global _DEFAULT_SESSION
-    if session is not None:
-        return getattr(session, "_session", session)
-    if _DEFAULT_SESSION is None:
-        with _DEFAULT_LOCK:
-            if _DEFAULT_SESSION is None:
-                import botocore.session
-
-                _DEFAULT_SESSION = botocore.session.get_session()
-    return _DEFAULT_SESSION
+    """The botocore session behind ``session`` (boto3/aioboto3 Session, botocore Session, None: boto3's
+    default session)."""
+    if session is None:
+        session = default_session()
+    return getattr(session, "_session", session)
 
 
 class Settings:
-    """Where and as whom to send: ``endpoint_url``, ``region`` and a botocore credentials object."""
+    """Where and as whom to send: ``endpoint_url``, the signing ``region``, a botocore credentials object."""
 
     __slots__ = ("endpoint_url", "region", "credentials")
 
@@ -86,41 +85,53 @@ class Settings:
 
 def resolve_region_and_endpoint(session: Any, region_name: str | None,
                                 endpoint_url: str | None) -> tuple[str, str | None]:
-    """The region and endpoint botocore would use, or ``(region, None)`` when only botocore's endpoint
-    rules can tell (non-standard partitions, FIPS, dual-stack)."""
+    """``(region, endpoint_url)`` for an explicit ``endpoint_url``; ``(region or "", None)`` otherwise:
+    then only botocore's endpoint ruleset may answer (:func:`ruleset_endpoint`), as it does for boto3
+    (configured endpoints, FIPS, dual-stack, account-based endpoints, partitions)."""
+    if not endpoint_url:
+        return region_name or "", None
     bs = _botocore_session(session)
     region = region_name or getattr(session, "region_name", None) or bs.get_config_variable("region")
     if not region:
         raise NoRegionError()  # botocore's wording, on every transport
-    if endpoint_url:
-        return region, endpoint_url
-    if not bs.get_config_variable("ignore_configured_endpoint_urls"):
-        # AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, or the config file's services section
-        try:
-            from botocore.configprovider import ConfiguredEndpointProvider
+    return region, endpoint_url
 
-            configured = ConfiguredEndpointProvider(full_config=bs.full_config, scoped_config=bs.get_scoped_config(),
-                                                    client_name="dynamodb").provide()
-        except Exception:  # noqa: BLE001 - a private botocore helper; fall back to botocore's rules
-            return region, None
-        if configured:
-            return region, str(configured)
-    if (_STANDARD_REGION.match(region) and not bs.get_config_variable("use_fips_endpoint")
-            and not bs.get_config_variable("use_dualstack_endpoint")):
-        return region, f"https://dynamodb.{region}.amazonaws.com"
-    return region, None
+
+# A data-plane operation whose endpoint parameters are those of every data-plane call without a table ARN.
+_PROBE_OPERATION = "GetItem"
+
+
+def ruleset_request(client: Any) -> tuple[Any, dict[str, Any]]:
+    """The operation model and request context to ask ``client``'s endpoint ruleset resolver with."""
+    return client.meta.service_model.operation_model(_PROBE_OPERATION), {}
+
+
+def ruleset_result(client: Any, url: str, context: dict[str, Any]) -> tuple[str, str]:
+    """``(endpoint_url, signing_region)`` from botocore's ruleset answer (authSchemes may set the region)."""
+    region = (context.get("signing") or {}).get("region") or client.meta.region_name
+    return str(url), str(region)
+
+
+def ruleset_endpoint(client: Any) -> tuple[str, str]:
+    """The endpoint and signing region botocore's own :class:`EndpointRulesetResolver` gives ``client`` (a
+    boto3 ``dynamodb`` client) for a data-plane call: the same parameters boto3 uses (region, FIPS,
+    dual-stack, account id and ``AWS_ACCOUNT_ID_ENDPOINT_MODE``, configured endpoint URLs), so the fast
+    path sends where boto3 would."""
+    operation, context = ruleset_request(client)
+    url, _headers, _props = client._resolve_endpoint_ruleset(operation, {}, context)
+    return ruleset_result(client, url, context)
 
 
 def resolve_settings(session: Any, region_name: str | None, endpoint_url: str | None,
-                     control_endpoint: Any = None) -> Settings:
-    """Region, endpoint and credentials (botocore's chain), resolved once per transport.
+                     control_client: Any = None) -> Settings:
+    """Endpoint, signing region and credentials (botocore's chain), resolved once per transport.
 
-    ``control_endpoint()`` returns botocore's endpoint for the rare cases :func:`resolve_region_and_endpoint`
-    cannot answer. The credentials object may be an aiobotocore one (async methods): callers await them.
+    ``control_client()`` returns the botocore client whose endpoint ruleset answers when no
+    ``endpoint_url`` is given. The credentials object may be an aiobotocore one: callers await them.
     """
     region, url = resolve_region_and_endpoint(session, region_name, endpoint_url)
     if url is None:
-        url = control_endpoint() if control_endpoint is not None else f"https://dynamodb.{region}.amazonaws.com"
+        url, region = ruleset_endpoint(control_client())
     return Settings(url, region, _get_credentials(session))
 
 
@@ -128,28 +139,41 @@ class WireProtocol:
     """Everything but I/O, shared by the sync and async transports: build and sign a request, parse the
     answer into a response dict or a ddbkit exception."""
 
-    __slots__ = ("endpoint_url", "scheme", "host", "port", "signer", "url")
+    __slots__ = ("endpoint_url", "scheme", "host", "port", "signer", "url", "path", "user_agent")
 
-    def __init__(self, endpoint_url: str, region: str) -> None:
+    def __init__(self, endpoint_url: str, region: str, user_agent_appid: str | None = None) -> None:
         parts = urlsplit(endpoint_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"endpoint_url {endpoint_url!r} must be http(s)://host[:port]")
+            raise ValueError(f"endpoint_url {endpoint_url!r} must be http(s)://host[:port][/path]")
         self.endpoint_url = endpoint_url
         self.scheme = parts.scheme
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.url = f"{parts.scheme}://{parts.netloc}/"
-        self.signer = DynamoDBSigner(host_header(endpoint_url), region)
+        self.path = parts.path or "/"  # a path in endpoint_url is kept, as botocore keeps it
+        self.url = f"{parts.scheme}://{parts.netloc}{self.path}"
+        self.signer = DynamoDBSigner(host_header(endpoint_url), region, path=self.path)
+        self.user_agent = _USER_AGENT + (f" app/{_sanitize(user_agent_appid)}" if user_agent_appid else "")
 
     def prepare(self, operation: str, request: Mapping[str, Any], credentials: Any) -> tuple[bytes, dict[str, str]]:
-        """The body and headers of the signed POST (``credentials``: frozen botocore credentials)."""
+        """The body and headers of the signed POST (``credentials``: frozen botocore credentials).
+
+        Headers beyond the signed ones, as botocore sends them: ``User-Agent`` (with ``app/<id>`` from
+        ``AWS_SDK_UA_APP_ID`` / ``sdk_ua_app_id`` / ``Config(user_agent_appid=...)``), a fresh
+        ``amz-sdk-invocation-id``, ``amz-sdk-request`` and, inside Lambda, ``X-Amzn-Trace-Id`` from
+        ``_X_AMZN_TRACE_ID`` (read per request: Lambda sets it per invocation).
+        """
         if credentials is None:
             raise NoCredentialsError()  # botocore's wording; nothing is sent
         body = orjson.dumps(request, default=_default)
         headers = self.signer.headers(_TARGET + operation, body, credentials.access_key, credentials.secret_key,
                                       credentials.token)
-        headers["User-Agent"] = _USER_AGENT
+        headers["User-Agent"] = self.user_agent
         headers["Accept-Encoding"] = "identity"  # x-amz-crc32 is over the bytes as sent
+        headers["amz-sdk-invocation-id"] = str(uuid.uuid4())
+        headers["amz-sdk-request"] = "attempt=1; max=1"  # ddbkit's retry policy makes each attempt a new call
+        trace = lambda_trace_id()
+        if trace:
+            headers["X-Amzn-Trace-Id"] = trace
         return body, headers
 
     @staticmethod
@@ -178,6 +202,24 @@ class WireProtocol:
         text = body[:500].decode("utf-8", "replace").strip()
         raise error_from_response(str(status), text or f"HTTP {status}", operation=operation, status=status,
                                   response={"body": text})
+
+
+def lambda_trace_id() -> str | None:
+    """``X-Amzn-Trace-Id`` as botocore's recursion-detection handler sets it: inside Lambda only
+    (``AWS_LAMBDA_FUNCTION_NAME``), from ``_X_AMZN_TRACE_ID``, quoted the same way."""
+    trace = os.environ.get("_X_AMZN_TRACE_ID")
+    if not trace or "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+        return None
+    return quote(trace, safe="-=;:+&[]{}\"',")
+
+
+def _sanitize(value: str) -> str:
+    try:
+        from botocore.useragent import sanitize_user_agent_string_component
+
+        return str(sanitize_user_agent_string_component(value, allow_hash=True))
+    except ImportError:  # pragma: no cover - older botocore
+        return re.sub(r"[^A-Za-z0-9!$%&'*+\-.^_`|~,#]", "-", value)
 
 
 def _binary_as_bytes(key: dict[str, Any]) -> dict[str, Any]:
@@ -253,6 +295,8 @@ def read_response(fp: Any) -> tuple[int, bytes, str | None, bool]:
 
 
 def _ca_bundle(session: Any, verify: bool | str | None) -> str | bool:
+    """What botocore verifies TLS with: ``verify`` (False or a CA bundle path), else ``AWS_CA_BUNDLE`` /
+    the profile's ``ca_bundle``, else botocore's default bundle."""
     if verify is False or isinstance(verify, str):
         return verify
     configured = _botocore_session(session).get_config_variable("ca_bundle")
@@ -263,7 +307,11 @@ def _ca_bundle(session: Any, verify: bool | str | None) -> str | bool:
     return str(get_cert_path(True))
 
 
-def _proxy_for(scheme: str, host: str) -> str | None:
+def _proxy_for(scheme: str, host: str, proxies: Mapping[str, str] | None = None) -> str | None:
+    """The proxy botocore would use: ``Config(proxies=...)`` for the scheme, else the environment's
+    ``HTTP(S)_PROXY`` unless ``NO_PROXY`` bypasses ``host``."""
+    if proxies:
+        return proxies.get(scheme)
     import urllib.request
 
     proxy = urllib.request.getproxies().get(scheme)
@@ -272,8 +320,126 @@ def _proxy_for(scheme: str, host: str) -> str | None:
     return None
 
 
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>:?\s*")
+
+
+def redact(text: str) -> str:
+    """``text`` with any ``user:password@`` of a URL (a proxy's credentials) replaced by ``***@`` and
+    object reprs (``<urllib3.connection.HTTPConnection object at 0x...>``) removed."""
+    return _OBJECT_REPR.sub("", _USERINFO.sub("***@", text))
+
+
+class Options:
+    """The client options the fast transports honour, from a :class:`botocore.config.Config` (fields the
+    user set) over ddbkit's defaults, and from the session (``sdk_ua_app_id``, ``ca_bundle``)."""
+
+    __slots__ = ("connect_timeout", "read_timeout", "max_pool", "proxies", "proxies_config", "user_agent_appid",
+                 "verify")
+
+    def __init__(self, config: Any = None, *, max_pool_connections: int, connect_timeout: float,
+                 read_timeout: float, verify: bool | str | None = None) -> None:
+        given: dict[str, Any] = dict(getattr(config, "_user_provided_options", {}) or {})
+        self.connect_timeout = float(given.get("connect_timeout", connect_timeout))
+        self.read_timeout = float(given.get("read_timeout", read_timeout))
+        self.max_pool = max(1, int(given.get("max_pool_connections", max_pool_connections)))
+        self.proxies: dict[str, str] | None = given.get("proxies") or None
+        self.proxies_config: dict[str, Any] = dict(given.get("proxies_config") or {})
+        self.user_agent_appid: str | None = given.get("user_agent_appid")
+        self.verify = verify
+
+    def appid(self, session: Any) -> str | None:
+        configured = self.user_agent_appid or _botocore_session(session).get_config_variable("user_agent_appid")
+        return str(configured) if configured else None
+
+
+_WATCHED_EVENTS = ("provide-client-params", "before-parameter-build", "before-call", "request-created",
+                   "before-sign", "before-send", "after-call", "after-call-error", "needs-retry")
+_BASELINE: set[str] | None = None
+
+
+def _handler_names(bs: Any) -> set[str]:
+    events = getattr(bs, "_events", None)
+    trie = getattr(getattr(events, "_emitter", events), "_handlers", None)  # EventAliaser -> HierarchicalEmitter
+    if trie is None or not hasattr(trie, "prefix_search"):
+        return set()
+    names = set()
+    for event in _WATCHED_EVENTS:
+        for handler in trie.prefix_search(f"{event}.dynamodb.GetItem"):
+            target = getattr(handler, "__func__", handler)
+            names.add(f"{event}:{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', repr(target))}")
+    return names
+
+
+def instrumented(session: Any) -> str | None:
+    """Why the fast path must give way to botocore's, or None.
+
+    The fast path runs no botocore events. If ``BaseClient._make_api_call`` is wrapped (ddtrace,
+    OpenTelemetry's botocore instrumentation, the X-Ray SDK behind Powertools Tracer all wrap it) or the
+    session has handlers of its own for DynamoDB's ``before-call``/``before-send``/``after-call``/...
+    events (beyond botocore's built-in ones), every call takes the botocore transport instead, so that
+    instrumentation sees every DynamoDB call.
+    """
+    global _BASELINE
+    import botocore
+    from botocore.client import BaseClient
+
+    # botocore's own is a plain function from the botocore package; wrapt wrappers (ddtrace, OpenTelemetry,
+    # the X-Ray SDK) or a monkeypatch are not. aiobotocore's client (imported only if in use) likewise.
+    clients: list[tuple[Any, str]] = [(BaseClient, os.path.dirname(botocore.__file__))]
+    aio = sys.modules.get("aiobotocore.client")
+    if aio is not None and hasattr(aio, "AioBaseClient"):
+        clients.append((aio.AioBaseClient, os.path.dirname(aio.__file__ or "")))
+    for cls, home in clients:
+        call = cls.__dict__.get("_make_api_call")
+        code = getattr(call, "__code__", None)
+        if call is not None and (type(call) is not types.FunctionType or code is None
+                                 or not code.co_filename.startswith(home)):
+            return f"{cls.__module__}.{cls.__name__}._make_api_call is instrumented"
+    if _BASELINE is None:
+        import botocore.session
+
+        _BASELINE = _handler_names(botocore.session.Session())
+    extra = _handler_names(_botocore_session(session)) - _BASELINE
+    if extra:
+        return f"the session has handlers for DynamoDB events: {', '.join(sorted(extra))}"
+    return None
+
+
+_LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
+# What a forked child dropped: kept referenced so it is never finalised in the child. Finalising it would
+# close the parent's connections from the child: an asyncio transport's close() unregisters its socket
+# from the event loop's epoll, which the child shares with the parent (the parent would then wait forever).
+_ABANDONED: list[Any] = []
+
+
+def abandon(*objects: Any) -> None:
+    """Keep ``objects`` (a forked child's inherited pools, sessions, clients) alive and untouched."""
+    _ABANDONED.extend(o for o in objects if o is not None)
+
+
+def track(transport: Any) -> None:
+    """Have ``transport._forked()`` called in the child after ``os.fork()``: a forked child must never
+    read from a connection the parent is using (it would get the parent's responses)."""
+    _LIVE.add(transport)
+
+
+def _after_fork_in_child() -> None:
+    for transport in list(_LIVE):
+        try:
+            transport._forked()
+        except Exception:  # noqa: BLE001,S110 - never break a fork over a transport
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _get_credentials(session: Any) -> Any:
-    return session.get_credentials() if session is not None else _botocore_session(None).get_credentials()
+    return (session if session is not None else default_session()).get_credentials()
 
 
 

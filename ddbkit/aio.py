@@ -21,7 +21,7 @@ from ddbkit.batch import BatchGetResult, BatchWriteResult, WritePipeline
 from ddbkit.codec import NumberMode
 from ddbkit.cursor import CursorCodec, CursorSecret
 from ddbkit.engine import BARRIER, Call, Gather, Op, Sleep, Stepper
-from ddbkit.errors import DdbkitError, DynamoDBError
+from ddbkit.errors import DdbkitError, DynamoDBError, name_resource
 from ddbkit.expressions import Condition, KeyCondition, Update
 from ddbkit.keys import KeySchema
 from ddbkit.operations import Page, TableCore
@@ -55,6 +55,7 @@ class AsyncDriver:
             response = await self.transport.send(effect.operation, effect.request)
         except DynamoDBError as err:
             if not self.policy.should_retry(effect.retry, err):
+                name_resource(err, effect.request)
                 self.usage.record_error(effect.operation, err, effect.request)
                 raise
             self.usage.record_retry(effect.operation, err)
@@ -78,6 +79,8 @@ class AsyncDriver:
             result: dict[str, Any] = await AsyncRetrying(sleep=asyncio.sleep, **self.policy.tenacity_kwargs())(attempt)
             return result
         except DynamoDBError as err:
+            err.retried = True  # sent more than once: an earlier attempt may have been applied
+            name_resource(err, effect.request)
             self.usage.record_error(effect.operation, err, effect.request)
             raise
 
@@ -232,8 +235,16 @@ class AsyncTable(TableCore):
         op = self._op_put(item, condition, names, values, return_values, return_on_failure)
         return await self._run("put", op)  # type: ignore[no-any-return]
 
-    async def update(self, key: Mapping[str, Any], update: Update | str | None = None, **kwargs: Any) -> dict[str, Any] | None:
-        return await self._run("update", self._op_update(key, update, **kwargs))  # type: ignore[no-any-return]
+    async def update(self, key: Mapping[str, Any], update: Update | str | None = None, *,
+                     set: Mapping[str, Any] | None = None, remove: Iterable[str] | None = None,
+                     add: Mapping[str, Any] | None = None, delete: Mapping[str, Any] | None = None,
+                     condition: Filter = None, names: Mapping[str, str] | None = None,
+                     values: Mapping[str, Any] | None = None, return_values: str | None = None,
+                     return_on_failure: bool = False) -> dict[str, Any] | None:
+        op = self._op_update(key, update, set=set, remove=remove, add=add, delete=delete, condition=condition,
+                             names=names, values=values, return_values=return_values,
+                             return_on_failure=return_on_failure)
+        return await self._run("update", op)  # type: ignore[no-any-return]
 
     async def delete(self, key: Mapping[str, Any], *, condition: Filter = None,
                      names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
@@ -252,8 +263,13 @@ class AsyncTable(TableCore):
         op = self._op_update_versioned(key, update, expected, version_attr)
         return await self._run("update_versioned", op)  # type: ignore[no-any-return]
 
-    async def query(self, key_condition: KeyCond, *, index: str | None = None, **kwargs: Any) -> Page:
-        return await self._run("query", self._op_query(key_condition, index=index, **kwargs), index)  # type: ignore[no-any-return]
+    async def query(self, key_condition: KeyCond, *, index: str | None = None, filter: Filter = None,
+                    limit: int | None = None, forward: bool = True, cursor: str | None = None,
+                    attributes: Sequence[str] | None = None, consistent: bool = False,
+                    names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Page:
+        op = self._op_query(key_condition, index=index, filter=filter, limit=limit, forward=forward, cursor=cursor,
+                            attributes=attributes, consistent=consistent, names=names, values=values)
+        return await self._run("query", op, index)  # type: ignore[no-any-return]
 
     @staticmethod
     async def _pages(fetch: Any, cursor: str | None) -> AsyncIterator[Page]:
@@ -264,35 +280,67 @@ class AsyncTable(TableCore):
             if cursor is None:
                 return
 
-    def query_pages(self, key_condition: KeyCond, **kwargs: Any) -> AsyncIterator[Page]:
-        cursor = kwargs.pop("cursor", None)
-        return self._pages(lambda c: self.query(key_condition, cursor=c, **kwargs), cursor)
+    def query_pages(self, key_condition: KeyCond, *, index: str | None = None, filter: Filter = None,
+                    limit: int | None = None, forward: bool = True, cursor: str | None = None,
+                    attributes: Sequence[str] | None = None, consistent: bool = False,
+                    names: Mapping[str, str] | None = None,
+                    values: Mapping[str, Any] | None = None) -> AsyncIterator[Page]:
+        return self._pages(lambda c: self.query(key_condition, index=index, filter=filter, limit=limit, forward=forward,
+                                                cursor=c, attributes=attributes, consistent=consistent, names=names,
+                                                values=values), cursor)
 
-    async def query_iter(self, key_condition: KeyCond, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
-        async for page in self.query_pages(key_condition, **kwargs):
+    async def query_iter(self, key_condition: KeyCond, *, index: str | None = None, filter: Filter = None,
+                         limit: int | None = None, forward: bool = True, cursor: str | None = None,
+                         attributes: Sequence[str] | None = None, consistent: bool = False,
+                         names: Mapping[str, str] | None = None,
+                         values: Mapping[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
+        async for page in self.query_pages(key_condition, index=index, filter=filter, limit=limit, forward=forward,
+                                           cursor=cursor, attributes=attributes, consistent=consistent, names=names,
+                                           values=values):
             for item in page.items:
                 yield item
 
-    async def scan(self, filter: Filter = None, *, index: str | None = None, **kwargs: Any) -> Page:
-        return await self._run("scan", self._op_scan(filter, index=index, **kwargs), index)  # type: ignore[no-any-return]
+    async def scan(self, filter: Filter = None, *, index: str | None = None, limit: int | None = None,
+                   cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
+                   segment: int | None = None, total_segments: int | None = None,
+                   names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Page:
+        op = self._op_scan(filter, index=index, limit=limit, cursor=cursor, attributes=attributes,
+                           consistent=consistent, segment=segment, total_segments=total_segments, names=names,
+                           values=values)
+        return await self._run("scan", op, index)  # type: ignore[no-any-return]
 
-    def scan_pages(self, filter: Filter = None, **kwargs: Any) -> AsyncIterator[Page]:
-        cursor = kwargs.pop("cursor", None)
-        return self._pages(lambda c: self.scan(filter, cursor=c, **kwargs), cursor)
+    def scan_pages(self, filter: Filter = None, *, index: str | None = None, limit: int | None = None,
+                   cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
+                   segment: int | None = None, total_segments: int | None = None,
+                   names: Mapping[str, str] | None = None,
+                   values: Mapping[str, Any] | None = None) -> AsyncIterator[Page]:
+        return self._pages(lambda c: self.scan(filter, index=index, limit=limit, cursor=c, attributes=attributes,
+                                               consistent=consistent, segment=segment, total_segments=total_segments,
+                                               names=names, values=values), cursor)
 
-    async def scan_iter(self, filter: Filter = None, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
-        async for page in self.scan_pages(filter, **kwargs):
+    async def scan_iter(self, filter: Filter = None, *, index: str | None = None, limit: int | None = None,
+                        cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
+                        segment: int | None = None, total_segments: int | None = None,
+                        names: Mapping[str, str] | None = None,
+                        values: Mapping[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
+        async for page in self.scan_pages(filter, index=index, limit=limit, cursor=cursor, attributes=attributes,
+                                          consistent=consistent, segment=segment, total_segments=total_segments,
+                                          names=names, values=values):
             for item in page.items:
                 yield item
 
-    async def parallel_scan(self, total_segments: int = 4, filter: Filter = None,
-                            **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
+    async def parallel_scan(self, total_segments: int = 4, filter: Filter = None, *, index: str | None = None,
+                            limit: int | None = None, attributes: Sequence[str] | None = None,
+                            consistent: bool = False, names: Mapping[str, str] | None = None,
+                            values: Mapping[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
         """Scan ``total_segments`` segments as tasks, merged into one async iterator (order not defined)."""
         results: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=total_segments * 2)
 
         async def worker(segment: int) -> None:
             try:
-                async for page in self.scan_pages(filter, segment=segment, total_segments=total_segments, **kwargs):
+                async for page in self.scan_pages(filter, index=index, limit=limit, attributes=attributes,
+                                                  consistent=consistent, segment=segment,
+                                                  total_segments=total_segments, names=names, values=values):
                     await results.put(("items", page.items))
             except Exception as err:  # noqa: BLE001 - re-raised in the consumer
                 await results.put(("error", err))
@@ -316,9 +364,10 @@ class AsyncTable(TableCore):
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def count(self, key_condition: KeyCond | None = None, *, index: str | None = None,
-                    **kwargs: Any) -> int:
-        return await self._run("count", self._op_count(key_condition, index=index, **kwargs), index)  # type: ignore[no-any-return]
+    async def count(self, key_condition: KeyCond | None = None, *, index: str | None = None, filter: Filter = None,
+                    names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> int:
+        op = self._op_count(key_condition, index=index, filter=filter, names=names, values=values)
+        return await self._run("count", op, index)  # type: ignore[no-any-return]
 
     async def batch_write(self, puts: Iterable[Mapping[str, Any]] = (), deletes: Iterable[Mapping[str, Any]] = (), *,
                           requests: Iterable[tuple[str, Mapping[str, Any]]] = (),
@@ -326,9 +375,10 @@ class AsyncTable(TableCore):
         op = self._op_batch_write(puts, deletes, requests, concurrency, validate_first)
         return await self._run("batch_write", op)  # type: ignore[no-any-return]
 
-    def batch_writer(self, *, concurrency: int | None = None) -> AsyncBatchWriter:
+    def batch_writer(self, flush_every: int | None = None, *, concurrency: int | None = None) -> AsyncBatchWriter:
         """``async with table.batch_writer() as w: await w.put(item)``: the async twin of
-        :meth:`ddbkit.Table.batch_writer` (as aioboto3's ``batch_writer``), on the streaming pipeline."""
+        :meth:`ddbkit.Table.batch_writer` (as aioboto3's ``batch_writer``), on the streaming pipeline.
+        ``flush_every`` is accepted for the same signature as the sync client; the pipeline sends every 25."""
         return AsyncBatchWriter(self, concurrency=concurrency)
 
     async def batch_get(self, keys: Iterable[Mapping[str, Any]], *, consistent: bool = False,

@@ -438,7 +438,8 @@ def get_op(table: str, key_names: Sequence[str], keys: Iterable[Mapping[str, Any
         else:
             result.missing.append(k)
     if unprocessed or failure:
-        err = BatchGetError(unprocessed, result.items, failure[0] if failure else state["cause"])
+        err = BatchGetError(unprocessed, result.items, failure[0] if failure else state["cause"],
+                            missing=result.missing)
         if failure:
             raise err from failure[0]
         raise err

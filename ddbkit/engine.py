@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from queue import SimpleQueue
 from typing import Any, Protocol, TypeVar
 
-from ddbkit.errors import DdbkitError, DynamoDBError
+from ddbkit.errors import DdbkitError, DynamoDBError, name_resource
 from ddbkit.retry import RetryPolicy
 from ddbkit.usage import Usage
 
@@ -136,6 +136,7 @@ class SyncDriver:
             response = self.transport.send(effect.operation, effect.request)
         except DynamoDBError as err:
             if not self.policy.should_retry(effect.retry, err):
+                name_resource(err, effect.request)
                 self.usage.record_error(effect.operation, err, effect.request)
                 raise
             self.usage.record_retry(effect.operation, err)
@@ -158,6 +159,8 @@ class SyncDriver:
         try:
             return Retrying(sleep=self._sleep, **self.policy.tenacity_kwargs())(attempt)
         except DynamoDBError as err:
+            err.retried = True  # sent more than once: an earlier attempt may have been applied
+            name_resource(err, effect.request)
             self.usage.record_error(effect.operation, err, effect.request)
             raise
 

@@ -1,9 +1,11 @@
 """ddbkit's exception hierarchy.
 
-Two families:
+Three families:
 
 * :class:`ClientValidationError` — ddbkit refused the input *before* sending anything (bad value, item
   too large, too many items in a transaction...). It names the attribute path or item and the rule.
+* :class:`ConfigurationError` — nothing could be sent: no region, no credentials (botocore's wording, on
+  every transport).
 * :class:`DynamoDBError` — the service (or the connection to it) failed. It keeps DynamoDB's error
   ``code`` and ``message``, the ``operation`` and HTTP ``status``; subclasses exist for the codes callers
   branch on. :func:`error_from_response` maps a code to its class; every transport uses it.
@@ -14,6 +16,7 @@ Batch and transaction failures carry the items: nothing is lost silently.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,11 +28,15 @@ __all__ = [
     "CodecError",
     "ExpressionError",
     "CursorError",
+    "ConfigurationError",
+    "NoRegionError",
+    "NoCredentialsError",
     "DynamoDBError",
     "ConditionalCheckFailed",
     "ThrottledError",
     "ServiceError",
     "ConnectionFailed",
+    "CorruptResponse",
     "ResourceNotFound",
     "ResourceInUse",
     "ServiceValidationError",
@@ -42,7 +49,11 @@ __all__ = [
     "BatchWriteError",
     "BatchGetError",
     "error_from_response",
+    "connection_failed",
+    "verify_reply",
+    "name_resource",
     "RETRYABLE_CODES",
+    "RETRYABLE_CANCELLATION_REASONS",
 ]
 
 
@@ -80,6 +91,30 @@ class CursorError(ClientValidationError):
 
 
 # --------------------------------------------------------------------------------------------------
+# Not configured (nothing was sent)
+# --------------------------------------------------------------------------------------------------
+
+
+class ConfigurationError(DdbkitError):
+    """The client cannot send anything: no region, no credentials. Same wording as botocore's errors,
+    whichever transport found it."""
+
+
+class NoRegionError(ConfigurationError, ValueError):
+    """No AWS region from the arguments, the session, ``AWS_REGION``/``AWS_DEFAULT_REGION`` or the config file."""
+
+    def __init__(self, message: str = "You must specify a region.") -> None:
+        super().__init__(message)
+
+
+class NoCredentialsError(ConfigurationError):
+    """botocore's credential chain found nothing (environment, profiles, SSO, container, instance metadata)."""
+
+    def __init__(self, message: str = "Unable to locate credentials") -> None:
+        super().__init__(message)
+
+
+# --------------------------------------------------------------------------------------------------
 # Failed at the service
 # --------------------------------------------------------------------------------------------------
 
@@ -109,10 +144,15 @@ class DynamoDBError(DdbkitError):
     """DynamoDB (or the connection to it) returned an error.
 
     ``code`` is DynamoDB's error code (``ConditionalCheckFailedException``...), ``message`` its text.
-    ``retryable`` says whether the retry policy may send the same request again.
+    ``retryable`` says whether the retry policy may send the same request again. ``retried`` is True when
+    the call was sent more than once before this error (an earlier attempt may have been applied: see
+    docs/reliability.md). ``token`` is the ``ClientRequestToken`` of a failed ``transact_write``: call
+    again with ``token=`` it to retry without applying twice (10-minute window).
     """
 
     retryable = False
+    retried = False
+    token: str | None = None
 
     def __init__(self, code: str, message: str = "", *, operation: str = "", status: int | None = None,
                  response: Mapping[str, Any] | None = None) -> None:
@@ -150,13 +190,25 @@ class ServiceError(DynamoDBError):
 
 
 class ConnectionFailed(DynamoDBError):
-    """The connection failed or timed out before a response; retried with backoff."""
+    """The connection failed or timed out before a complete response; retried with backoff.
+
+    ``endpoint`` is the URL that was called. The request may or may not have been applied."""
 
     retryable = True
+    endpoint: str | None = None
+
+
+class CorruptResponse(ConnectionFailed):
+    """The response failed its ``x-amz-crc32`` check or its body was cut short / not JSON: it is not trusted
+    (never read as an empty success) and the call is retried like a connection failure."""
 
 
 class ResourceNotFound(DynamoDBError):
-    """The table or index does not exist (or is not ACTIVE yet)."""
+    """The table or index does not exist (or is not ACTIVE yet). ``table`` and ``index`` name it when the
+    request did (one table; a batch or transaction over several names them all in the message)."""
+
+    table: str | None = None
+    index: str | None = None
 
 
 class ResourceInUse(DynamoDBError):
@@ -180,7 +232,7 @@ class IdempotentParameterMismatch(DynamoDBError):
 
 
 class TransactionConflict(DynamoDBError):
-    """Another transaction is in progress on an item (TransactionInProgressException); retryable."""
+    """The same ClientRequestToken is still being processed (TransactionInProgressException); retryable."""
 
     retryable = True
 
@@ -197,14 +249,27 @@ class CancellationReason:
     wire_item: Mapping[str, Any] | None = None
 
 
+# Cancellation reasons that say "try again later", not "your request is wrong": a transaction cancelled only
+# for these is retried (same request, same ClientRequestToken), like a throttle.
+RETRYABLE_CANCELLATION_REASONS = frozenset({"TransactionConflict", "ProvisionedThroughputExceeded",
+                                            "ThrottlingError", "RequestLimitExceeded"})
+
+
 class TransactionCanceled(DynamoDBError):
-    """TransactWriteItems/TransactGetItems was cancelled; ``reasons`` has one entry per action, in order."""
+    """TransactWriteItems/TransactGetItems was cancelled; ``reasons`` has one entry per action, in order.
+
+    ``retryable`` when every failed action failed only for a transient reason (``TransactionConflict`` with
+    another transaction or write, throughput): the retry policy resends it with the same token. A
+    ``ConditionalCheckFailed`` (or validation) reason is final. ``token`` is the request's ClientRequestToken.
+    """
 
     def __init__(self, code: str, message: str = "", *, operation: str = "", status: int | None = None,
                  response: Mapping[str, Any] | None = None,
                  reasons: Sequence[CancellationReason] = ()) -> None:
         super().__init__(code, message, operation=operation, status=status, response=response)
         self.reasons = list(reasons)
+        failed = self.failed
+        self.retryable = bool(failed) and all(r.code in RETRYABLE_CANCELLATION_REASONS for r in failed)
 
     @property
     def failed(self) -> list[CancellationReason]:
@@ -220,9 +285,13 @@ class TransactionCanceled(DynamoDBError):
 class BatchWriteError(DdbkitError):
     """Some writes of a batch could not be applied within the retry budget.
 
-    ``unprocessed`` holds every request not known to be written, as the caller gave it: ``("put", item)``
-    or ``("delete", key)``. ``written`` counts the ones that were. ``cause`` is the last service error, if
-    the failure was an error rather than unprocessed items left after the last attempt.
+    ``unprocessed`` holds every request *not known to be written*, as the caller gave it: ``("put", item)``
+    or ``("delete", key)``. It is not "exactly the requests not applied": when the last attempt of a chunk
+    failed without an answer (reset, timeout, corrupt reply) its requests are listed although DynamoDB may
+    have applied some or all of them. They are **safe to resend** (puts and deletes are idempotent, and
+    the last request per key is the one kept). ``written`` counts the requests known to be written.
+    ``cause`` is the last service error, if the failure was an error rather than unprocessed items left
+    after the last attempt.
     """
 
     def __init__(self, unprocessed: Sequence[tuple[str, dict[str, Any]]], written: int,
@@ -242,13 +311,15 @@ class BatchWriteError(DdbkitError):
 class BatchGetError(DdbkitError):
     """Some keys of a batch get could not be read within the retry budget.
 
-    ``unprocessed`` are the keys not read; ``items`` the ones read (request order); ``cause`` as above.
+    ``unprocessed`` are the keys not read (whether they exist is unknown: read them again); ``items`` the
+    items read (request order); ``missing`` the keys read and found to have no item; ``cause`` as above.
     """
 
     def __init__(self, unprocessed: Sequence[Mapping[str, Any]], items: Sequence[dict[str, Any]],
-                 cause: BaseException | None = None) -> None:
+                 cause: BaseException | None = None, missing: Sequence[Mapping[str, Any]] = ()) -> None:
         self.unprocessed = list(unprocessed)
         self.items = list(items)
+        self.missing = list(missing)
         self.cause = cause
         why = f" (last error: {cause})" if cause else " (retries exhausted)"
         super().__init__(f"{len(self.unprocessed)} key(s) not read, {len(self.items)} read{why}")
@@ -307,3 +378,104 @@ def error_from_response(code: str, message: str, *, operation: str = "", status:
     if isinstance(err, ConditionalCheckFailed) and response and response.get("Item"):
         err.wire_item = response["Item"]
     return err
+
+
+def name_resource(error: BaseException, request: Mapping[str, Any]) -> BaseException:
+    """Name the table (and index) in a :class:`ResourceNotFound` from the ``request`` that failed.
+
+    DynamoDB answers only "Requested resource not found"; the request says which table (``TableName``),
+    which index (``IndexName``), or which tables of a batch or transaction. Other errors pass unchanged.
+    """
+    if not isinstance(error, ResourceNotFound) or error.table is not None:
+        return error
+    tables: list[str] = []
+    if isinstance(request.get("TableName"), str):
+        tables.append(request["TableName"])
+    for name in request.get("RequestItems") or {}:
+        tables.append(str(name))
+    for action in request.get("TransactItems") or ():
+        for body in action.values() if isinstance(action, Mapping) else ():
+            name = body.get("TableName") if isinstance(body, Mapping) else None
+            if name and name not in tables:
+                tables.append(str(name))
+    if not tables:
+        return error
+    index = request.get("IndexName")
+    error.table = tables[0] if len(tables) == 1 else None
+    error.index = str(index) if index else None
+    what = (f"index {index!r} of table {tables[0]!r}" if index else f"table {tables[0]!r}") if len(tables) == 1 \
+        else "one of the tables " + ", ".join(repr(t) for t in tables)
+    error.message = f"{error.message or 'Requested resource not found'}: {what} does not exist or is not ACTIVE"
+    op = f"{error.operation}: " if error.operation else ""
+    error.args = (f"{op}{error.code}: {error.message}",)
+    return error
+
+
+_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>:?\s*")
+_POOL = re.compile(r"\b\w+\(host='[^']*', port=\d+\):\s*")
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+_CAUSED_BY = re.compile(r"\(Caused by \w+\((.*)\)\)\s*$", re.S)
+
+
+def _reason(error: BaseException) -> str:
+    """A readable reason for a connection error: no object reprs, no urllib3 pool boilerplate."""
+    text = str(error).strip() or type(error).__name__
+    caused = _CAUSED_BY.search(text)
+    if caused:  # urllib3's MaxRetryError wraps the real cause
+        text = caused.group(1).strip().strip("'\"")
+    text = _USERINFO.sub("***@", _POOL.sub("", _REPR.sub("", text))).strip()  # no proxy passwords either
+    return text or type(error).__name__
+
+
+def connection_failed(error: BaseException, operation: str, endpoint: str | None) -> ConnectionFailed:
+    """The :class:`ConnectionFailed` for a low-level error (socket, urllib3, aiohttp, botocore), in botocore's
+    wording and naming the endpoint URL, never an object repr. Shared by every transport."""
+    reason = _reason(error)
+    name = type(error).__name__
+    lower = f"{name} {reason}".lower()
+    if "connecttimeout" in lower.replace(" ", ""):
+        what = "Connect timeout on endpoint URL"
+    elif "timeout" in lower or "timed out" in lower:
+        what = "Read timeout on endpoint URL"
+    elif any(s in lower for s in ("refused", "newconnection", "connector", "could not connect",
+                                  "name or service", "nodename", "getaddrinfo", "no route")):
+        what = "Could not connect to the endpoint URL"
+    else:
+        what = "Connection was closed before a complete response from endpoint URL"
+    if endpoint and endpoint in reason:  # botocore's own message already names it
+        message = reason
+    else:
+        message = f'{what}: "{endpoint or "(unknown)"}" ({reason})'
+    err = ConnectionFailed(name, message, operation=operation)
+    err.endpoint = endpoint
+    return err
+
+
+def verify_reply(operation: str, status: int, body: bytes, crc32: str | None,
+                 content_length: str | int | None = None) -> None:
+    """Raise :class:`CorruptResponse` unless ``body`` is the whole, intact reply.
+
+    DynamoDB sends ``x-amz-crc32`` over the body as sent: a mismatch means damage in transit. A body shorter
+    than its ``Content-Length`` was cut. Without a CRC (emulators, proxies), a 200 whose body is not a JSON
+    object is damaged too: botocore would read it as an empty success (no ``Item``, no
+    ``UnprocessedItems``, no ``LastEvaluatedKey``). Every transport calls this before trusting a reply.
+    """
+    if content_length is not None and str(content_length).strip().isdigit() and int(content_length) != len(body):
+        raise CorruptResponse("IncompleteResponse", f"response body ended after {len(body)} of {int(content_length)} "
+                              f"bytes (HTTP {status})", operation=operation, status=status)
+    if crc32 is not None and crc32.strip().isdigit():
+        if int(crc32) != zlib.crc32(body) & 0xFFFFFFFF:
+            raise CorruptResponse("CRC32CheckFailed", f"response CRC32 mismatch (HTTP {status})", operation=operation,
+                                  status=status)
+        return
+    if status == 200:
+        import json
+
+        try:
+            data = json.loads(body) if body.strip() else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise CorruptResponse("InvalidResponse", f"HTTP 200 with a body that is not a JSON object: {body[:200]!r}",
+                                  operation=operation, status=status)
+

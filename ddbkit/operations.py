@@ -7,9 +7,10 @@ them with threads, ``ddbkit.aio.AsyncTable`` with asyncio: one implementation of
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Generic
@@ -24,13 +25,14 @@ from ddbkit.codec import (
     marshal_item,
     marshal_key,
     marshal_put,
+    unmarshal,
     unmarshal_item,
 )
 from ddbkit.cursor import CursorCodec, CursorSecret
 from ddbkit.cursor import _wire_json as _cursor_json
 from ddbkit.engine import Call, Op
-from ddbkit.errors import ClientValidationError, ConditionalCheckFailed
-from ddbkit.errors import DynamoDBError, TransactionCanceled  # exactly-once writes
+from ddbkit.errors import ClientValidationError, ConditionalCheckFailed, DynamoDBError
+from ddbkit.errors import TransactionCanceled  # exactly-once writes
 from ddbkit.expressions import Path  # exactly-once writes
 from ddbkit.expressions import (
     Attr,
@@ -38,6 +40,7 @@ from ddbkit.expressions import (
     Condition,
     KeyCondition,
     Update,
+    _Operand,
     check_expression,
     check_placeholders,
     projection,
@@ -59,6 +62,11 @@ else:
 __all__ = ["TableCore", "Page", "VersionConflict", "ttl_epoch"]
 
 _RETURN_VALUES = frozenset({"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"})
+logger = logging.getLogger("ddbkit")
+_ABSENT = object()
+_UNKNOWN = object()
+# (stored wire item or None) -> True when it is exactly what a retried conditional write would have left
+AppliedCheck = Callable[[Mapping[str, Any] | None], bool]
 
 
 @dataclass
@@ -239,8 +247,15 @@ class TableCore:
         attrs = resp.get("Attributes")
         return unmarshal_item(attrs, self.number) if attrs else None
 
-    def _op_call(self, operation: str, req: dict[str, Any]) -> Op[dict[str, Any]]:
-        """One call; a conditional failure comes back with the item as plain Python."""
+    def _op_call(self, operation: str, req: dict[str, Any], applied: AppliedCheck | None = None) -> Op[dict[str, Any]]:
+        """One call; a conditional failure comes back with the item as plain Python.
+
+        ``applied`` detects a conditional write that was sent again after a timeout/reset and then failed
+        its condition *because its first attempt had been applied*: the stored item (from the failure's
+        ``ReturnValuesOnConditionCheckFailure`` item, else one consistent GetItem) is exactly what the write
+        leaves. Then the write counts as applied (the returned response is ``{}``, or the stored item as
+        ``Attributes`` for ``ALL_NEW``) instead of raising. See docs/reliability.md for when this is possible.
+        """
         try:
             resp: dict[str, Any] = yield Call(operation, req)
         except ConditionalCheckFailed as err:
@@ -248,8 +263,29 @@ class TableCore:
                 item = (err.response or {}).get("Item")
                 if item:
                     err.item = unmarshal_item(item, self.number)
+            if err.retried and applied is not None:
+                current = yield from self._op_stored(req, err)
+                if current is not _UNKNOWN and applied(current):
+                    logger.warning("%s on %s: the condition failed on a retry because the first attempt had been "
+                                   "applied (the stored item is what was written); reported as applied",
+                                   operation, self.name)
+                    if req.get("ReturnValues") == "ALL_NEW" and current:
+                        return {"Attributes": current}
+                    return {}
             raise
         return resp
+
+    def _op_stored(self, req: Mapping[str, Any], err: ConditionalCheckFailed) -> Op[Any]:
+        """The stored wire item (None: absent) after a conditional failure, or ``_UNKNOWN``."""
+        if req.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
+            return (err.response or {}).get("Item") or None
+        keys = yield from self._op_keys()
+        key = req.get("Key") or {k: req["Item"][k] for k in keys.names}
+        try:
+            resp = yield Call("GetItem", {"TableName": self.name, "Key": key, "ConsistentRead": True})
+        except DynamoDBError:
+            return _UNKNOWN
+        return resp.get("Item") or None
 
     # ------------------------------------------------------------------------------------------
     # single items
@@ -278,7 +314,12 @@ class TableCore:
         c = Compiler()
         self._condition(c, req, condition, names, values)
         self._return_options(req, return_values, return_on_failure, only_old="put")
-        resp = yield from self._op_call("PutItem", self._finish(c, req))
+        written = req["Item"]
+        check: AppliedCheck | None = None
+        if "ConditionExpression" in req:
+            def check(stored: Mapping[str, Any] | None) -> bool:
+                return stored is not None and _same(stored, written)
+        resp = yield from self._op_call("PutItem", self._finish(c, req), check)
         return self._parse_attrs(resp)
 
     def _op_update(self, key: Mapping[str, Any], update: Update | str | None = None, *,
@@ -299,7 +340,12 @@ class TableCore:
         self._update_expression(c, req, keys, update, set, remove, add, delete)
         self._condition(c, req, condition, None, None)
         self._return_options(req, return_values, return_on_failure)
-        resp = yield from self._op_call("UpdateItem", self._finish(c, req))
+        outcome = _update_outcome(update, set, remove, add, delete) if "ConditionExpression" in req else None
+        check: AppliedCheck | None = None
+        if outcome is not None:
+            def check(stored: Mapping[str, Any] | None) -> bool:
+                return stored is not None and all(_value_at(stored, parts) == want for parts, want in outcome)
+        resp = yield from self._op_call("UpdateItem", self._finish(c, req), check)
         return self._parse_attrs(resp)
 
     def _update_expression(self, c: Compiler, req: dict[str, Any], keys: KeySchema, update: Update | str | None,
@@ -608,7 +654,11 @@ class TableCore:
         req: dict[str, Any] = {"TransactItems": items, "ClientRequestToken": token}
         if self.rcc != "NONE":
             req["ReturnConsumedCapacity"] = self.rcc
-        yield Call("TransactWriteItems", req)
+        try:
+            yield Call("TransactWriteItems", req)
+        except DynamoDBError as err:
+            err.token = token  # the caller may retry with it: applied at most once within 10 minutes
+            raise
         return token
 
     def _op_transact_get(self, gets: Sequence[tx.Get | Mapping[str, Any]]) -> Op[list[dict[str, Any] | None]]:
@@ -778,3 +828,42 @@ class TableCore:
             raise VersionConflict(err.code, f"{version_attr} is no longer {expected}", operation="TransactWriteItems",
                                   status=err.status, response=err.response) from None
         return (yield from self._op_get(key, consistent=True))
+
+def _plain(av: Mapping[str, Any]) -> Any:
+    # numbers as Decimal ("1" and "1.0" are one DynamoDB number), B as bytes, sets as sets
+    return unmarshal(av, NumberMode.DECIMAL)
+
+
+def _same(stored: Mapping[str, Any], written: Mapping[str, Any]) -> bool:
+    """Two wire items hold the same values (DynamoDB's equality: number forms, set order ignored)."""
+    return stored.keys() == written.keys() and all(_plain(stored[k]) == _plain(written[k]) for k in written)
+
+
+def _update_outcome(update: Update | str | None, set: Mapping[str, Any] | None, remove: Iterable[str] | None,
+                    add: Mapping[str, Any] | None, delete: Mapping[str, Any] | None) -> list[tuple[tuple[Any, ...], Any]] | None:
+    """What an update leaves at each path, when that does not depend on the item it updates: only ``SET path =
+    literal`` and ``REMOVE``. None for expression strings, ADD, DELETE and computed values (``Attr + 1``...)."""
+    if isinstance(update, str):
+        return None
+    u = update if update is not None else Update.from_dicts(set, remove, add, delete)
+    # Update's clauses are read here (same package) to know what the write leaves behind
+    if u._add or u._delete or any(isinstance(v, _Operand) for _, v in u._set):
+        return None
+    return [(p.parts, _plain(marshal(v, str(p)))) for p, v in u._set] + [(p.parts, _ABSENT) for p in u._remove]
+
+
+def _value_at(item: Mapping[str, Any], parts: tuple[Any, ...]) -> Any:
+    """The plain value at a path of a wire item, or ``_ABSENT``."""
+    value: Any = {"M": item}
+    for part in parts:
+        if isinstance(part, int):
+            seq = value.get("L") if isinstance(value, Mapping) else None
+            if not isinstance(seq, list) or part >= len(seq):
+                return _ABSENT
+            value = seq[part]
+        else:
+            members = value.get("M") if isinstance(value, Mapping) else None
+            if not isinstance(members, Mapping) or part not in members:
+                return _ABSENT
+            value = members[part]
+    return _plain(value)

@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ddbkit.errors import DdbkitError
+from ddbkit.errors import CorruptResponse, DdbkitError, DynamoDBError
 from ddbkit.streams import BatchResult
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "MemoryCheckpointStore",
     "JsonFileCheckpointStore",
     "StreamNotFound",
+    "StreamReadError",
     "RecordProcessor",
     "to_lambda_record",
 ]
@@ -52,6 +53,11 @@ _START = {"trim-horizon": "TRIM_HORIZON", "latest": "LATEST"}
 
 class StreamNotFound(DdbkitError, LookupError):
     """The table has no stream (streams disabled), or the table or stream does not exist."""
+
+
+class StreamReadError(DdbkitError):
+    """A shard (or the stream's description) could not be read ``max_errors`` times in a row: damaged
+    replies, timeouts, throttling. Nothing is skipped: a new poller resumes from the checkpoints."""
 
 
 class RecordProcessor(Protocol):
@@ -152,8 +158,9 @@ class _Shard:
     closed: bool  # has an EndingSequenceNumber: no new records will arrive
     start: str  # iterator type when there is no checkpoint
     iterator: str | None = None
-    done: bool = False  # read to its end (closed shards only)
-    retry_at: float = 0.0  # after a failed batch: not before this clock time
+    done: bool = False  # read to its end (closed shards only: an open shard is never done)
+    retry_at: float = 0.0  # after a failed batch or a read error: not before this clock time
+    errors: int = 0  # read errors in a row
 
 
 @dataclass
@@ -173,6 +180,24 @@ def _error_code(exc: BaseException) -> str:
     return str(response.get("Error", {}).get("Code", "")) if isinstance(response, Mapping) else ""
 
 
+_TRANSIENT_CODES = frozenset({"LimitExceededException", "ThrottlingException", "InternalServerError",
+                              "InternalFailure", "ServiceUnavailable", "RequestLimitExceeded"})
+
+
+def _transient(exc: BaseException) -> bool:
+    """An error worth reading again after a pause: damaged reply, connection, timeout, throttling, 5xx."""
+    if isinstance(exc, DynamoDBError):
+        return exc.retryable
+    if _error_code(exc) in _TRANSIENT_CODES:
+        return True
+    try:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, (BotoConnectionError, HTTPClientError))
+
+
 class StreamPoller:
     """Feed a table's stream to ``processor`` (anything with ``process(records) -> BatchResult``).
 
@@ -182,13 +207,20 @@ class StreamPoller:
     GetRecords' Limit (1..1000). ``client`` is a boto3 ``dynamodbstreams`` client and ``dynamodb_client`` a
     ``dynamodb`` one (to look up the table's stream); missing ones are made from
     ``session``/``region_name``/``endpoint_url``. ``sleep`` and ``clock`` are injectable for tests.
+
+    Damaged replies are never read as "end of shard": every client the poller uses checks each reply's
+    ``x-amz-crc32`` and completeness (a botocore ``after-call`` handler), a GetRecords reply without
+    ``Records`` is damaged, and an open shard (no ``EndingSequenceNumber``) is never finished: a reply without
+    ``NextShardIterator`` on it is an error. Read errors (those, connection failures, throttling) are retried
+    after ``retry_delay`` (doubling, at most 30 s), from the same iterator or, if records were delivered,
+    ``AFTER_SEQUENCE_NUMBER`` the checkpoint; after ``max_errors`` in a row :class:`StreamReadError` is raised.
     """
 
     def __init__(self, processor: RecordProcessor, table_name: str | None = None, *, stream_arn: str | None = None,
                  client: Any = None, dynamodb_client: Any = None, session: Any = None, region_name: str | None = None,
                  endpoint_url: str | None = None, start: str = "trim-horizon",
                  checkpoints: CheckpointStore | None = None, batch_size: int = 100, idle_interval: float = 0.5,
-                 retry_delay: float = 1.0, shard_refresh: float = 60.0,
+                 retry_delay: float = 1.0, shard_refresh: float = 60.0, max_errors: int = 10,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         if table_name is None and stream_arn is None:
             raise ValueError("give table_name or stream_arn")
@@ -205,6 +237,8 @@ class StreamPoller:
         self.idle_interval = idle_interval
         self.retry_delay = retry_delay
         self.shard_refresh = shard_refresh
+        self.max_errors = max(1, max_errors)
+        self._refresh_errors = 0
         self._sleep = sleep
         self._clock = clock
         self._clients: dict[str, Any] = {name: c for name, c in (("dynamodbstreams", client),
@@ -213,6 +247,7 @@ class StreamPoller:
         self._region_name = region_name
         self._endpoint_url = endpoint_url
         self._stream_arn = stream_arn
+        self._checked: set[int] = set()
         self._shards: dict[str, _Shard] = {}
         self._refreshed_at: float | None = None
 
@@ -226,6 +261,15 @@ class StreamPoller:
             factory = self._session or boto3
             client = self._clients[service] = factory.client(service, region_name=self._region_name,
                                                              endpoint_url=self._endpoint_url)
+            self._checked.add(id(client))
+            from ddbkit.transport.botocore import install_reply_check
+
+            install_reply_check(client)
+        elif id(client) not in self._checked:
+            self._checked.add(id(client))
+            from ddbkit.transport.botocore import install_reply_check
+
+            install_reply_check(client)  # a given client too: a damaged reply must not end a shard
         return client
 
     @property
@@ -298,7 +342,21 @@ class StreamPoller:
             request.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=checkpoint)
         else:
             request["ShardIteratorType"] = shard.start
-        return str(self.client.get_shard_iterator(**request)["ShardIterator"])
+        iterator = self.client.get_shard_iterator(**request).get("ShardIterator")
+        if not iterator:
+            raise CorruptResponse("InvalidResponse", "GetShardIterator reply without a ShardIterator",
+                                  operation="GetShardIterator")
+        return str(iterator)
+
+    def _read_error(self, shard: _Shard, now: float, exc: BaseException) -> None:
+        """A transient read error on ``shard``: pause it (doubling), or give up after ``max_errors`` in a row."""
+        shard.errors += 1
+        if shard.errors >= self.max_errors:
+            raise StreamReadError(f"shard {shard.shard_id} of {self.stream_arn}: {shard.errors} read errors in a "
+                                  f"row, the last: {exc}") from exc
+        logger.warning("shard %s: read error %d of at most %d, retried: %s", shard.shard_id, shard.errors,
+                       self.max_errors, exc)
+        shard.retry_at = now + min(30.0, self.retry_delay * 2 ** (shard.errors - 1))
 
     def _ready(self, now: float) -> list[_Shard]:
         """Shards to read now: not finished, parent finished (or unknown), not waiting to retry."""
@@ -318,16 +376,30 @@ class StreamPoller:
         """
         now = self._clock()
         if self._refreshed_at is None or now - self._refreshed_at >= self.shard_refresh:
-            self._refresh_shards()
+            try:
+                self._refresh_shards()
+                self._refresh_errors = 0
+            except Exception as exc:
+                if not _transient(exc):
+                    raise
+                self._refresh_errors += 1
+                if self._refresh_errors >= self.max_errors:
+                    raise StreamReadError(f"{self._refresh_errors} DescribeStream errors in a row, the last: "
+                                          f"{exc}") from exc
+                logger.warning("DescribeStream failed (%d of at most %d), retried: %s", self._refresh_errors,
+                               self.max_errors, exc)
         result = PollResult()
         for shard in self._ready(now):
             room = self.batch_size if limit is None else min(self.batch_size, limit - result.records)
             if room <= 0:
                 break
-            if shard.iterator is None:
-                shard.iterator = self._iterator(shard)
             try:
+                if shard.iterator is None:
+                    shard.iterator = self._iterator(shard)
                 page = self.client.get_records(ShardIterator=shard.iterator, Limit=room)
+                if not isinstance(page.get("Records"), list):  # botocore reads a damaged body as {}
+                    raise CorruptResponse("InvalidResponse", "GetRecords reply without Records",
+                                          operation="GetRecords")
             except Exception as exc:
                 code = _error_code(exc)
                 if code == "ExpiredIteratorException":  # iterators live 15 minutes
@@ -338,9 +410,13 @@ class StreamPoller:
                                  shard.shard_id)
                     shard.iterator, shard.start = None, "TRIM_HORIZON"
                     continue
+                if _transient(exc):
+                    self._read_error(shard, now, exc)
+                    continue
                 raise
+            previous = shard.iterator
             shard.iterator = page.get("NextShardIterator")
-            raw_records = page.get("Records") or []
+            raw_records = page["Records"]
             if raw_records:
                 batch = self.processor.process([to_lambda_record(r, self.stream_arn) for r in raw_records])
                 result.records += len(raw_records)
@@ -352,6 +428,17 @@ class StreamPoller:
                     # like Lambda: resume at the lowest failure, after a pause
                     shard.iterator = self._iterator(shard, at=low.record.sequence_number)
                     shard.retry_at = now + self.retry_delay
+            if shard.iterator is None and not shard.closed:
+                # an open shard always has a next iterator: the reply was damaged, or the shard closed since
+                # the last DescribeStream (re-described below). Never "done": read again after a pause, from
+                # the same iterator, or after the checkpoint when this reply's records were delivered
+                shard.iterator = None if raw_records else previous
+                self._refreshed_at = None
+                self._read_error(shard, now, CorruptResponse(
+                    "MissingShardIterator", f"GetRecords reply for open shard {shard.shard_id} without "
+                    "NextShardIterator", operation="GetRecords"))
+                continue
+            shard.errors = 0
             if shard.iterator is None:
                 shard.done = True  # a closed shard read to its end; its children become ready
                 self._refreshed_at = None  # look for them on the next pass

@@ -179,14 +179,24 @@ class Table(TableCore):
             if cursor is None:
                 return
 
-    def query_pages(self, key_condition: KeyCond, **kwargs: Any) -> Iterator[Page]:
-        """Every page of a query, from ``cursor`` (if given) to the end."""
-        cursor = kwargs.pop("cursor", None)
-        return self._pages(lambda c: self.query(key_condition, cursor=c, **kwargs), cursor)
+    def query_pages(self, key_condition: KeyCond, *, index: str | None = None, filter: Filter = None,
+                    limit: int | None = None, forward: bool = True, cursor: str | None = None,
+                    attributes: Sequence[str] | None = None, consistent: bool = False,
+                    names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Iterator[Page]:
+        """Every page of a query, from ``cursor`` (if given) to the end (``limit`` is per page)."""
+        return self._pages(lambda c: self.query(key_condition, index=index, filter=filter, limit=limit, forward=forward,
+                                                cursor=c, attributes=attributes, consistent=consistent, names=names,
+                                                values=values), cursor)
 
-    def query_iter(self, key_condition: KeyCond, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def query_iter(self, key_condition: KeyCond, *, index: str | None = None, filter: Filter = None,
+                   limit: int | None = None, forward: bool = True, cursor: str | None = None,
+                   attributes: Sequence[str] | None = None, consistent: bool = False,
+                   names: Mapping[str, str] | None = None,
+                   values: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a query, page after page."""
-        for page in self.query_pages(key_condition, **kwargs):
+        for page in self.query_pages(key_condition, index=index, filter=filter, limit=limit, forward=forward,
+                                     cursor=cursor, attributes=attributes, consistent=consistent, names=names,
+                                     values=values):
             yield from page.items
 
     def scan(self, filter: Filter = None, *, index: str | None = None, limit: int | None = None,
@@ -198,15 +208,30 @@ class Table(TableCore):
                                        attributes=attributes, consistent=consistent, segment=segment,
                                        total_segments=total_segments, names=names, values=values), index)
 
-    def scan_pages(self, filter: Filter = None, **kwargs: Any) -> Iterator[Page]:
-        cursor = kwargs.pop("cursor", None)
-        return self._pages(lambda c: self.scan(filter, cursor=c, **kwargs), cursor)
+    def scan_pages(self, filter: Filter = None, *, index: str | None = None, limit: int | None = None,
+                   cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
+                   segment: int | None = None, total_segments: int | None = None,
+                   names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Iterator[Page]:
+        """Every page of a scan, from ``cursor`` (if given) to the end."""
+        return self._pages(lambda c: self.scan(filter, index=index, limit=limit, cursor=c, attributes=attributes,
+                                               consistent=consistent, segment=segment, total_segments=total_segments,
+                                               names=names, values=values), cursor)
 
-    def scan_iter(self, filter: Filter = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        for page in self.scan_pages(filter, **kwargs):
+    def scan_iter(self, filter: Filter = None, *, index: str | None = None, limit: int | None = None,
+                  cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
+                  segment: int | None = None, total_segments: int | None = None,
+                  names: Mapping[str, str] | None = None,
+                  values: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a scan, page after page."""
+        for page in self.scan_pages(filter, index=index, limit=limit, cursor=cursor, attributes=attributes,
+                                    consistent=consistent, segment=segment, total_segments=total_segments,
+                                    names=names, values=values):
             yield from page.items
 
-    def parallel_scan(self, total_segments: int = 4, filter: Filter = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def parallel_scan(self, total_segments: int = 4, filter: Filter = None, *, index: str | None = None,
+                      limit: int | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
+                      names: Mapping[str, str] | None = None,
+                      values: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Scan ``total_segments`` segments on threads, merged into one iterator (order not defined).
 
         Stopping early (break) stops the workers after their current page.
@@ -225,7 +250,9 @@ class Table(TableCore):
 
         def worker(segment: int) -> None:
             try:
-                for page in self.scan_pages(filter, segment=segment, total_segments=total_segments, **kwargs):
+                for page in self.scan_pages(filter, index=index, limit=limit, attributes=attributes,
+                                            consistent=consistent, segment=segment, total_segments=total_segments,
+                                            names=names, values=values):
                     if not offer(("items", page.items)):
                         return
             except BaseException as err:  # noqa: BLE001 - re-raised in the consumer
@@ -292,7 +319,8 @@ class Table(TableCore):
     # -- transactions ---------------------------------------------------------------------------
     def transact_write(self, actions: Sequence[tx.WriteAction], *, token: str | None = None) -> str:
         """All-or-nothing writes (``transactions.Put/Update/Delete/ConditionCheck``); returns the request
-        token, which retries reuse so the transaction applies at most once."""
+        token, which retries reuse so the transaction applies at most once. A failure carries it as
+        ``error.token``: pass it back as ``token=`` to retry safely within 10 minutes."""
         return self._run("transact_write", self._op_transact_write(actions, token))  # type: ignore[no-any-return]
 
     def transact_get(self, gets: Sequence[tx.Get | Mapping[str, Any]]) -> list[dict[str, Any] | None]:

@@ -152,3 +152,50 @@ def test_many_tasks_share_one_async_table(server_backend: Backend) -> None:
             return int(item["n"])
 
     assert run(scenario()) == 80
+
+
+# --------------------------------------------------------------------------------------------------
+# Table and AsyncTable expose the same typed API (issue 13, item 16)
+# --------------------------------------------------------------------------------------------------
+
+# Table members with no async twin of the same kind, and why
+_NOT_MIRRORED = {
+    "key_schema": "a property on Table; an awaited method on AsyncTable (reading it may call DescribeTable)",
+}
+
+
+def _normalised(annotation: Any) -> str:
+    """An annotation string with the sync/async spelling differences removed."""
+    text = str(annotation).replace("AsyncIterator[", "Iterator[").replace("Awaitable[", "").replace("AsyncTable", "Table")
+    return text.replace("AsyncBatchWriter", "BatchWriter").replace("AsyncTypedTable", "TypedTable")
+
+
+def _public_methods(cls: type) -> dict[str, Any]:
+    return {name: getattr(cls, name) for name in dir(cls) if not name.startswith("_")}
+
+
+def test_table_and_async_table_have_the_same_typed_signatures() -> None:
+    import inspect
+
+    sync, aio = _public_methods(Table), _public_methods(AsyncTable)
+    missing = sorted(set(sync) - set(aio) - set(_NOT_MIRRORED))
+    assert not missing, f"AsyncTable lacks {missing}"
+    extra = sorted(set(aio) - set(sync) - set(_NOT_MIRRORED))
+    assert not extra, f"AsyncTable has {extra} that Table lacks"
+    compared = 0
+    for name, member in sync.items():
+        if name in _NOT_MIRRORED or name not in aio or isinstance(member, property):
+            continue
+        if not callable(member):
+            assert member == aio[name], name
+            continue
+        s, a = inspect.signature(member), inspect.signature(aio[name])
+        assert [(p.name, p.kind, p.default, _normalised(p.annotation)) for p in s.parameters.values()] == \
+            [(p.name, p.kind, p.default, _normalised(p.annotation)) for p in a.parameters.values()], name
+        assert not any(p.kind is p.VAR_KEYWORD for p in a.parameters.values()) or \
+            any(p.kind is p.VAR_KEYWORD for p in s.parameters.values()), f"AsyncTable.{name} takes **kwargs"
+        assert _normalised(s.return_annotation) == _normalised(a.return_annotation), name
+        compared += 1
+    assert compared >= 20
+    for name in ("update", "query", "scan", "count", "query_iter", "scan_pages", "parallel_scan"):
+        assert not any(p.kind is p.VAR_KEYWORD for p in inspect.signature(getattr(AsyncTable, name)).parameters.values())

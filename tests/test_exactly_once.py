@@ -205,8 +205,11 @@ def test_without_exactly_once_retries_double_apply(store: tuple[str, Conditional
     resets = fault_store.counters["resets"]
     print(f"\nplain writes under reset-after-apply: counter {_stored(fault_store, 'hits')['n']} of 100, versioned "
           f"{_stored(fault_store, 'doc')['n']} of 50 ({conflicts} false conflicts), {resets} resets")
+    # ADD cannot be told apart from a second increment: plain counters over-count
     assert int(_stored(fault_store, "hits")["n"]["N"]) > 100
-    assert int(_stored(fault_store, "doc")["n"]["N"]) > 50 and conflicts > 0
+    # put_versioned's retry finds the item it wrote (issue 13's applied-then-retried detection), so the
+    # plain optimistic loop is exact here; an ADD/computed update or a concurrent writer defeats that check
+    assert int(_stored(fault_store, "doc")["n"]["N"]) == 50 and conflicts == 0
 
 
 # --------------------------------------------------------------------------------------------------

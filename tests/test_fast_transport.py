@@ -26,7 +26,6 @@ from ddbkit import Attr, Key, Table, Update
 from ddbkit import transactions as tx
 from ddbkit.aio import AsyncTable
 from ddbkit.errors import (
-    AccessDenied,
     ConditionalCheckFailed,
     ConnectionFailed,
     ServiceError,
@@ -248,9 +247,11 @@ def test_corrupted_or_non_json_responses() -> None:
     assert err.value.code == "ThrottlingException" and err.value.message == "slow"
 
 
-def test_missing_credentials_is_access_denied(stub: StubServer) -> None:
+def test_missing_credentials_is_botocores_no_credentials(stub: StubServer) -> None:
+    from ddbkit.errors import NoCredentialsError
+
     t = Table("Bench", key="pk", transport=FastTransport(endpoint_url=stub.endpoint_url, session=FakeSession(None)))
-    with pytest.raises(AccessDenied, match="credentials"):
+    with pytest.raises(NoCredentialsError, match="^Unable to locate credentials$"):
         t.get({"pk": "a"})
     assert stub.stub.counters["requests"] == 0
 

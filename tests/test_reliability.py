@@ -164,3 +164,24 @@ def test_stream_redelivery_repeats_only_the_failed_record_and_later() -> None:
     redelivered = [r for r in batch if int(r["dynamodb"]["SequenceNumber"]) >= 105]
     assert Proc().handler({"Records": redelivered}) == {"batchItemFailures": []}
     assert calls == list(range(0, 6)) + list(range(5, 10))  # 0-4 once, 5 twice, 6-9 once
+
+
+def test_batch_write_error_lists_what_is_not_known_written_and_resending_it_is_safe(
+        faulty: tuple[str, FaultyStore]) -> None:
+    """A reset *after* the store applied a chunk: its requests are reported unprocessed although some were
+    written (the true contract is "not known to be written"), and resending them completes the batch."""
+    endpoint, store = faulty
+    store.set_plan(FaultPlan(seed=12, reset_after_apply=0.5, unprocessed=0.2, operations=frozenset({"BatchWriteItem"})))
+    items = [{"pk": f"r{i:04d}", "v": i} for i in range(500)]
+    with pytest.raises(BatchWriteError) as exc:
+        table(endpoint, policy=RetryPolicy(max_attempts=1)).batch_write(items)
+    err = exc.value
+    reported = {v["pk"] for _, v in err.unprocessed}
+    written = set(stored(store))
+    assert written | reported == {it["pk"] for it in items}  # nothing unaccounted for
+    assert written & reported  # some "unprocessed" requests were in fact applied: not "exactly the unwritten"
+    assert err.written == len({it["pk"] for it in items} - reported) <= len(written)
+    store.set_plan(FaultPlan())
+    assert table(endpoint).batch_write(requests=err.unprocessed).written == len(reported)  # safe to resend
+    assert {k: v["v"] for k, v in ((k, {"v": int(v["v"]["N"])}) for k, v in stored(store).items())} == {
+        it["pk"]: it["v"] for it in items}

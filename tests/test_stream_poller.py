@@ -364,3 +364,101 @@ def test_json_checkpoint_file_round_trip_and_garbage(tmp_path: Path) -> None:
     path.write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a checkpoint file"):
         JsonFileCheckpointStore(path)
+
+
+# --------------------------------------------------------------------------------------------------
+# Damaged GetRecords replies (issue 13, item 12): a fault proxy in front of the real server
+# --------------------------------------------------------------------------------------------------
+
+
+class Keys(StreamProcessor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+
+    def on_record(self, record: StreamRecord) -> None:
+        self.keys.append(record.keys["pk"])
+
+
+def test_damaged_get_records_replies_never_end_an_open_shard(server_backend: Backend, tmp_path: Path) -> None:
+    """2,000 changes read through a proxy that cuts, corrupts or empties a third of the GetRecords replies
+    (and some GetShardIterator/DescribeStream replies): every record is delivered, and a
+    restarted poller resumes from its checkpoints. Before the fix a cut reply (no NextShardIterator) finished
+    the open shard: run() returned early with most records undelivered."""
+    from parity.fault_integrity import FaultProxy, ReplyFaults
+
+    from ddbkit import Table
+
+    server_backend.require("streams")
+    create_table(server_backend)
+    keys = [f"k{i:05d}" for i in range(2000)]
+    Table(TABLE, key="pk", endpoint_url=server_backend.endpoint_url, region_name=server_backend.region).batch_write(
+        {"pk": k} for k in keys)
+    faults = ReplyFaults(rate=0.35, seed=11, modes=("truncate", "truncate_framed", "truncate_nocrc", "corrupt", "empty"),
+                         operations=frozenset({"GetRecords", "GetShardIterator", "DescribeStream"}))
+    path = tmp_path / "cp.json"
+    assert server_backend.endpoint_url is not None
+    with FaultProxy(server_backend.endpoint_url, faults) as proxy:
+        def poller(processor: Keys) -> StreamPoller:
+            return StreamPoller(processor, TABLE, endpoint_url=proxy.endpoint_url, region_name=server_backend.region,
+                                dynamodb_client=server_backend.client("dynamodb"), batch_size=100,
+                                checkpoints=JsonFileCheckpointStore(path), idle_interval=0.01, retry_delay=0.0,
+                                max_errors=50)
+
+        first = Keys()
+        assert poller(first).run(max_records=1200, timeout=120) == 1200
+        second = Keys()  # a restart: resumes after the checkpoint, reads until idle
+        poller(second).run(idle_timeout=3.0, timeout=120)
+    delivered = first.keys + second.keys
+    repeated = sorted(k for k in set(delivered) if delivered.count(k) > 1)
+    print(f"\n{len(delivered)} deliveries of 2000 records, {len(repeated)} repeated; damaged replies: "
+          f"{ {k: v for k, v in faults.counters.items() if ':' not in k} }")
+    assert sorted(set(delivered)) == keys, f"{len(set(keys) - set(delivered))} never delivered"
+    # streams are at-least-once, but a restart resumes from the checkpoint, not from the start
+    assert len(repeated) <= 100, (len(repeated), repeated[:5], json.loads(path.read_text()))
+    assert len(second.keys) >= 800
+    assert faults.counters["GetRecords:truncate"] and faults.counters["GetRecords:corrupt"]
+
+
+def test_an_open_shard_without_next_iterator_is_retried_not_finished(fake: FakeStreams) -> None:
+    """A parsed reply that lacks NextShardIterator on an open shard (a damaged reply a client did not catch)
+    is an error: the shard is read again (same iterator, or after the checkpoint), never marked done."""
+    del fake.shards["parent"]
+    real = fake.get_records
+    damaged = {"n": 2}
+
+    def get_records(ShardIterator: str, Limit: int) -> dict[str, Any]:  # noqa: N803
+        page = real(ShardIterator, Limit)
+        if damaged["n"] > 0:
+            damaged["n"] -= 1
+            page.pop("NextShardIterator", None)  # records delivered, then no iterator: re-read after them
+            if damaged["n"] == 0:
+                return {}  # nothing parsed at all: the same iterator again
+        return page
+
+    fake.get_records = get_records  # type: ignore[method-assign]
+    processor = Collector()
+    poller = StreamPoller(processor, stream_arn=fake.ARN, client=fake, batch_size=1, retry_delay=0.0,
+                          sleep=lambda s: None)
+    assert poller.run(max_records=2, timeout=5) == 2
+    assert [k["pk"] for _, k, _, _ in processor.seen] == ["c1", "c2"]
+    assert not poller._shards["child"].done
+    fake.add("child", 12, "c3")
+    assert poller.run(max_records=1, timeout=5) == 1
+    assert [k["pk"] for _, k, _, _ in processor.seen] == ["c1", "c2", "c3"]
+
+
+def test_read_errors_in_a_row_raise_instead_of_skipping(fake: FakeStreams) -> None:
+    from ddbkit.errors import CorruptResponse
+    from ddbkit.stream_poller import StreamReadError
+
+    del fake.shards["parent"]
+
+    def broken(ShardIterator: str, Limit: int) -> dict[str, Any]:  # noqa: N803
+        raise CorruptResponse("CRC32CheckFailed", "response CRC32 mismatch", operation="GetRecords")
+
+    fake.get_records = broken  # type: ignore[method-assign]
+    poller = StreamPoller(Collector(), stream_arn=fake.ARN, client=fake, retry_delay=0.0, max_errors=3,
+                          sleep=lambda s: None)
+    with pytest.raises(StreamReadError, match="3 read errors in a row"):
+        poller.run(timeout=5)

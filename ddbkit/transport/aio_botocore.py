@@ -1,7 +1,9 @@
 """The asyncio botocore transport: an aioboto3 ``dynamodb`` client behind :class:`AsyncTransport`.
 
 aioboto3 is imported when the first request is sent. Errors map through the same
-:func:`ddbkit.transport.errors.error_from_response` as every other transport.
+:func:`ddbkit.transport.errors.error_from_response` as every other transport, and every reply is checked
+(:func:`~ddbkit.transport.botocore.install_reply_check`) before aiobotocore's parsed ``{}`` of a damaged
+body could be taken for a success.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-from ddbkit.errors import ConnectionFailed
-from ddbkit.transport.botocore import merged_config, snake_case
+from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed
+from ddbkit.transport.botocore import install_reply_check, merged_config, snake_case
 from ddbkit.transport.errors import error_from_response
 
 __all__ = ["AsyncTransport", "AioBotocoreTransport"]
@@ -51,13 +53,19 @@ class AioBotocoreTransport:
             async with self._lock:
                 if self._client is None:
                     import aioboto3
+                    from botocore.exceptions import NoRegionError as BotoNoRegionError
 
                     session = self._session or _default_aio_session(aioboto3)
                     kwargs = dict(self._kwargs)
                     kwargs["config"] = merged_config(kwargs["config"])
-                    self._cm = session.client("dynamodb", **kwargs)
-                    self._client = await self._cm.__aenter__()
-                    _never_follow_redirects(self._client)
+                    cm = session.client("dynamodb", **kwargs)
+                    try:
+                        client = await cm.__aenter__()
+                    except BotoNoRegionError:
+                        raise NoRegionError() from None
+                    install_reply_check(client)
+                    _never_follow_redirects(client)
+                    self._cm, self._client = cm, client
         return self._client
 
     async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +73,7 @@ class AioBotocoreTransport:
         from botocore.exceptions import ClientError
         from botocore.exceptions import ConnectionError as BotoConnectionError
         from botocore.exceptions import HTTPClientError
+        from botocore.exceptions import NoCredentialsError as BotoNoCredentialsError
 
         try:
             response: dict[str, Any] = await getattr(client, snake_case(operation))(**request)
@@ -73,8 +82,10 @@ class AioBotocoreTransport:
             status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             raise error_from_response(str(error.get("Code", "Unknown")), str(error.get("Message", "")),
                                       operation=operation, status=status, response=err.response) from None
+        except BotoNoCredentialsError:
+            raise NoCredentialsError() from None
         except (BotoConnectionError, HTTPClientError, asyncio.TimeoutError) as err:
-            raise ConnectionFailed(type(err).__name__, str(err), operation=operation) from err
+            raise connection_failed(err, operation, client.meta.endpoint_url) from err
         response.pop("ResponseMetadata", None)
         return response
 

@@ -4,7 +4,14 @@
 own retries turned off: ddbkit validates requests itself (before sending, with better messages) and
 retries through its :class:`~ddbkit.retry.RetryPolicy`, so the two layers never multiply attempts.
 Errors become ddbkit exceptions through :func:`ddbkit.transport.errors.error_from_response`, the mapping every
-transport shares.
+transport shares; no region, no credentials and connection failures become :class:`~ddbkit.errors.NoRegionError`,
+:class:`~ddbkit.errors.NoCredentialsError` and :class:`~ddbkit.errors.ConnectionFailed` (naming the endpoint).
+
+With its retries off, botocore checks DynamoDB's ``x-amz-crc32`` only to decide a retry it will not make: a
+cut or corrupted reply would be parsed as ``{}`` and returned as a success (a GetItem of an existing item
+returning nothing, a BatchWriteItem losing its UnprocessedItems, a Query ending without a cursor).
+:func:`install_reply_check` registers an ``after-call`` handler on every client ddbkit uses that checks the
+raw body (CRC32, Content-Length, JSON) and raises :class:`~ddbkit.errors.CorruptResponse`, which is retried.
 """
 
 from __future__ import annotations
@@ -12,10 +19,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ddbkit.errors import ConnectionFailed
+from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed, verify_reply
 from ddbkit.transport.errors import error_from_response
 
-__all__ = ["BotocoreTransport", "snake_case", "client_config", "merged_config"]
+__all__ = ["BotocoreTransport", "snake_case", "client_config", "merged_config", "install_reply_check"]
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _METHODS: dict[str, str] = {}
@@ -70,9 +77,15 @@ class BotocoreTransport:
                 if boto3.DEFAULT_SESSION is None:
                     boto3.setup_default_session()
                 session = boto3.DEFAULT_SESSION
+            from botocore.exceptions import NoRegionError as BotoNoRegionError
+
             create = getattr(session, "client", None) or session.create_client  # boto3 / botocore Session
-            client = create("dynamodb", region_name=region_name, endpoint_url=endpoint_url,
-                            config=merged_config(config), verify=verify)
+            try:
+                client = create("dynamodb", region_name=region_name, endpoint_url=endpoint_url,
+                                config=merged_config(config), verify=verify)
+            except BotoNoRegionError:
+                raise NoRegionError() from None
+        install_reply_check(client)  # a given client too: ddbkit must not read a damaged reply as a success
         self.client = client
         self._methods: dict[str, Any] = {}
         from ddbkit.transport.wire import track
@@ -102,6 +115,7 @@ class BotocoreTransport:
         if method is None:
             method = self._methods[operation] = getattr(self.client, snake_case(operation))
         from botocore.exceptions import ClientError
+        from botocore.exceptions import NoCredentialsError as BotoNoCredentialsError
 
         try:
             response: dict[str, Any] = method(**request)
@@ -110,8 +124,10 @@ class BotocoreTransport:
             status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             raise error_from_response(str(error.get("Code", "Unknown")), str(error.get("Message", "")),
                                       operation=operation, status=status, response=err.response) from None
+        except BotoNoCredentialsError:
+            raise NoCredentialsError() from None
         except _connection_errors() as err:
-            raise ConnectionFailed(type(err).__name__, str(err), operation=operation) from err
+            raise connection_failed(err, operation, self.client.meta.endpoint_url) from err
         response.pop("ResponseMetadata", None)
         return response
 
@@ -132,3 +148,41 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
 
         _CONN = (BotoConnectionError, HTTPClientError)
     return _CONN
+
+
+def _reply_parts(http_response: Any) -> tuple[int, str | None, str | None]:
+    headers = http_response.headers
+    encoding = str(headers.get("content-encoding") or "identity").lower()
+    length = headers.get("content-length") if encoding == "identity" else None  # decoded bodies differ in length
+    return int(http_response.status_code), headers.get("x-amz-crc32"), length
+
+
+def _check_reply(http_response: Any, model: Any, **_: Any) -> None:
+    if getattr(http_response, "raw", None) is None:  # a stubbed reply (botocore's Stubber): no body was read
+        return
+    status, crc, length = _reply_parts(http_response)
+    verify_reply(model.name, status, http_response.content, crc, length)
+
+
+async def _check_reply_async(http_response: Any, model: Any, **_: Any) -> None:
+    if getattr(http_response, "raw", None) is None:
+        return
+    status, crc, length = _reply_parts(http_response)
+    verify_reply(model.name, status, await http_response.content, crc, length)
+
+
+def install_reply_check(client: Any) -> None:
+    """Make a botocore (or aiobotocore) client raise :class:`CorruptResponse` for a damaged reply.
+
+    botocore checks DynamoDB's CRC32 only to decide a retry: with retries off (ddbkit's clients) or
+    exhausted, or for another service (dynamodbstreams), a cut or corrupted body is parsed as ``{}`` and
+    returned as a success. This ``after-call`` handler runs :func:`verify_reply` on the raw body first.
+    Idempotent (registered under a unique id); objects that are not botocore clients (test doubles) are left alone.
+    """
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is None:
+        return
+    emitter = getattr(events, "_emitter", events)  # botocore wraps the emitter in an EventAliaser
+    is_async = type(emitter).__module__.startswith("aiobotocore")
+    events.register_first("after-call", _check_reply_async if is_async else _check_reply,
+                          unique_id="ddbkit-verify-reply")

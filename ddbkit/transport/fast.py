@@ -30,7 +30,7 @@ import threading
 from typing import Any
 
 from ddbkit.engine import Transport
-from ddbkit.errors import ConnectionFailed
+from ddbkit.errors import ConnectionFailed, connection_failed, redact
 from ddbkit.transport.wire import (
     DATA_PLANE,
     abandon,
@@ -44,7 +44,6 @@ from ddbkit.transport.wire import (
     instrumented,
     moto_mock_active,
     read_response,
-    redact,
     resolve_region_and_endpoint,
     resolve_settings,
     ruleset_request,
@@ -160,8 +159,7 @@ class FastTransport:
                                                  timeout=self._timeout, redirect=False, assert_same_host=False)
                 status, data, crc = response.status, response.data, response.headers.get("x-amz-crc32")
         except self._http_errors as err:
-            raise ConnectionFailed(type(err).__name__, redact(f"{wire.host}: {err}" if str(err) else wire.host),
-                                   operation=operation) from err
+            raise connection_failed(err, operation, wire.endpoint_url) from err  # names the endpoint, no reprs
         return wire.parse(operation, status, data, crc)
 
     def _exchange(self, wire: WireProtocol, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, str | None]:
@@ -388,8 +386,7 @@ class AsyncFastTransport:
                 data = await resp.read()
                 status, crc = resp.status, resp.headers.get("x-amz-crc32")
         except self._errors as err:
-            raise ConnectionFailed(type(err).__name__, redact(f"{wire.host}: {err}" if str(err) else wire.host),
-                                   operation=operation) from err
+            raise connection_failed(err, operation, wire.endpoint_url) from err  # names the endpoint, no reprs
         return wire.parse(operation, status, data, crc)
 
     def _forked(self) -> None:

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
-from ddbkit.errors import ConnectionFailed
+from ddbkit.errors import CorruptResponse, NoCredentialsError, NoRegionError
 from ddbkit.transport.errors import error_from_response
 from ddbkit.transport.sigv4 import DynamoDBSigner, host_header
 
@@ -93,7 +93,7 @@ def resolve_region_and_endpoint(session: Any, region_name: str | None,
     bs = _botocore_session(session)
     region = region_name or getattr(session, "region_name", None) or bs.get_config_variable("region")
     if not region:
-        raise ValueError("no AWS region: pass region_name=... or set AWS_DEFAULT_REGION")
+        raise NoRegionError()  # botocore's wording, on every transport
     return region, endpoint_url
 
 
@@ -163,9 +163,7 @@ class WireProtocol:
         ``_X_AMZN_TRACE_ID`` (read per request: Lambda sets it per invocation).
         """
         if credentials is None:
-            raise error_from_response("MissingAuthenticationTokenException",
-                                      "no AWS credentials found (botocore's credential chain is empty)",
-                                      operation=operation)
+            raise NoCredentialsError()  # botocore's wording; nothing is sent
         body = orjson.dumps(request, default=_default)
         headers = self.signer.headers(_TARGET + operation, body, credentials.access_key, credentials.secret_key,
                                       credentials.token)
@@ -183,15 +181,15 @@ class WireProtocol:
         """The response dict of a 200, else raise the ddbkit exception for the error."""
         if crc32 is not None and crc32.isdigit() and int(crc32) != zlib.crc32(body) & 0xFFFFFFFF:
             # a corrupted response: retryable, like botocore's checksum check
-            raise ConnectionFailed("CRC32CheckFailed", f"response CRC32 mismatch (HTTP {status})", operation=operation)
+            raise CorruptResponse("CRC32CheckFailed", f"response CRC32 mismatch (HTTP {status})", operation=operation)
         try:
             data = orjson.loads(body) if body else {}
         except orjson.JSONDecodeError:
             data = None
         if status == 200:
-            if not isinstance(data, dict):
-                raise ConnectionFailed("InvalidResponse", f"HTTP 200 with a body that is not a JSON object: "
-                                       f"{body[:200]!r}", operation=operation)
+            if not body or not isinstance(data, dict):  # an empty 200 is damaged too, never an empty success
+                raise CorruptResponse("InvalidResponse", f"HTTP 200 with a body that is not a JSON object: "
+                                      f"{body[:200]!r}", operation=operation)
             last = data.get("LastEvaluatedKey")
             if last:
                 data["LastEvaluatedKey"] = _binary_as_bytes(last)

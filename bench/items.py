@@ -14,6 +14,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from bench.stub_server import SMALL_ITEM
+
 SESSION: dict[str, Any] = {
     "sessionId": "9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
     "userId": "user-1234",
@@ -41,20 +43,8 @@ MIXED8: dict[str, Any] = {
     "placedAt": 1_700_000_000,
 }
 
-SESSION_WIRE: dict[str, Any] = {
-    "sessionId": {"S": "9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b"},
-    "userId": {"S": "user-1234"},
-    "createdAt": {"N": "1700000000"},
-    "expiresAt": {"N": "1700086400"},
-    "status": {"S": "ACTIVE"},
-    "sessionType": {"S": "web"},
-    "ipAddress": {"S": "203.0.113.7"},
-    "userAgent": {"S": "Mozilla/5.0 (X11; Linux x86_64)"},
-    "visits": {"N": "42"},
-    "mfa": {"BOOL": True},
-    "geo": {"M": {"country": {"S": "NO"}, "city": {"S": "Oslo"}}},
-    "roles": {"SS": ["reader", "writer"]},
-}
+# the stub's canned item (bench/stub_server.py) with its partition key: one definition of the session item
+SESSION_WIRE: dict[str, Any] = {"sessionId": {"S": "9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b"}, **SMALL_ITEM}
 
 MIXED8_WIRE: dict[str, Any] = {
     "orderId": {"S": "o-000123"},

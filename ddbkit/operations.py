@@ -59,6 +59,8 @@ else:
 
     ItemT = TypeVar("ItemT")
 
+_Core = TypeVar("_Core", bound="TableCore")
+
 __all__ = ["TableCore", "Page", "VersionConflict", "ttl_epoch"]
 
 _RETURN_VALUES = frozenset({"NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"})
@@ -156,6 +158,22 @@ class TableCore:
 
             self._tracer = resolve(self._tracing)
         return self._tracer
+
+    # -- exactly-once writes (docs/idempotency.md) -------------------------------------------------
+    @property
+    def once(self: _Core) -> _Core:
+        """This client with ``exactly_once`` on (same connections, usage and retry policy): ``table.once.update(
+        key, add={"n": 1})`` is applied once however often a timeout makes it resend (2x the WCU)."""
+        view = self.__dict__.get("_once_view")
+        if view is None:
+            if self.exactly_once:
+                return self
+            import copy
+
+            view = copy.copy(self)
+            view.exactly_once = True
+            self.__dict__["_once_view"] = view
+        return view
 
     # ------------------------------------------------------------------------------------------
     # helpers

@@ -343,22 +343,6 @@ class Table(TableCore):
     def key_schema(self) -> KeySchema:
         return self._run("describe", self._op_keys())  # type: ignore[no-any-return]
 
-    # -- exactly-once writes (docs/idempotency.md) -------------------------------------------------
-    @property
-    def once(self) -> Table:
-        """This client with ``exactly_once`` on (same connections, usage and retry policy): ``table.once.update(
-        key, add={"n": 1})`` is applied once however often a timeout makes it resend (2x the WCU)."""
-        view = self.__dict__.get("_once_view")
-        if view is None:
-            if self.exactly_once:
-                return self
-            import copy
-
-            view = copy.copy(self)
-            view.exactly_once = True
-            self.__dict__["_once_view"] = view
-        return view
-
     def resend(self, error: Any) -> str:
         """Resend the write of a :class:`~ddbkit.transactions.WriteOutcomeUnknown` with its token: applied at
         most once in total if done before ``error.resend_before``. Returns the token."""

@@ -384,3 +384,67 @@ def test_cli_run_status_resume(ddb_local_backend: Backend) -> None:
     assert all("sensorType" in i for i in _all(table))
 
 
+
+
+# --- ImportTable sink ------------------------------------------------------------------------------------------
+def test_import_sink_writes_pages_to_s3_and_imports_a_new_table_after_a_resume(moto_backend: Backend,
+                                                                               tmp_path: Path) -> None:
+    import gzip
+
+    from ddbkit.bulk import ImportSink, S3Spec
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"pk": f"k{i}", "v": i, "blob": "x" * (i % 5)}) + "\n" for i in range(120)))
+    s3 = moto_backend.client("s3")
+    s3.create_bucket(Bucket="loads")
+    sink = ImportSink("loads", "staging", TableSpec("Imported", key="pk", endpoint_url=moto_backend.endpoint_url,
+                                                     region_name=moto_backend.region),
+                      s3=S3Spec(moto_backend.endpoint_url, moto_backend.region))
+    job = Job(FileSource(str(src), segments=3, page_lines=10), bulk_jobs.count_up_then_die, sink, job_id="imp",
+              checkpoints=MemoryCheckpoints(), lease_seconds=0.01)
+    bulk_jobs.KILL_AFTER["job"] = 55            # dies mid-page: some pages written, no import yet
+    try:
+        with pytest.raises(bulk_jobs.Killed):
+            run(job, "local", workers=1)
+    finally:
+        bulk_jobs.KILL_AFTER["job"] = -1
+    ddb = moto_backend.client()
+    assert "Imported" not in ddb.list_tables()["TableNames"]
+    time.sleep(0.05)
+    result = run(job, "local", workers=3)       # resume: the re-read page overwrites its object
+    assert result.ok and result.finished is not None
+    assert result.finished["ImportStatus"] == "COMPLETED", result.finished
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="loads", Prefix="staging/")["Contents"])
+    assert keys[0] == "staging/imp/00000/00000000.json.gz" and len(keys) == len(set(keys))
+    lines = [json.loads(line) for k in keys
+             for line in gzip.decompress(s3.get_object(Bucket="loads", Key=k)["Body"].read()).splitlines()]
+    assert sorted(r["Item"]["pk"]["S"] for r in lines) == sorted(f"k{i}" for i in range(120))   # none doubled
+    imported = {i["pk"]: i for i in Table("Imported", key="pk", endpoint_url=moto_backend.endpoint_url,
+                                          region_name=moto_backend.region).scan_iter()}
+    assert len(imported) == 120 and imported["k7"] == {"pk": "k7", "v": 7, "blob": "xx", "n": 1}
+
+
+def test_import_sink_request_and_a_failed_import_is_an_error(tmp_path: Path) -> None:
+    from botocore.stub import Stubber
+
+    from ddbkit.bulk import ImportSink, JobResult
+    from ddbkit.errors import DdbkitError
+
+    params = {"TableName": "New", "BillingMode": "PAY_PER_REQUEST",
+              "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+              "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}
+    sink = ImportSink("b", "p/", params, region_name="us-east-1", endpoint_url="http://127.0.0.1:9")
+    client = sink.dynamodb()
+    sink.dynamodb = lambda: client  # type: ignore[method-assign]
+    job = Job(FileSource(__file__), lambda i: None, sink, job_id="j1")
+    with Stubber(client) as stub:
+        arn = "arn:aws:dynamodb:us-east-1:123456789012:table/New/import/01234567"
+        stub.add_response("import_table", {"ImportTableDescription": {"ImportArn": arn, "ImportStatus": "FAILED",
+                                                                      "FailureCode": "ItemValidationError"}},
+                          {"S3BucketSource": {"S3Bucket": "b", "S3KeyPrefix": "p/j1/"}, "InputFormat": "DYNAMODB_JSON",
+                           "InputCompressionType": "GZIP", "TableCreationParameters": params,
+                           "ClientToken": sink.request("j1")["ClientToken"]})
+        with pytest.raises(DdbkitError, match="ItemValidationError"):
+            sink.finish(job, JobResult("j1"))
+    with pytest.raises(ClientValidationError, match="key"):
+        ImportSink("b", "p", TableSpec("New"))

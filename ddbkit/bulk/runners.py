@@ -9,7 +9,8 @@
 
 Every runner records the job's description in the checkpoint store (``ddbkit bulk resume`` reads it),
 runs every segment not yet DONE, and returns a :class:`JobResult`; running it again with the same job
-id resumes it.
+id resumes it. When every segment is DONE, ``run()`` calls the sink's ``finish(job, result)`` if it has
+one (:class:`~ddbkit.bulk.ImportSink`: the ImportTable) and keeps what it returns in ``result.finished``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class JobResult:
     job_id: str
     segments: list[SegmentResult] = field(default_factory=list)
     seconds: float = 0.0
+    finished: Any = None     # what the sink's finish step returned (ImportSink: the ImportTableDescription)
 
     @property
     def counts(self) -> Counts:
@@ -89,6 +91,9 @@ def run(job: Job, runner: str = "local", *, workers: int = 4, address: str | Non
     else:
         _run_dask(job, todo, share, workers, address, result, notify)
     result.segments.sort(key=lambda s: s.segment)
+    finish = getattr(job.sink, "finish", None)   # a job-level step once every segment is DONE (ImportSink)
+    if result.ok and finish is not None:
+        result.finished = finish(job, result)
     result.seconds = time.monotonic() - start
     return result
 

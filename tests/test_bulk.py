@@ -512,3 +512,33 @@ def test_export_source_reads_an_ion_export_with_every_type(moto_backend: Backend
     got = copied["k7"]
     assert got == items[7], got
     assert isinstance(got["price"], Decimal) and isinstance(got["blob"], bytes) and isinstance(got["tags"], set)
+
+
+# --- progress on a terminal ------------------------------------------------------------------------------------
+def test_cli_progress_on_a_terminal_is_a_rich_bar(ddb_local_backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from ddbkit_infra.cli import bulk_cmds, cli
+
+    _sensor_table(ddb_local_backend, n=60)
+    screen = StringIO()
+    monkeypatch.setattr(bulk_cmds, "_terminal",
+                        lambda as_json: None if as_json else Console(file=screen, force_terminal=True, width=200))
+    common = ["--endpoint-url", ddb_local_backend.endpoint_url or "", "--region", ddb_local_backend.region]
+    out = CliRunner().invoke(cli, ["bulk", "run", str(BACKFILL), "--table", "SensorData", "--segments", "3",
+                                   "--job-id", "tty-job", "--interval", "0.1", *common])
+    assert out.exit_code == 0, out.output
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())   # the terminal's control codes
+    final = text.splitlines()[-1] if text.splitlines() else text
+    assert "job tty-job" in final and "3/3 segments" in final, text
+    assert "60 items (30 changed)" in final and "items/s" in final and "ETA 0:00:00" in final
+    assert "━" in final                                                  # the bar
+    assert '"event": "bulk.progress"' not in out.output                   # no JSON lines on a terminal
+    # not a terminal: JSON lines, as before
+    piped = CliRunner().invoke(cli, ["bulk", "run", str(BACKFILL), "--table", "SensorData", "--segments", "3",
+                                     "--job-id", "piped-job", "--json", "--interval", "0.1", *common])
+    assert piped.exit_code == 0 and '"event": "bulk.progress"' in piped.output

@@ -542,3 +542,16 @@ def test_cli_progress_on_a_terminal_is_a_rich_bar(ddb_local_backend: Backend, mo
     piped = CliRunner().invoke(cli, ["bulk", "run", str(BACKFILL), "--table", "SensorData", "--segments", "3",
                                      "--job-id", "piped-job", "--json", "--interval", "0.1", *common])
     assert piped.exit_code == 0 and '"event": "bulk.progress"' in piped.output
+
+
+
+def test_file_function_loads_its_file_once_when_threads_call_it_at_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "slow_job.py"
+    path.write_text("import time\nLOADS = []\nLOADS.append(1)\ntime.sleep(0.3)\n\n"
+                    "def transform(item):\n    return {**item, 'loads': len(LOADS)}\n")
+    fn = pickle_roundtrip(FileFunction(str(path)))
+    with ThreadPoolExecutor(8) as pool:
+        out = list(pool.map(fn, [{"pk": str(i)} for i in range(8)]))
+    assert [o["loads"] for o in out] == [1] * 8

@@ -544,6 +544,35 @@ def test_cli_progress_on_a_terminal_is_a_rich_bar(ddb_local_backend: Backend, mo
     assert piped.exit_code == 0 and '"event": "bulk.progress"' in piped.output
 
 
+# --- a real worker kill ----------------------------------------------------------------------------------------
+def test_sigkilled_worker_process_is_reported_and_resume_processes_every_item_once(
+        ddb_local_backend: Backend, tmp_path: Path) -> None:
+    table, spec, _ = _sensor_table(ddb_local_backend, n=200)
+    store = _checkpoints(ddb_local_backend)
+    marker = tmp_path / "killed-once"
+    job = Job(ScanSource(spec, segments=4, page_size=20), bulk_jobs.SigkillOnce(str(marker), after=45),
+              UpdateSink(marker="bulkJob"), job_id="sigkill", checkpoints=store, lease_seconds=3.0)
+    first = run(job, "processes", workers=2)       # a worker SIGKILLs itself mid-page, in its third page
+    assert marker.exists()
+    assert not first.ok and len(first.segments) == 4
+    lost = [s for s in first.segments if s.status == "STOPPED"]
+    assert lost and all("worker process died" in s.errors[0] for s in lost), first.segments
+    stored = {s.segment: s.status for s in store.status("sigkill")}
+    assert any(status == "RUNNING" for status in stored.values())   # the dead worker's lease still held
+    time.sleep(3.2)                                                    # the lease expires
+    resumed = run(job, "processes", workers=2)
+    assert resumed.ok, resumed.segments
+    states = store.status("sigkill")
+    assert [s.status for s in states] == ["DONE"] * 4
+    items = _all(table)
+    assert len(items) == 200 and all(i["n"] == 1 for i in items), sorted(i["n"] for i in items)
+    assert all(i["bulkJob"] == "sigkill" for i in items)
+    # counts match: every item read once in the checkpoints, and changed once or found done (marker) on resume
+    total = Counts()
+    for s in states:
+        total.add(s.counts)
+    assert total.read == 200 and total.changed + total.skipped == 200, total
+
 
 def test_file_function_loads_its_file_once_when_threads_call_it_at_once(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor

@@ -41,3 +41,34 @@ def copy_rekeyed(item: dict[str, Any]) -> Any:
 
 def upper_name(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "name": str(item["name"]).upper()}
+
+
+class SigkillOnce:
+    """count_up, but the ``after``-th call in a worker process SIGKILLs that process, once across every
+    process and run: the first to create ``marker`` (O_EXCL) dies; later calls just count."""
+
+    def __init__(self, marker: str, after: int) -> None:
+        self.marker, self.after, self.calls = marker, after, 0
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"marker": self.marker, "after": self.after}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.marker, self.after, self.calls, self._lock = state["marker"], state["after"], 0, threading.Lock()
+
+    def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
+        import os
+        import signal
+
+        with self._lock:
+            self.calls += 1
+            due = self.calls == self.after
+        if due:
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                pass
+            else:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return count_up(item)

@@ -384,3 +384,203 @@ def test_cli_run_status_resume(ddb_local_backend: Backend) -> None:
     assert all("sensorType" in i for i in _all(table))
 
 
+
+
+# --- ImportTable sink ------------------------------------------------------------------------------------------
+def test_import_sink_writes_pages_to_s3_and_imports_a_new_table_after_a_resume(moto_backend: Backend,
+                                                                               tmp_path: Path) -> None:
+    import gzip
+
+    from ddbkit.bulk import ImportSink, S3Spec
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"pk": f"k{i}", "v": i, "blob": "x" * (i % 5)}) + "\n" for i in range(120)))
+    s3 = moto_backend.client("s3")
+    s3.create_bucket(Bucket="loads")
+    sink = ImportSink("loads", "staging", TableSpec("Imported", key="pk", endpoint_url=moto_backend.endpoint_url,
+                                                     region_name=moto_backend.region),
+                      s3=S3Spec(moto_backend.endpoint_url, moto_backend.region))
+    job = Job(FileSource(str(src), segments=3, page_lines=10), bulk_jobs.count_up_then_die, sink, job_id="imp",
+              checkpoints=MemoryCheckpoints(), lease_seconds=0.01)
+    bulk_jobs.KILL_AFTER["job"] = 55            # dies mid-page: some pages written, no import yet
+    try:
+        with pytest.raises(bulk_jobs.Killed):
+            run(job, "local", workers=1)
+    finally:
+        bulk_jobs.KILL_AFTER["job"] = -1
+    ddb = moto_backend.client()
+    assert "Imported" not in ddb.list_tables()["TableNames"]
+    time.sleep(0.05)
+    result = run(job, "local", workers=3)       # resume: the re-read page overwrites its object
+    assert result.ok and result.finished is not None
+    assert result.finished["ImportStatus"] == "COMPLETED", result.finished
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="loads", Prefix="staging/")["Contents"])
+    assert keys[0] == "staging/imp/00000/00000000.json.gz" and len(keys) == len(set(keys))
+    lines = [json.loads(line) for k in keys
+             for line in gzip.decompress(s3.get_object(Bucket="loads", Key=k)["Body"].read()).splitlines()]
+    assert sorted(r["Item"]["pk"]["S"] for r in lines) == sorted(f"k{i}" for i in range(120))   # none doubled
+    imported = {i["pk"]: i for i in Table("Imported", key="pk", endpoint_url=moto_backend.endpoint_url,
+                                          region_name=moto_backend.region).scan_iter()}
+    assert len(imported) == 120 and imported["k7"] == {"pk": "k7", "v": 7, "blob": "xx", "n": 1}
+
+
+def test_import_sink_request_and_a_failed_import_is_an_error(tmp_path: Path) -> None:
+    from botocore.stub import Stubber
+
+    from ddbkit.bulk import ImportSink, JobResult
+    from ddbkit.errors import DdbkitError
+
+    params = {"TableName": "New", "BillingMode": "PAY_PER_REQUEST",
+              "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+              "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}
+    sink = ImportSink("b", "p/", params, region_name="us-east-1", endpoint_url="http://127.0.0.1:9")
+    client = sink.dynamodb()
+    sink.dynamodb = lambda: client  # type: ignore[method-assign]
+    job = Job(FileSource(__file__), lambda i: None, sink, job_id="j1")
+    with Stubber(client) as stub:
+        arn = "arn:aws:dynamodb:us-east-1:123456789012:table/New/import/01234567"
+        stub.add_response("import_table", {"ImportTableDescription": {"ImportArn": arn, "ImportStatus": "FAILED",
+                                                                      "FailureCode": "ItemValidationError"}},
+                          {"S3BucketSource": {"S3Bucket": "b", "S3KeyPrefix": "p/j1/"}, "InputFormat": "DYNAMODB_JSON",
+                           "InputCompressionType": "GZIP", "TableCreationParameters": params,
+                           "ClientToken": sink.request("j1")["ClientToken"]})
+        with pytest.raises(DdbkitError, match="ItemValidationError"):
+            sink.finish(job, JobResult("j1"))
+    with pytest.raises(ClientValidationError, match="key"):
+        ImportSink("b", "p", TableSpec("New"))
+
+
+# --- ION exports -----------------------------------------------------------------------------------------------
+def _ion_export(s3: Any, bucket: str, prefix: str, items: list[dict[str, Any]]) -> str:
+    """An export-shaped ION export in S3 (moto exports only DYNAMODB_JSON): data/*.ion.gz of
+    ``$ion_1_0 {Item:{...}}`` values as ExportFormat=ION writes them, and a manifest-files.json naming them."""
+    import gzip
+
+    from amazon.ion import simpleion
+    from amazon.ion.core import IonType
+    from amazon.ion.simple_types import IonPyList
+
+    def ion(value: Any) -> Any:
+        if isinstance(value, (set, frozenset)):
+            first = next(iter(value))
+            note = "$dynamodb_BS" if isinstance(first, bytes) else "$dynamodb_SS" if isinstance(first, str) \
+                else "$dynamodb_NS"
+            return IonPyList.from_value(IonType.LIST, [ion(v) for v in sorted(value)], annotations=(note,))
+        if isinstance(value, dict):
+            return {k: ion(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [ion(v) for v in value]
+        return value
+
+    folder = f"{prefix}/AWSDynamoDB/01700000000000-abcdef12"
+    manifest = []
+    for n, start in enumerate(range(0, len(items), 40)):
+        key = f"{folder}/data/part{n}.ion.gz"
+        text = simpleion.dumps([{"Item": ion(i)} for i in items[start:start + 40]], binary=False,
+                               sequence_as_stream=True)
+        s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(text.encode()))
+        manifest.append(json.dumps({"itemCount": len(items[start:start + 40]), "dataFileS3Key": key}))
+    s3.put_object(Bucket=bucket, Key=f"{folder}/manifest-files.json", Body="\n".join(manifest).encode())
+    return folder
+
+
+def test_export_source_reads_an_ion_export_with_every_type(moto_backend: Backend) -> None:
+    pytest.importorskip("amazon.ion")
+    from ddbkit.bulk import ExportSource, S3Spec
+
+    ddb = moto_backend.client()
+    ddb.create_table(TableName="FromIon", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    items = [{"pk": f"k{i}", "n": i, "price": Decimal("19.99") + i, "blob": bytes([i % 256, 0, 255]),
+              "ok": i % 2 == 0, "none": None, "tags": {"a", f"t{i}"}, "nums": {Decimal(1), Decimal("2.5")},
+              "bins": {b"\x00", b"\x01"}, "list": [Decimal("1.5"), "x", {"deep": [True]}],
+              "map": {"k": "v", "n": Decimal("-3")}} for i in range(100)]
+    s3 = moto_backend.client("s3")
+    s3.create_bucket(Bucket="exports")
+    folder = _ion_export(s3, "exports", "ion-snap", items)
+    source = ExportSource("exports", "ion-snap", S3Spec(moto_backend.endpoint_url, moto_backend.region))
+    assert source.segment_count() == 3 and all(f.startswith(folder) for f in source.files())
+    # resume inside a file: position = values done
+    resumed = [i["pk"] for page in source.pages(0, 35) for i in page.items]
+    assert resumed == [f"k{i}" for i in range(35, 40)]
+    dst = TableSpec("FromIon", key="pk", endpoint_url=moto_backend.endpoint_url, region_name=moto_backend.region)
+    result = run(Job(source, lambda i: i, BatchSink(dst)), "local", workers=2)
+    assert result.ok and result.counts.read == 100
+    copied = {i["pk"]: i for i in dst.open().scan_iter()}
+    assert len(copied) == 100
+    got = copied["k7"]
+    assert got == items[7], got
+    assert isinstance(got["price"], Decimal) and isinstance(got["blob"], bytes) and isinstance(got["tags"], set)
+
+
+# --- progress on a terminal ------------------------------------------------------------------------------------
+def test_cli_progress_on_a_terminal_is_a_rich_bar(ddb_local_backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from ddbkit_infra.cli import bulk_cmds, cli
+
+    _sensor_table(ddb_local_backend, n=60)
+    screen = StringIO()
+    monkeypatch.setattr(bulk_cmds, "_terminal",
+                        lambda as_json: None if as_json else Console(file=screen, force_terminal=True, width=200))
+    common = ["--endpoint-url", ddb_local_backend.endpoint_url or "", "--region", ddb_local_backend.region]
+    out = CliRunner().invoke(cli, ["bulk", "run", str(BACKFILL), "--table", "SensorData", "--segments", "3",
+                                   "--job-id", "tty-job", "--interval", "0.1", *common])
+    assert out.exit_code == 0, out.output
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())   # the terminal's control codes
+    final = text.splitlines()[-1] if text.splitlines() else text
+    assert "job tty-job" in final and "3/3 segments" in final, text
+    assert "60 items (30 changed)" in final and "items/s" in final and "ETA 0:00:00" in final
+    assert "━" in final                                                  # the bar
+    assert '"event": "bulk.progress"' not in out.output                   # no JSON lines on a terminal
+    # not a terminal: JSON lines, as before
+    piped = CliRunner().invoke(cli, ["bulk", "run", str(BACKFILL), "--table", "SensorData", "--segments", "3",
+                                     "--job-id", "piped-job", "--json", "--interval", "0.1", *common])
+    assert piped.exit_code == 0 and '"event": "bulk.progress"' in piped.output
+
+
+# --- a real worker kill ----------------------------------------------------------------------------------------
+def test_sigkilled_worker_process_is_reported_and_resume_processes_every_item_once(
+        ddb_local_backend: Backend, tmp_path: Path) -> None:
+    table, spec, _ = _sensor_table(ddb_local_backend, n=200)
+    store = _checkpoints(ddb_local_backend)
+    marker = tmp_path / "killed-once"
+    job = Job(ScanSource(spec, segments=4, page_size=20), bulk_jobs.SigkillOnce(str(marker), after=45),
+              UpdateSink(marker="bulkJob"), job_id="sigkill", checkpoints=store, lease_seconds=3.0)
+    first = run(job, "processes", workers=2)       # a worker SIGKILLs itself mid-page, in its third page
+    assert marker.exists()
+    assert not first.ok and len(first.segments) == 4
+    lost = [s for s in first.segments if s.status == "STOPPED"]
+    assert lost and all("worker process died" in s.errors[0] for s in lost), first.segments
+    stored = {s.segment: s.status for s in store.status("sigkill")}
+    assert any(status == "RUNNING" for status in stored.values())   # the dead worker's lease still held
+    time.sleep(3.2)                                                    # the lease expires
+    resumed = run(job, "processes", workers=2)
+    assert resumed.ok, resumed.segments
+    states = store.status("sigkill")
+    assert [s.status for s in states] == ["DONE"] * 4
+    items = _all(table)
+    assert len(items) == 200 and all(i["n"] == 1 for i in items), sorted(i["n"] for i in items)
+    assert all(i["bulkJob"] == "sigkill" for i in items)
+    # counts match: every item read once in the checkpoints, and changed once or found done (marker) on resume
+    total = Counts()
+    for s in states:
+        total.add(s.counts)
+    assert total.read == 200 and total.changed + total.skipped == 200, total
+
+
+def test_file_function_loads_its_file_once_when_threads_call_it_at_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "slow_job.py"
+    path.write_text("import time\nLOADS = []\nLOADS.append(1)\ntime.sleep(0.3)\n\n"
+                    "def transform(item):\n    return {**item, 'loads': len(LOADS)}\n")
+    fn = pickle_roundtrip(FileFunction(str(path)))
+    with ThreadPoolExecutor(8) as pool:
+        out = list(pool.map(fn, [{"pk": str(i)} for i in range(8)]))
+    assert [o["loads"] for o in out] == [1] * 8

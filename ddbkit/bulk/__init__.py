@@ -18,17 +18,17 @@ from ddbkit.bulk.checkpoints import (CHECKPOINT_KEY, CheckpointStore, LeaseLost,
                                      TableCheckpoints)
 from ddbkit.bulk.estimate import Estimate, estimate
 from ddbkit.bulk.job import FileFunction, Job, RateLimiter, run_segment
-from ddbkit.bulk.progress import ProgressMonitor, ProgressReport, log_progress
+from ddbkit.bulk.progress import ProgressMonitor, ProgressReport, RichProgress, log_progress
 from ddbkit.bulk.runners import RUNNERS, JobResult, run
-from ddbkit.bulk.sinks import BatchSink, FileSink, UpdateSink
+from ddbkit.bulk.sinks import BatchSink, FileSink, ImportSink, UpdateSink
 from ddbkit.bulk.sources import ExportSource, FileSource, S3Spec, ScanSource
 from ddbkit.bulk.spec import DROP, Counts, Delete, Put, SegmentResult, TableSpec
 
 __all__ = ["Job", "run", "RUNNERS", "JobResult", "run_segment", "RateLimiter", "FileFunction",
-           "ScanSource", "ExportSource", "FileSource", "S3Spec", "UpdateSink", "BatchSink", "FileSink",
+           "ScanSource", "ExportSource", "FileSource", "S3Spec", "UpdateSink", "BatchSink", "FileSink", "ImportSink",
            "TableCheckpoints", "MemoryCheckpoints", "CheckpointStore", "SegmentState", "LeaseLost", "CHECKPOINT_KEY",
            "TableSpec", "Put", "Delete", "DROP", "Counts", "SegmentResult", "Estimate", "estimate",
-           "ProgressMonitor", "ProgressReport", "log_progress", "create_checkpoint_table"]
+           "ProgressMonitor", "ProgressReport", "RichProgress", "log_progress", "create_checkpoint_table"]
 
 
 def create_checkpoint_table(client: object, name: str = "BulkCheckpoints") -> None:

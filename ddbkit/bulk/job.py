@@ -22,6 +22,7 @@ import math
 import os
 import socket
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from ddbkit.errors import ClientValidationError
 __all__ = ["Job", "RateLimiter", "run_segment", "FileFunction", "new_owner"]
 
 log = logging.getLogger("ddbkit.bulk")
+_LOAD_LOCK = threading.Lock()   # a job file is executed once per process, even when 16 sink threads call it at once
 
 
 class RateLimiter:
@@ -96,14 +98,20 @@ class FileFunction:
 
     def load_module(self) -> Any:
         modname = "ddbkit_bulk_job_" + uuid.uuid5(uuid.NAMESPACE_URL, self.path).hex[:12]
-        module = sys.modules.get(modname)
-        if module is None:
-            spec = importlib.util.spec_from_file_location(modname, self.path)
-            if spec is None or spec.loader is None:
-                raise ClientValidationError(f"cannot load job file {self.path}", "job", "bulk.job-file")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[modname] = module
+        with _LOAD_LOCK:
+            return sys.modules.get(modname) or self._exec(modname)
+
+    def _exec(self, modname: str) -> Any:
+        spec = importlib.util.spec_from_file_location(modname, self.path)
+        if spec is None or spec.loader is None:
+            raise ClientValidationError(f"cannot load job file {self.path}", "job", "bulk.job-file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = module
+        try:
             spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(modname, None)   # a half-run file is not a loaded one
+            raise
         return module
 
     def __call__(self, item: dict[str, Any]) -> Any:

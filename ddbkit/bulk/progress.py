@@ -2,7 +2,8 @@
 
 :class:`ProgressMonitor` polls the checkpoint store (so it sees every worker, on any runner) and
 hands a :class:`ProgressReport` to a callback: :func:`log_progress` writes one structured log line
-(for CI and log collectors), :class:`RichProgress` a live line on a terminal.
+(for CI and log collectors), :class:`RichProgress` a live bar on a terminal (``rich``, imported only
+when one is made).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from ddbkit.bulk.checkpoints import CheckpointStore
 from ddbkit.bulk.spec import Counts
 
-__all__ = ["ProgressReport", "ProgressMonitor", "log_progress", "report"]
+__all__ = ["ProgressReport", "ProgressMonitor", "RichProgress", "log_progress", "report"]
 
 log = logging.getLogger("ddbkit.bulk")
 
@@ -112,3 +113,53 @@ class ProgressMonitor:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.tick()
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+class RichProgress:
+    """A live ``rich`` bar of segments done with items, items/s, ETA, throttles and failures; a
+    :class:`ProgressMonitor` callback. Use as a context manager (it starts and stops the live display).
+
+    ``console`` is a ``rich.console.Console`` (default: one on stderr); rich comes with the ``cli`` extra.
+    """
+
+    def __init__(self, console: Any = None) -> None:
+        try:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        except ImportError:  # pragma: no cover - depends on the extra
+            from ddbkit.errors import ClientValidationError
+
+            raise ClientValidationError("RichProgress needs rich: pip install 'ddbkit[cli]'", "progress",
+                                        "bulk.extra") from None
+        self.progress = Progress(
+            TextColumn("job {task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("segments"),
+            TextColumn("{task.fields[items]:,} items ({task.fields[changed]:,} changed)"),
+            TextColumn("{task.fields[rate]:,.0f} items/s"), TextColumn("ETA {task.fields[eta]}"),
+            TextColumn("{task.fields[throttles]} throttles"), TextColumn("{task.fields[failed]}"),
+            console=console or Console(stderr=True), refresh_per_second=4)
+        self._task: Any = None
+
+    def __enter__(self) -> RichProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, r: ProgressReport) -> None:
+        fields: dict[str, Any] = {
+            "items": r.items, "changed": r.changed, "rate": r.items_per_second, "eta": _eta(r.eta_seconds),
+            "throttles": r.throttles, "failed": f"{r.segments_failed} failed" if r.segments_failed else ""}
+        if self._task is None:
+            self._task = self.progress.add_task(r.job_id, total=r.segments_total, completed=r.segments_done,
+                                                **fields)
+        else:
+            self.progress.update(self._task, total=r.segments_total, completed=r.segments_done, **fields)

@@ -2,14 +2,16 @@
 
 - ``local``: threads in this process (``workers`` segments at a time).
 - ``processes``: a process pool on this machine (spawned interpreters; the job must be picklable:
-  module-level functions, or :class:`~ddbkit.bulk.FileFunction` for a job file).
+  module-level functions, or :class:`~ddbkit.bulk.FileFunction` for a job file). A worker that dies
+  breaks the pool: the segments that had not reported are returned STOPPED, to resume after their leases.
 - ``dask``: a Dask distributed cluster (``address`` of a scheduler, or a local cluster of
   ``workers`` processes); each segment is one task. No cluster code of ddbkit's own: Dask schedules,
   retries lost workers' tasks elsewhere, and the checkpoint leases keep a segment from running twice.
 
 Every runner records the job's description in the checkpoint store (``ddbkit bulk resume`` reads it),
 runs every segment not yet DONE, and returns a :class:`JobResult`; running it again with the same job
-id resumes it.
+id resumes it. When every segment is DONE, ``run()`` calls the sink's ``finish(job, result)`` if it has
+one (:class:`~ddbkit.bulk.ImportSink`: the ImportTable) and keeps what it returns in ``result.finished``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class JobResult:
     job_id: str
     segments: list[SegmentResult] = field(default_factory=list)
     seconds: float = 0.0
+    finished: Any = None     # what the sink's finish step returned (ImportSink: the ImportTableDescription)
 
     @property
     def counts(self) -> Counts:
@@ -80,15 +83,23 @@ def run(job: Job, runner: str = "local", *, workers: int = 4, address: str | Non
     elif runner == "processes":
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as ppool:
-            pfutures = [ppool.submit(run_segment_task, job, s, share) for s in todo]
+            pfutures = {ppool.submit(run_segment_task, job, s, share): s for s in todo}
             for fut in as_completed(pfutures):
-                result.segments.append(fut.result())
+                try:
+                    result.segments.append(fut.result())
+                except BrokenProcessPool as err:  # a worker died (killed, OOM): the pool ends every segment
+                    result.segments.append(SegmentResult(pfutures[fut], "STOPPED",
+                                                         errors=[f"worker process died: {err}"]))
                 notify(result.segments[-1])
     else:
         _run_dask(job, todo, share, workers, address, result, notify)
     result.segments.sort(key=lambda s: s.segment)
+    finish = getattr(job.sink, "finish", None)   # a job-level step once every segment is DONE (ImportSink)
+    if result.ok and finish is not None:
+        result.finished = finish(job, result)
     result.seconds = time.monotonic() - start
     return result
 

@@ -13,6 +13,8 @@
   sends it again). For copies, loads and re-keying into another table; no read-guard.
 - :class:`FileSink`: JSON lines, one file per segment; the checkpoint keeps the file's length, so a
   resumed segment truncates what was written after its last checkpoint and nothing is doubled.
+- :class:`ImportSink`: gzipped DynamoDB-JSON objects in S3, one a page (a resumed page overwrites its
+  object), then one ImportTable into a new table when every segment is DONE (the sink's ``finish``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, Protocol
 from ddbkit.bulk.spec import DROP, Counts, Delete, Put, TableSpec
 from ddbkit.errors import BatchWriteError, ClientValidationError, ConditionalCheckFailed
 
-__all__ = ["Sink", "UpdateSink", "BatchSink", "FileSink", "ItemFunction"]
+__all__ = ["Sink", "UpdateSink", "BatchSink", "FileSink", "ImportSink", "ItemFunction"]
 
 ItemFunction = Callable[[dict[str, Any]], Any]
 
@@ -340,3 +342,133 @@ def _json_default(value: Any) -> Any:
         return base64.b64encode(value).decode()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
+
+
+class ImportSink:
+    """Load a *new* table: each page's rows go to S3 as gzipped DynamoDB-JSON lines, then one ImportTable.
+
+    Rows are what :class:`FileSink` writes (changed items and emitted Puts; ``lambda i: i`` copies every
+    item). Each page is one object, ``<prefix>/<job>/<segment:05d>/<page:08d>.json.gz``: the checkpoint
+    keeps the page number, so a resumed page overwrites its object and nothing is doubled. When every
+    segment is DONE, :meth:`finish` (called by :func:`~ddbkit.bulk.run`) calls ``ImportTable`` over
+    ``<prefix>/<job>/`` (DYNAMODB_JSON, GZIP) and, with ``wait=True``, waits for it to end.
+
+    ``table`` is ImportTable's ``TableCreationParameters`` (a mapping, sent as given) or a
+    :class:`TableSpec` with ``key`` set (on-demand table, key attributes typed by ``key_types``, "S" by
+    default; the spec's endpoint and region reach DynamoDB).
+    """
+
+    def __init__(self, bucket: str, prefix: str, table: TableSpec | Mapping[str, Any], *, s3: Any = None,
+                 key_types: Mapping[str, str] | None = None, endpoint_url: str | None = None,
+                 region_name: str | None = None, wait: bool = True, wait_seconds: float = 600.0) -> None:
+        from ddbkit.bulk.sources import S3Spec
+
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.s3 = s3 if s3 is not None else S3Spec()
+        if isinstance(table, TableSpec):
+            if table.key is None:
+                raise ClientValidationError("ImportSink needs the new table's key (TableSpec(name, key=...))",
+                                            "table", "bulk.import-table")
+            names = [table.key] if isinstance(table.key, str) else [k for k in table.key if k]
+            types = dict(key_types or {})
+            self.parameters: dict[str, Any] = {
+                "TableName": table.name, "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": n, "AttributeType": types.get(n, "S")} for n in names],
+                "KeySchema": [{"AttributeName": n, "KeyType": t} for n, t in zip(names, ("HASH", "RANGE"), strict=False)]}
+            endpoint_url, region_name = endpoint_url or table.endpoint_url, region_name or table.region_name
+        else:
+            self.parameters = dict(table)
+            if "TableName" not in self.parameters or "KeySchema" not in self.parameters:
+                raise ClientValidationError("TableCreationParameters need TableName and KeySchema", "table",
+                                            "bulk.import-table")
+        self.endpoint_url = endpoint_url
+        self.region_name = region_name or getattr(self.s3, "region_name", None)
+        self.wait, self.wait_seconds = wait, wait_seconds
+        self._client: Any = None
+        self._where = ("", 0)
+        self._page = 0
+
+    def bind(self, source_table: TableSpec | None) -> None:
+        pass
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "import", "bucket": self.bucket, "prefix": self.prefix, "table": self.parameters["TableName"]}
+
+    def job_prefix(self, job_id: str) -> str:
+        return f"{self.prefix}/{job_id}/" if self.prefix else f"{job_id}/"
+
+    def key(self, job_id: str, segment: int, page: int) -> str:
+        return f"{self.job_prefix(job_id)}{segment:05d}/{page:08d}.json.gz"
+
+    def open_segment(self, job_id: str, segment: int, position: Any) -> None:
+        self._client = self.s3.client()
+        self._where, self._page = (job_id, segment), int(position or 0)
+
+    def checkpoint(self) -> Any:
+        return self._page
+
+    def close_segment(self) -> None:
+        self._client = None
+
+    def process(self, fn: ItemFunction, items: list[dict[str, Any]], counts: Counts) -> None:
+        import gzip
+
+        from ddbkit.codec import marshal_item
+
+        lines: list[bytes] = []
+        for item in items:
+            out = fn(dict(item))
+            if out is None or out is DROP:
+                counts.unchanged += out is None
+                counts.dropped += out is DROP
+                continue
+            emitted = _outcome_writes(out)
+            rows = [w.item for w in emitted if isinstance(w, Put)] if emitted is not None else [out]
+            if not all(isinstance(r, Mapping) for r in rows):
+                raise ClientValidationError(f"the job function returned {type(out).__name__}", "fn", "bulk.outcome")
+            lines.extend(json.dumps({"Item": marshal_item(r)}, default=_json_default, separators=(",", ":")).encode()
+                         for r in rows)
+            if emitted is not None:
+                counts.emitted += len(rows)
+            else:
+                counts.changed += 1
+        if lines:  # an empty page writes nothing; its number is still used, so keys stay deterministic
+            self._client.put_object(Bucket=self.bucket, Key=self.key(*self._where, self._page),
+                                    Body=gzip.compress(b"\n".join(lines) + b"\n", mtime=0))
+        self._page += 1
+
+    def request(self, job_id: str) -> dict[str, Any]:
+        """The ImportTable request for ``job_id``'s files (ClientToken = the job id, so a retry is idempotent)."""
+        import hashlib
+
+        return {"S3BucketSource": {"S3Bucket": self.bucket, "S3KeyPrefix": self.job_prefix(job_id)},
+                "InputFormat": "DYNAMODB_JSON", "InputCompressionType": "GZIP",
+                "TableCreationParameters": self.parameters,
+                "ClientToken": hashlib.sha256(job_id.encode()).hexdigest()[:36]}
+
+    def dynamodb(self) -> Any:
+        import boto3
+
+        return boto3.client("dynamodb", endpoint_url=self.endpoint_url, region_name=self.region_name)
+
+    def finish(self, job: Any, result: Any) -> dict[str, Any]:
+        """Call ImportTable over every segment's files; returns the ImportTableDescription (after it ended,
+        with ``wait``). Raises :class:`~ddbkit.errors.DdbkitError` if the import FAILED or did not end in
+        ``wait_seconds``; the files stay in S3 and ``run()`` again with the same job id retries the import."""
+        import time
+
+        from ddbkit.errors import DdbkitError
+
+        client = self.dynamodb()
+        desc: dict[str, Any] = client.import_table(**self.request(job.job_id))["ImportTableDescription"]
+        deadline = time.monotonic() + self.wait_seconds
+        while self.wait and desc.get("ImportStatus") == "IN_PROGRESS":
+            if time.monotonic() > deadline:
+                raise DdbkitError(f"ImportTable {desc.get('ImportArn')} still IN_PROGRESS after {self.wait_seconds}s")
+            time.sleep(0.2 if self.endpoint_url else 10.0)
+            desc = client.describe_import(ImportArn=desc["ImportArn"])["ImportTableDescription"]
+        if desc.get("ImportStatus") in ("FAILED", "CANCELLED"):
+            raise DdbkitError(f"ImportTable into {self.parameters['TableName']} {desc['ImportStatus']}: "
+                              f"{desc.get('FailureCode')} {desc.get('FailureMessage')} "
+                              f"({desc.get('ErrorCount', 0)} items in error)")
+        return desc

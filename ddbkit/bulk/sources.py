@@ -2,8 +2,8 @@
 
 - :class:`ScanSource`: DynamoDB's parallel scan of a table or index (segment = Scan segment; resume
   point = the LastEvaluatedKey after the last page processed).
-- :class:`ExportSource`: an S3 export (ExportTableToPointInTime, DynamoDB JSON), read without scanning
-  the table (segment = one data file; resume point = lines done).
+- :class:`ExportSource`: an S3 export (ExportTableToPointInTime, DynamoDB JSON or Amazon ION), read
+  without scanning the table (segment = one data file; resume point = items done).
 - :class:`FileSource`: a local JSON-lines, DynamoDB-JSON-lines or CSV file (segment = a byte range;
   resume point = the byte offset of the next line).
 """
@@ -22,7 +22,8 @@ from typing import Any, Protocol
 from ddbkit.bulk.spec import TableSpec
 from ddbkit.errors import ClientValidationError
 
-__all__ = ["SourcePage", "Source", "ScanSource", "ExportSource", "FileSource", "key_to_json", "key_from_json"]
+__all__ = ["SourcePage", "Source", "ScanSource", "ExportSource", "FileSource", "key_to_json", "key_from_json",
+           "ion_item"]
 
 
 @dataclass
@@ -150,11 +151,13 @@ class S3Spec:
 
 @dataclass
 class ExportSource:
-    """The data files of an S3 export in DynamoDB JSON (``ExportFormat=DYNAMODB_JSON``), one segment each.
+    """The data files of an S3 export, one segment each: DynamoDB JSON (``ExportFormat=DYNAMODB_JSON``,
+    ``data/*.json.gz``) or Amazon ION (``ExportFormat=ION``, ``data/*.ion.gz``, read with the
+    ``amazon.ion`` package of the ``bulk`` extra; see :func:`ion_item` for the type mapping).
 
     ``prefix`` is the export's folder (``.../AWSDynamoDB/<export-id>``) or any prefix above its
     ``data/`` files; the files come from ``manifest-files.json`` when present, else from listing
-    ``*.json.gz`` under ``data/``. ION exports are refused with a clear error (export as DYNAMODB_JSON).
+    ``*.json.gz`` / ``*.ion.gz`` under ``data/``.
     """
 
     bucket: str
@@ -174,10 +177,7 @@ class ExportSource:
                 body = client.get_object(Bucket=self.bucket, Key=m)["Body"].read().decode()
                 files.extend(json.loads(line)["dataFileS3Key"] for line in body.splitlines() if line.strip())
             if not files:
-                files = [k for k in keys if "/data/" in f"/{k}" and k.endswith((".json.gz", ".gz", ".json"))]
-            if any(k.endswith(".ion.gz") for k in keys) and not files:
-                raise ClientValidationError("this export is in ION; ddbkit.bulk reads DYNAMODB_JSON exports",
-                                            "prefix", "bulk.export-format")
+                files = [k for k in keys if "/data/" in f"/{k}" and k.endswith((".gz", ".json", ".ion"))]
             self._files = sorted(set(files))
         return self._files
 
@@ -194,6 +194,9 @@ class ExportSource:
         raw = self.s3.client().get_object(Bucket=self.bucket, Key=key)["Body"].read()
         text = gzip.decompress(raw) if key.endswith(".gz") else raw
         done = int(position or 0)
+        if key.endswith((".ion.gz", ".ion")):
+            yield from _ion_pages(text, done, page_lines)
+            return
         lines = [ln for ln in text.decode().splitlines() if ln.strip()]
         for start in range(done, len(lines), page_lines):
             chunk = lines[start:start + page_lines]
@@ -202,6 +205,66 @@ class ExportSource:
             yield SourcePage(items, end if end < len(lines) else None)
         if done >= len(lines):
             yield SourcePage([], None)
+
+
+_ION_SETS = frozenset({"$dynamodb_SS", "$dynamodb_NS", "$dynamodb_BS"})
+
+
+def ion_item(value: Any) -> Any:
+    """A DynamoDB value from an ION export's value, as AWS maps them: string -> S, decimal (or int,
+    float) -> N as Decimal/int, blob -> B bytes, bool -> BOOL, null -> NULL (None), list -> L,
+    struct -> M, and a list annotated ``$dynamodb_SS`` / ``$dynamodb_NS`` / ``$dynamodb_BS`` -> a set."""
+    from decimal import Decimal
+
+    from amazon.ion.core import IonType
+    from amazon.ion.simple_types import IonPyNull
+
+    if value is None or isinstance(value, IonPyNull):
+        return None
+    kind = getattr(value, "ion_type", None)
+    if kind in (IonType.LIST, IonType.SEXP) or isinstance(value, list):
+        items = [ion_item(v) for v in value]
+        notes = {getattr(a, "text", a) for a in getattr(value, "ion_annotations", ())}
+        return set(items) if notes & _ION_SETS else items
+    if kind == IonType.STRUCT or isinstance(value, Mapping):
+        return {str(k): ion_item(v) for k, v in value.items()}
+    if kind == IonType.BOOL or isinstance(value, bool):
+        return bool(value)
+    if kind == IonType.INT or isinstance(value, int):
+        return int(value)
+    if kind == IonType.DECIMAL or isinstance(value, Decimal):
+        return Decimal(value)
+    if kind == IonType.FLOAT or isinstance(value, float):
+        return Decimal(repr(float(value)))
+    if kind in (IonType.BLOB, IonType.CLOB) or isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if kind == IonType.TIMESTAMP:
+        return value.isoformat()
+    return str(value)
+
+
+def _ion_pages(data: bytes, done: int, page_lines: int) -> Iterator[SourcePage]:
+    """Pages of ``{Item: {...}}`` values from ION text or binary, resuming after ``done`` values."""
+    try:
+        from amazon.ion import simpleion
+    except ImportError:  # pragma: no cover - depends on the extra
+        raise ClientValidationError("reading an ION export needs the 'bulk' extra: pip install 'ddbkit[bulk]'",
+                                    "prefix", "bulk.extra") from None
+    seen = 0
+    chunk: list[dict[str, Any]] = []
+    for value in simpleion.loads(data, single_value=False, parse_eagerly=False):
+        seen += 1
+        if seen <= done:
+            continue
+        item = value.get("Item") if isinstance(value, Mapping) else None
+        if not isinstance(item, Mapping):
+            raise ClientValidationError(f"ION export value {seen} is not {{Item: {{...}}}}", "prefix",
+                                        "bulk.export-format")
+        chunk.append(ion_item(item))
+        if len(chunk) >= page_lines:
+            yield SourcePage(chunk, seen)
+            chunk = []
+    yield SourcePage(chunk, None)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 ``ddbkit bulk run JOB.py --table T`` loads ``transform(item)`` from JOB.py (or a ``job`` object it
 defines), scans T in ``--segments`` segments on the chosen ``--runner``, and writes changed items back
-conditionally. Progress is a live line on a terminal and a structured log line otherwise.
+conditionally. Progress is a live rich bar on a terminal and JSON lines on stderr otherwise.
 Checkpoints go to ``--checkpoint-table`` (created when missing), so ``ddbkit bulk status JOB_ID`` and
 ``ddbkit bulk resume JOB_ID`` work from any machine. Exit codes: 0 every segment done, 1 some failed
 (resume retries them), 2 usage.
@@ -56,31 +56,34 @@ def _checkpoints(session: Any, name: str, endpoint_url: str | None, create: bool
                                       region_name=session.region_name))
 
 
-def _emit(as_json: bool) -> Any:
-    from ddbkit.bulk.progress import ProgressReport
+def _terminal(as_json: bool) -> Any:
+    """A rich Console on stderr when stderr is a terminal and --json is off; None for JSON lines."""
+    if as_json or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
 
-    if not as_json and sys.stderr.isatty():
-        def live(r: ProgressReport) -> None:
-            click.echo("\r\033[K" + r.line(), err=True, nl=False)
-        return live
+    return Console(stderr=True)
 
-    def line(r: ProgressReport) -> None:
-        import json
-        from dataclasses import asdict
 
-        click.echo(json.dumps({"event": "bulk.progress", **asdict(r)}, default=str), err=True)
-    return line
+def _json_line(r: Any) -> None:
+    import json
+    from dataclasses import asdict
+
+    click.echo(json.dumps({"event": "bulk.progress", **asdict(r)}, default=str), err=True)
 
 
 def _run_and_report(job: Any, runner: str, workers: int, address: str | None, interval: float,
                     as_json: bool) -> None:
-    from ddbkit.bulk import ProgressMonitor, run
+    from contextlib import nullcontext
+
+    from ddbkit.bulk import ProgressMonitor, RichProgress, run
 
     click.echo(f"job {job.job_id}: {job.source.segment_count()} segments on {runner} ({workers} workers)", err=True)
-    with ProgressMonitor(job.checkpoints, job.job_id, job.source.segment_count(), _emit(as_json), interval):
+    console = _terminal(as_json)
+    view = RichProgress(console) if console is not None else None
+    with view or nullcontext(), ProgressMonitor(job.checkpoints, job.job_id, job.source.segment_count(),
+                                                view or _json_line, interval):
         result = run(job, runner, workers=workers, address=address)
-    if sys.stderr.isatty() and not as_json:
-        click.echo("", err=True)
     c = result.counts
     click.echo(f"job {job.job_id}: {len([s for s in result.segments if s.status == 'DONE'])} segments done this run, "
                f"{c.read:,} items read, {c.changed:,} changed, {c.dropped:,} dropped, {c.emitted:,} emitted, "

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -319,24 +319,31 @@ class FileSink:
             self._file = None
 
     def process(self, fn: ItemFunction, items: list[dict[str, Any]], counts: Counts) -> None:
-        for item in items:
-            out = fn(dict(item))
-            if out is None or out is DROP:
-                counts.unchanged += out is None
-                counts.dropped += out is DROP
-                continue
-            emitted = _outcome_writes(out)
-            rows = [w.item for w in emitted if isinstance(w, Put)] if emitted is not None else [out]
-            for row in rows:
-                if self.format == "ddb-json":
-                    from ddbkit.codec import marshal_item
+        from ddbkit.codec import marshal_item
 
-                    row = {"Item": marshal_item(row)}
-                self._file.write(json.dumps(row, default=_json_default, separators=(",", ":")).encode() + b"\n")
-            if emitted is not None:
-                counts.emitted += len(rows)
-            else:
-                counts.changed += 1
+        for row in _output_rows(fn, items, counts):
+            line = {"Item": marshal_item(row)} if self.format == "ddb-json" else row
+            self._file.write(json.dumps(line, default=_json_default, separators=(",", ":")).encode() + b"\n")
+
+
+def _output_rows(fn: ItemFunction, items: list[dict[str, Any]], counts: Counts) -> Iterator[Mapping[str, Any]]:
+    """The rows a file-writing sink writes for ``items``: each changed item, or the items of emitted Puts
+    (emitted Deletes have no row); counts what the function did with each item."""
+    for item in items:
+        out = fn(dict(item))
+        if out is None or out is DROP:
+            counts.unchanged += out is None
+            counts.dropped += out is DROP
+            continue
+        emitted = _outcome_writes(out)
+        rows = [w.item for w in emitted if isinstance(w, Put)] if emitted is not None else [out]
+        if not all(isinstance(r, Mapping) for r in rows):
+            raise ClientValidationError(f"the job function returned {type(out).__name__}", "fn", "bulk.outcome")
+        yield from rows
+        if emitted is not None:
+            counts.emitted += len(rows)
+        else:
+            counts.changed += 1
 
 
 def _json_default(value: Any) -> Any:
@@ -423,23 +430,8 @@ class ImportSink:
 
         from ddbkit.codec import marshal_item
 
-        lines: list[bytes] = []
-        for item in items:
-            out = fn(dict(item))
-            if out is None or out is DROP:
-                counts.unchanged += out is None
-                counts.dropped += out is DROP
-                continue
-            emitted = _outcome_writes(out)
-            rows = [w.item for w in emitted if isinstance(w, Put)] if emitted is not None else [out]
-            if not all(isinstance(r, Mapping) for r in rows):
-                raise ClientValidationError(f"the job function returned {type(out).__name__}", "fn", "bulk.outcome")
-            lines.extend(json.dumps({"Item": marshal_item(r)}, default=_json_default, separators=(",", ":")).encode()
-                         for r in rows)
-            if emitted is not None:
-                counts.emitted += len(rows)
-            else:
-                counts.changed += 1
+        lines = [json.dumps({"Item": marshal_item(r)}, default=_json_default, separators=(",", ":")).encode()
+                 for r in _output_rows(fn, items, counts)]
         if lines:  # an empty page writes nothing; its number is still used, so keys stay deterministic
             self._client.put_object(Bucket=self.bucket, Key=self.key(*self._where, self._page),
                                     Body=gzip.compress(b"\n".join(lines) + b"\n", mtime=0))

@@ -78,8 +78,11 @@ def _path(path: str, key: object) -> str:
 
 
 def _check_decimal(d: Decimal, path: str, shown: object) -> str:
+    # errors name the path and the type (``shown``'s), never the value (it may be a card number)
+    kind = type(shown).__name__
     if not d.is_finite():
-        raise CodecError(f"{shown!r} is not a finite number; DynamoDB stores no NaN or Infinity", path, "number.finite")
+        raise CodecError(f"a {kind} that is not a finite number; DynamoDB stores no NaN or Infinity", path,
+                         "number.finite")
     if d.is_zero():
         return "0"
     digits = d.as_tuple().digits
@@ -92,11 +95,11 @@ def _check_decimal(d: Decimal, path: str, shown: object) -> str:
     while j > i and digits[j - 1] == 0:
         j -= 1
     if j - i > _MAX_DIGITS:
-        raise CodecError(f"{shown!r} has {j - i} significant digits; DynamoDB keeps at most 38", path,
+        raise CodecError(f"a {kind} with {j - i} significant digits; DynamoDB keeps at most 38", path,
                          "number.precision")
     mag = d.copy_abs()  # abs() would round to the context precision (28 digits)
     if mag > _MAX_MAGNITUDE or mag < _MIN_MAGNITUDE:
-        raise CodecError(f"{shown!r} is outside DynamoDB's range 1E-130 .. 9.9999999999999999999999999999999999999E+125",
+        raise CodecError(f"a {kind} outside DynamoDB's range 1E-130 .. 9.9999999999999999999999999999999999999E+125",
                          path, "number.range")
     return str(d)
 
@@ -128,7 +131,7 @@ def number_to_wire(value: int | float | Decimal, path: str = "") -> str:
         return _check_decimal(Decimal(value), path, value)
     if t is float:
         if value != value or value in (math.inf, -math.inf):
-            raise CodecError(f"{value!r} is not a finite number; DynamoDB stores no NaN or Infinity", path,
+            raise CodecError("a float that is not a finite number; DynamoDB stores no NaN or Infinity", path,
                              "number.finite")
         # the shortest repr round-trips exactly: 0.1 is stored as "0.1", not 0.1000000000000000055...
         return _check_decimal(Decimal(repr(value)), path, value)
@@ -205,7 +208,7 @@ def _marshal_map(value: Mapping[Any, Any], path: str, depth: int) -> dict[str, A
     out: dict[str, AV] = {}
     for k, v in value.items():
         if type(k) is not str:
-            raise CodecError(f"map keys must be strings, got {type(k).__name__} {k!r}", path, "map.key")
+            raise CodecError(f"map keys must be strings, got a {type(k).__name__}", path, "map.key")
         out[k] = {"S": v} if type(v) is str else marshal(v, f"{path}.{k}" if path else k, depth)
     return out
 
@@ -291,7 +294,7 @@ def marshal_item(item: Mapping[str, Any], path: str = "") -> dict[str, AV]:
     lim, _str, _int, _bool = _INT_FAST, str, int, bool  # locals: faster than global lookups in the loop
     for k, v in item.items():
         if type(k) is not _str:
-            raise CodecError(f"attribute names must be strings, got {k!r}", path, "item.key")
+            raise CodecError(f"attribute names must be strings, got a {type(k).__name__}", path, "item.key")
         # inline the commonest cases
         t = type(v)
         if t is _str:

@@ -12,10 +12,16 @@ secret must be at least 32 bytes. A secret given without ``cryptography`` instal
 extra: ddbkit never falls back to a weaker cursor.
 
 Without a secret, cursors are plain base64 JSON (readable and forgeable, like boto3's pagination token);
-the first such cursor a process issues logs a WARNING and raises a :class:`CursorSecurityWarning`. Every
-cursor, plain or encrypted, is checked against the query it resumes: the key attributes of the table/index,
-the queried partition, and each value's type (``S`` a string, ``N`` a number string, ``B`` bytes, matching
-the table's declared types), so a crafted cursor never widens a query nor reaches the server malformed.
+the first such cursor a process issues logs a WARNING and raises a :class:`CursorSecurityWarning`. A plain
+cursor carries its binding (:class:`CursorScope`: digests of the table, the index and the key condition with
+its values, and the operation, query or scan), checked before any request, so an honest client's mistake
+(a cursor replayed on another table, index, partition, sort-key condition or from a query into a scan) is a
+:class:`CursorError` naming the binding that differs; a forger can rebuild a binding, which is why plain
+cursors are called forgeable. Every cursor, plain or encrypted, is also checked against the query it
+resumes: the key attributes of the table/index, the queried partition (for string key conditions too), and
+each value's type (``S`` a string, ``N`` a number string, ``B`` bytes, matching the table's declared types),
+so a crafted cursor never widens a query nor reaches the server malformed. An empty cursor is refused
+(``None`` asks for the first page).
 """
 
 from __future__ import annotations
@@ -29,16 +35,18 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from ddbkit.errors import CursorError, DdbkitError
 
-__all__ = ["encode_cursor", "decode_cursor", "CursorCodec", "CursorSecurityWarning", "CursorSecret",
+__all__ = ["encode_cursor", "decode_cursor", "CursorCodec", "CursorScope", "CursorSecurityWarning", "CursorSecret",
            "MIN_SECRET_BYTES", "DEFAULT_TTL"]
 
 log = logging.getLogger("ddbkit.cursor")
 
-_VERSION_PLAIN = "1"
+_VERSION_UNBOUND = "1"  # ddbkit's plain cursors before bindings: refused (re-run the query from its first page)
+_VERSION_PLAIN = "4"
 _VERSION_HMAC = "2"  # ddbkit 0.1 signed cursors: refused (re-run the query from its first page)
 _VERSION_AEAD = "3"
 _MAX_TOKEN = 8192
@@ -50,6 +58,44 @@ _NUMBER = re.compile(r"^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 #: a secret, or several (the first encrypts, all decrypt), or None for plain cursors
 CursorSecret: TypeAlias = "str | bytes | Sequence[str | bytes] | None"
+
+
+@dataclass(frozen=True)
+class CursorScope:
+    """What a cursor is bound to: the table, the index (None: the table itself), the operation (``"query"``
+    or ``"scan"``) and, for a query, its key condition with the placeholders resolved (values included)."""
+
+    table: str
+    index: str | None = None
+    operation: str = "scan"
+    condition: str = ""
+
+    def __str__(self) -> str:  # the associated data of an encrypted cursor (unchanged since ddbkit 0.2)
+        base = f"{self.table}/{self.index or ''}"
+        return base if self.operation == "scan" else f"{base}?{self.condition}"
+
+    def binding(self) -> dict[str, str]:
+        """What a plain cursor carries: digests (no names or values in clear) and the operation."""
+        return {"t": _digest(self.table), "i": _digest(self.index or ""), "o": self.operation,
+                "c": _digest(self.condition)}
+
+
+# the order bindings are checked in, and what a mismatch says (never the values)
+_BINDINGS = {
+    "t": "another table",
+    "i": "another index (or the table rather than an index)",
+    "o": "another operation (a query cursor cannot resume a scan, nor a scan cursor a query)",
+    "c": "another key condition (partition value or sort key condition)",
+    "s": "another scope",
+}
+
+
+def _digest(text: str) -> str:
+    return _b64(hashlib.sha256(b"ddbkit-cursor-binding\x00" + text.encode("utf-8")).digest()[:12])
+
+
+def _binding(scope: str | CursorScope) -> dict[str, str]:
+    return scope.binding() if isinstance(scope, CursorScope) else {"s": _digest(scope)}
 
 
 class CursorSecurityWarning(UserWarning):
@@ -186,31 +232,38 @@ class CursorCodec:
                            separators=(",", ":"))
         return b"ddbkit-cursor/3\x00" + kid + bound.encode("utf-8")
 
-    def encode(self, key: Mapping[str, Any] | None, scope: str = "") -> str | None:
-        """Token for ``key`` (None when there is no next page). ``scope`` (table/index/key condition) is bound in."""
+    def encode(self, key: Mapping[str, Any] | None, scope: str | CursorScope = "") -> str | None:
+        """Token for ``key`` (None when there is no next page). ``scope`` (table/index/operation/key
+        condition) is bound in: as associated data when encrypted, as digests in a plain cursor."""
         if not key:
             return None
         body = _wire_json(key)
         if not self._keys:
             _warn_plain()
-            return _VERSION_PLAIN + _b64(body)
+            bound = json.dumps({"k": json.loads(body), "b": _binding(scope)}, separators=(",", ":"),
+                               sort_keys=True)
+            return _VERSION_PLAIN + _b64(bound.encode("utf-8"))
         kid, aead = self._keys[0]
         nonce = os.urandom(_NONCE)
         plain = json.dumps({"k": json.loads(body), "x": int(self._clock() + self.ttl)},
                            separators=(",", ":")).encode("utf-8")
-        return _VERSION_AEAD + _b64(kid + nonce + aead.encrypt(nonce, plain, self._aad(kid, scope)))
+        return _VERSION_AEAD + _b64(kid + nonce + aead.encrypt(nonce, plain, self._aad(kid, str(scope))))
 
-    def decode(self, token: str, scope: str = "", key_names: Sequence[str] = (),
+    def decode(self, token: str, scope: str | CursorScope = "", key_names: Sequence[str] = (),
                partition: Mapping[str, Mapping[str, Any]] | None = None,
                types: Mapping[str, str] | None = None) -> dict[str, Any]:
         """The ``ExclusiveStartKey`` in ``token``.
 
-        Raises :class:`CursorError` when the token is malformed, plain where a secret is set, altered,
-        issued for another table/index/key condition/account/region (``scope``), expired, made with a
-        secret no longer accepted, lacks the key attributes ``key_names``, names another partition than
-        ``partition`` (``{attr: AttributeValue}``) or holds a value not of its key type (``types``).
+        Raises :class:`CursorError` when the token is empty or malformed, plain where a secret is set,
+        altered, issued for another table/index/operation/key condition/account/region (``scope``), expired,
+        made with a secret no longer accepted, lacks the key attributes ``key_names``, names another
+        partition than ``partition`` (``{attr: AttributeValue}``) or holds a value not of its key type
+        (``types``).
         """
-        if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN:
+        if isinstance(token, str) and not token:
+            raise CursorError("cursor is empty: pass None (or omit it) for the first page, a token from "
+                              "page.cursor for the next", "cursor", "cursor.format")
+        if not isinstance(token, str) or len(token) > _MAX_TOKEN:
             raise CursorError("cursor must be a non-empty string from a previous page", "cursor", "cursor.format")
         version, payload = token[0], token[1:]
         try:
@@ -228,10 +281,11 @@ class CursorCodec:
                 raise CursorError(f"cursor was made with key id {kid.hex()}, which this service no longer accepts",
                                   "cursor", "cursor.key")
             try:
-                body = aead.decrypt(nonce, sealed, self._aad(kid, scope))
+                body = aead.decrypt(nonce, sealed, self._aad(kid, str(scope)))
             except Exception:  # cryptography's InvalidTag: altered, or issued for another query
                 raise CursorError("cursor signature does not match: it was altered or issued for another table, "
-                                  "index, key condition, account or region", "cursor", "cursor.signature") from None
+                                  "index, operation (query or scan), key condition, account or region", "cursor",
+                                  "cursor.signature") from None
             try:
                 data = json.loads(body.decode("utf-8"))
                 expiry, wire = data["x"], data["k"]
@@ -245,12 +299,25 @@ class CursorCodec:
             if version in (_VERSION_AEAD, _VERSION_HMAC):
                 raise CursorError("encrypted cursor given to a table without a cursor secret", "cursor",
                                   "cursor.signature")
+            if version == _VERSION_UNBOUND:
+                raise CursorError("cursor carries no binding (an older ddbkit made it): run the query again from "
+                                  "its first page", "cursor", "cursor.format")
             if version != _VERSION_PLAIN:
                 raise CursorError("cursor is not a valid token", "cursor", "cursor.format")
             try:
-                key = _from_json(json.loads(raw.decode("utf-8")))
-            except (ValueError, UnicodeDecodeError):
+                data = json.loads(raw.decode("utf-8"))
+                wire, bound = data["k"], data["b"]
+            except (ValueError, UnicodeDecodeError, KeyError, TypeError):
                 raise CursorError("cursor is not a valid token", "cursor", "cursor.format") from None
+            if not isinstance(bound, dict):
+                raise CursorError("cursor is not a valid token", "cursor", "cursor.format")
+            expected = _binding(scope)
+            for field in _BINDINGS:
+                if field in expected or field in bound:
+                    if bound.get(field) != expected.get(field):
+                        raise CursorError(f"cursor was issued for {_BINDINGS[field]}: run this query from its "
+                                          "first page", "cursor", "cursor.scope")
+            key = _from_json(wire)
         key = _check_key(key, types)
         missing = [n for n in key_names if n not in key]
         if missing:
@@ -281,12 +348,13 @@ def _normalise(av: Mapping[str, Any]) -> Any:
     return _from_json(json.loads(_wire_json(av)))
 
 
-def encode_cursor(key: Mapping[str, Any] | None, secret: CursorSecret = None, scope: str = "") -> str | None:
+def encode_cursor(key: Mapping[str, Any] | None, secret: CursorSecret = None,
+                  scope: str | CursorScope = "") -> str | None:
     """Encode a LastEvaluatedKey (see :class:`CursorCodec`)."""
     return CursorCodec(secret).encode(key, scope)
 
 
-def decode_cursor(token: str, secret: CursorSecret = None, scope: str = "",
+def decode_cursor(token: str, secret: CursorSecret = None, scope: str | CursorScope = "",
                   key_names: Sequence[str] = ()) -> dict[str, Any]:
     """Decode a cursor (see :meth:`CursorCodec.decode`)."""
     return CursorCodec(secret).decode(token, scope, key_names)

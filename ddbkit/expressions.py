@@ -205,19 +205,51 @@ class _Func(_Operand):
         return f"{self.name}({', '.join(c.operand(a) for a in self.args)})"
 
 
+# One rule for function arguments: where DynamoDB takes only a path (the first argument of if_not_exists,
+# size, attribute_exists...) or a path or a list (either operand of list_append), a ``str`` (or Name/Path)
+# is an attribute path; everywhere else (SET values, if_not_exists' default, comparison and arithmetic
+# right-hand sides) a ``str`` is a value. ``Attr(...)`` is a path anywhere. A list/tuple where only a path
+# fits is refused (it could be path segments or a list value): wrap segments in ``Attr``/``Path``.
+
+
+def _path_arg(func: str, pos: int, arg: Any) -> Attr:
+    if isinstance(arg, Attr):
+        return arg
+    if isinstance(arg, (str, Name, Path)):
+        return Attr(arg)
+    raise ExpressionError(f"takes an attribute path (a str, Name, Path or Attr), got a {type(arg).__name__}",
+                          f"{func}(argument {pos})", "expression.function")
+
+
+def _list_arg(pos: int, arg: Any) -> Any:
+    if isinstance(arg, _Operand):  # Attr, or a nested if_not_exists/list_append
+        return arg
+    if isinstance(arg, (str, Name, Path)):
+        return Attr(arg)
+    if isinstance(arg, (list, tuple)):
+        return list(arg)
+    raise ExpressionError(f"takes a list or an attribute path (a str, Name, Path or Attr), got a "
+                          f"{type(arg).__name__}", f"list_append(argument {pos})", "expression.function")
+
+
 def if_not_exists(path: PathLike | Attr, default: Any) -> _Operand:
-    """``if_not_exists(path, default)`` for SET: keep the current value, else use ``default``."""
-    return _Func("if_not_exists", (path if isinstance(path, Attr) else Attr(path), default))
+    """``if_not_exists(path, default)`` for SET: keep the current value, else use ``default``.
+
+    ``path`` is an attribute path (str, :class:`Name`, :class:`Path` or :class:`Attr`); ``default`` is a
+    value, a ``str`` included (``Attr("other")`` to default to another attribute)."""
+    return _Func("if_not_exists", (_path_arg("if_not_exists", 1, path), default))
 
 
 def list_append(first: Any, second: Any) -> _Operand:
-    """``list_append(a, b)`` for SET; either side may be an :class:`Attr` or a Python list."""
-    return _Func("list_append", (first, second))
+    """``list_append(a, b)`` for SET. Each side is a list value (list or tuple) or an attribute path: a
+    ``str`` is a path (``list_append("lst", [5])`` appends 5 to ``lst``; ``list_append([0], "lst")``
+    prepends), as are :class:`Name`, :class:`Path`, :class:`Attr` and nested ``if_not_exists(...)``."""
+    return _Func("list_append", (_list_arg(1, first), _list_arg(2, second)))
 
 
 def size(path: PathLike) -> Attr:
-    """``size(path)`` as an operand of comparisons (``size("tags") > 3``)."""
-    return _SizeAttr(path)
+    """``size(path)`` as an operand of comparisons (``size("tags") > 3``); ``path`` is an attribute path."""
+    return _SizeAttr(_path_arg("size", 1, path).path)
 
 
 class Attr(_Operand):

@@ -28,7 +28,7 @@ from ddbkit.codec import (
     unmarshal,
     unmarshal_item,
 )
-from ddbkit.cursor import CursorCodec, CursorSecret
+from ddbkit.cursor import CursorCodec, CursorScope, CursorSecret
 from ddbkit.cursor import _wire_json as _cursor_json
 from ddbkit.engine import Call, Op
 from ddbkit.errors import ClientValidationError, ConditionalCheckFailed, DynamoDBError
@@ -438,16 +438,27 @@ class TableCore:
     # ------------------------------------------------------------------------------------------
     # query / scan
     # ------------------------------------------------------------------------------------------
-    def _scope(self, index: str | None) -> str:
-        return f"{self.name}/{index or ''}"
+    def _scope(self, index: str | None) -> CursorScope:
+        return CursorScope(self.name, index, "scan")
 
-    def _query_scope(self, index: str | None, kce: str, c: Compiler) -> str:
-        """Table/index plus the key condition with its placeholders resolved: an encrypted cursor is bound to
-        the query it came from."""
+    def _query_scope(self, index: str | None, kce: str, c: Compiler) -> CursorScope:
+        """Table/index plus the key condition with its placeholders resolved: a cursor is bound to the query
+        it came from (encrypted: as associated data; plain: as digests checked before sending)."""
         used = set(re.findall(r"[#:][A-Za-z0-9_]+", kce))
         bound = {"e": kce, "n": {k: v for k, v in c.names.items() if k in used},
                  "v": {k: v for k, v in c.values.items() if k in used}}
-        return self._scope(index) + "?" + _cursor_json(bound).decode("utf-8")
+        return CursorScope(self.name, index, "query", _cursor_json(bound).decode("utf-8"))
+
+    @staticmethod
+    def _string_partition(kce: str, c: Compiler, ihash: str) -> dict[str, Any]:
+        """``{partition key: AttributeValue}`` of a hand-written key condition (``pk = :p``, ``#k = :p`` or
+        ``:p = pk``), so a cursor is checked against the queried partition as for built conditions."""
+        for left, right in re.findall(r"([#:]?[A-Za-z0-9_]+)\s*=\s*([#:]?[A-Za-z0-9_]+)", kce):
+            for attr, value in ((left, right), (right, left)):
+                name = c.names.get(attr, attr) if attr.startswith("#") else attr
+                if name == ihash and value.startswith(":") and value in c.values:
+                    return {ihash: c.values[value]}
+        return {}
 
     def _op_query(self, key_condition: KeyCondition | Mapping[str, Any] | str, *, index: str | None = None,
                   filter: Condition | str | None = None, limit: int | None = None, forward: bool = True,
@@ -485,6 +496,7 @@ class TableCore:
         elif isinstance(key_condition, str):
             check_expression(key_condition, "KeyConditionExpression", c.names, c.values)
             req["KeyConditionExpression"] = key_condition
+            partition = self._string_partition(key_condition, c, ihash)
         else:
             raise ClientValidationError("key_condition is Key(...).eq(...), a {name: value} mapping or a string",
                                         "key_condition", "query.key")
@@ -522,13 +534,13 @@ class TableCore:
     def _page_params(self, c: Compiler, req: dict[str, Any], filter: Condition | str | None, limit: int | None,
                      cursor: str | None, attributes: Sequence[str] | None, consistent: bool, select: str | None,
                      index: str | None, keys: KeySchema, partition: Mapping[str, Any],
-                     scope: str | None = None) -> None:
+                     scope: CursorScope | None = None) -> None:
         self._condition(c, req, filter, None, None, "FilterExpression")
         if limit is not None:
             if not isinstance(limit, int) or limit < 1:
                 raise ClientValidationError(f"limit must be a positive integer, got {limit!r}", "limit", "limit")
             req["Limit"] = limit
-        if cursor:
+        if cursor is not None:  # "" is refused, not the first page (a client echoing ?cursor= would loop)
             req["ExclusiveStartKey"] = self.cursors.decode(cursor, scope or self._scope(index),
                                                            keys.cursor_names(index), partition, keys.types)
         if attributes:
@@ -538,7 +550,7 @@ class TableCore:
         if select:
             req["Select"] = select
 
-    def _page(self, resp: Mapping[str, Any], index: str | None, scope: str | None = None) -> Page:
+    def _page(self, resp: Mapping[str, Any], index: str | None, scope: CursorScope | None = None) -> Page:
         conv = self.number
         items = [unmarshal_item(i, conv) for i in resp.get("Items") or ()]
         last = resp.get("LastEvaluatedKey")

@@ -250,8 +250,8 @@ def test_nesting_and_size_rules_match_dynamodb_local(ddb_local_backend: Backend)
 
 def test_number_size_counts_significant_digits_not_characters() -> None:
     assert item_size({"n": {"N": str(10**30)}}) == 1 + 2  # one significant digit: 1 + 1 byte
-    assert item_size({"n": {"N": "-0.000123400"}}) == 1 + 3  # digits 1234: 2 + 1
-    assert item_size({"n": {"N": "1.5E+100"}}) == 1 + 2
+    assert item_size({"n": {"N": "-0.000123400"}}) == 1 + 5  # 0.00|01|23|40: 3 base-100 digits + 1 + sign
+    assert item_size({"n": {"N": "1.5E+100"}}) == 1 + 3  # 1|50 x 100^49: 2 base-100 digits + 1
     assert item_size({"n": {"N": "12345"}}) == 1 + 4
     # boto3 stores this item; the old rule (text length) called it 432 KB and refused it
     item = {"pk": "k", "big": [10**30] * 24000}
@@ -331,3 +331,85 @@ def test_numbers_unmarshal_on_cheap_paths(text: str, expected: Any) -> None:
     got = unmarshal({"N": text})
     assert got == expected and type(got) is type(expected)
     assert unmarshal({"NS": [text]}) == {expected}
+
+
+# --------------------------------------------------------------------------------------------------
+# issue 24 item 15: the number size is DynamoDB's, byte for byte (probed at the 400 KB boundary)
+# --------------------------------------------------------------------------------------------------
+
+# sizes measured on DynamoDB Local (largest padding accepted at the 400 KB boundary)
+_MEASURED = {"0": 1, "1": 2, "-1": 3, "15": 2, "-15": 3, "1.5": 3, "-1.5E-100": 4, "-123456": 5, "123456": 4,
+             "1E+30": 2, "100": 2, "123": 3, "0.1": 2, "0.001": 2, "1.01": 3, "-0.5": 3, "500": 2, "0.05": 2,
+             "12345678901234567890123456789012345678": 20, "-12345678901234567890123456789012345678": 21,
+             "1.2345678901234567890123456789012345678": 21, "-1E-130": 3,
+             "9.9999999999999999999999999999999999999E+125": 20,
+             "-1.2345678901234567890123456789012345678": 21,  # 20 base-100 digits: no sign terminator
+             "-125962805268424131642951363297101946680": 21, "-9.9916442618926649773043454209072885561E+42": 21}
+
+
+@pytest.mark.parametrize("text,size", sorted(_MEASURED.items()))
+def test_number_size_is_dynamodbs_exactly(text: str, size: int) -> None:
+    assert item_size({"n": {"N": text}}) == 1 + size
+    assert item_size({"s": {"NS": [text]}}) == 1 + size
+
+
+def _random_numbers(seed: int, count: int) -> list[str]:
+    """Numbers DynamoDB stores, in every shape: signs, fractions, exponents, 1..38 digits, zeros."""
+    import random
+
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(count):
+        ndig = rnd.choice([1, 1, 2, 3, 4, 5, 7, 10, 19, 20, 37, 38, rnd.randint(1, 38)])
+        digits = str(rnd.randint(1, 9)) + "".join(rnd.choice("0123456789") for _ in range(ndig - 1))
+        sign = rnd.choice(["", "-"])
+        shape = rnd.randrange(4)
+        if shape == 0:  # integer, maybe with trailing zeros
+            text = digits + "0" * rnd.choice([0, 0, 1, 2, 5])
+        elif shape == 1:  # a fraction: point inside or before the digits, leading zeros
+            point = rnd.randint(0, len(digits))
+            text = (digits[:point] or "0") + "." + "0" * (rnd.choice([0, 0, 1, 3]) if point == 0 else 0) + \
+                digits[point:] + "0" * rnd.choice([0, 0, 1])
+        else:  # scientific notation over the whole range
+            exp = rnd.randint(-129 + 0, 125 - len(digits) + 1)
+            text = f"{digits[0]}.{digits[1:] or '0'}E{exp:+d}" if shape == 2 else f"{digits}E{exp - len(digits) + 1:+d}"
+        text = sign + text
+        d = Decimal(text)
+        if not (Decimal("1E-130") <= abs(d) <= _MAX_N):
+            continue
+        out.append(text)
+    return out + ["0", "-0", "0.000", "0E+5"]
+
+
+_MAX_N = Decimal("9.9999999999999999999999999999999999999E+125")
+
+
+def test_number_size_matches_dynamodb_local_on_generated_numbers(ddb_local_backend: Backend) -> None:
+    """For each generated number, the item ddbkit sizes at exactly 400 KB is stored and one byte more is
+    refused, by DynamoDB Local and by ddbkit alike."""
+    from botocore.exceptions import ClientError
+
+    client = _table(ddb_local_backend)
+    numbers = _random_numbers(24, 300)
+    assert len(numbers) > 250
+
+    def item(text: str, pad: int) -> dict[str, Any]:
+        return {"pk": {"S": "k"}, "n": {"N": text}, "p": {"S": "x" * pad}}
+
+    wrong = []
+    for text in numbers:
+        pad = MAX_ITEM_BYTES - item_size(item(text, 0))
+        assert check_item(item(text, pad), ["pk"]) == MAX_ITEM_BYTES
+        with pytest.raises(CodecError, match="400 KB"):
+            check_item(item(text, pad + 1), ["pk"])
+        try:
+            client.put_item(TableName="Codec", Item=item(text, pad))
+        except ClientError:
+            wrong.append((text, "refused at ddbkit's 400 KB"))
+            continue
+        try:
+            client.put_item(TableName="Codec", Item=item(text, pad + 1))
+            wrong.append((text, "accepted one byte over ddbkit's 400 KB"))
+        except ClientError as err:
+            assert "size" in str(err)
+    assert wrong == []

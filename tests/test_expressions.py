@@ -144,3 +144,70 @@ def test_values_are_validated_with_their_path() -> None:
     with pytest.raises(Exception) as exc:
         compile_cond(Attr("score") == float("nan"))
     assert "score" in str(exc.value)
+
+
+# --------------------------------------------------------------------------------------------------
+# issue 24 item 16: one rule for function arguments (a str is a path where DynamoDB takes a path or a list)
+# --------------------------------------------------------------------------------------------------
+
+
+def _set(value: object) -> tuple[str, dict[str, str], dict[str, object]]:
+    c = Compiler()
+    text = Update().set("out", value).compile(c)
+    return text, c.names, c.values
+
+
+L5 = {"L": [{"N": "5"}]}
+
+
+@pytest.mark.parametrize("value,expr,names,values", [
+    # list_append: a str in either position is a path (DynamoDB's list_append takes only lists)
+    (list_append("lst", [5]), "SET #n0 = list_append(#n1, :v0)", {"#n0": "out", "#n1": "lst"}, {":v0": L5}),
+    (list_append([5], "lst"), "SET #n0 = list_append(:v0, #n1)", {"#n0": "out", "#n1": "lst"}, {":v0": L5}),
+    (list_append(Attr("lst"), [5]), "SET #n0 = list_append(#n1, :v0)", {"#n0": "out", "#n1": "lst"}, {":v0": L5}),
+    (list_append(Name("odd.lst"), (5,)), "SET #n0 = list_append(#n1, :v0)", {"#n0": "out", "#n1": "odd.lst"},
+     {":v0": L5}),
+    (list_append("a.b[2]", [5]), "SET #n0 = list_append(#n1.#n2[2], :v0)", {"#n0": "out", "#n1": "a", "#n2": "b"},
+     {":v0": L5}),
+    (list_append("a", "b"), "SET #n0 = list_append(#n1, #n2)", {"#n0": "out", "#n1": "a", "#n2": "b"}, {}),
+    (list_append(if_not_exists("lst", []), [5]), "SET #n0 = list_append(if_not_exists(#n1, :v0), :v1)",
+     {"#n0": "out", "#n1": "lst"}, {":v0": {"L": []}, ":v1": L5}),
+    # if_not_exists: the first argument is a path; the default is a value (a str too), Attr(...) for a path
+    (if_not_exists("n", 0), "SET #n0 = if_not_exists(#n1, :v0)", {"#n0": "out", "#n1": "n"}, {":v0": {"N": "0"}}),
+    (if_not_exists("n", "m"), "SET #n0 = if_not_exists(#n1, :v0)", {"#n0": "out", "#n1": "n"}, {":v0": {"S": "m"}}),
+    (if_not_exists(Attr("n"), Attr("m")), "SET #n0 = if_not_exists(#n1, #n2)", {"#n0": "out", "#n1": "n", "#n2": "m"},
+     {}),
+    # a plain str SET value is a value; arithmetic takes a value on the right
+    ("lst", "SET #n0 = :v0", {"#n0": "out"}, {":v0": {"S": "lst"}}),
+    (Attr("n") + 1, "SET #n0 = #n1 + :v0", {"#n0": "out", "#n1": "n"}, {":v0": {"N": "1"}}),
+])
+def test_function_arguments_follow_one_rule(value: object, expr: str, names: dict[str, str],
+                                            values: dict[str, object]) -> None:
+    assert _set(value) == (expr, names, values)
+    # the set= mapping of table.update builds the same expression
+    c = Compiler()
+    assert Update.from_dicts(set={"out": value}).compile(c) == expr and (c.names, c.values) == (names, values)
+
+
+def test_condition_functions_take_a_str_as_a_path() -> None:
+    assert compile_cond(size("tags") > 3) == ("size(#n0) > :v0", {"#n0": "tags"}, {":v0": {"N": "3"}})
+    assert compile_cond(Attr("a").exists()) == ("attribute_exists(#n0)", {"#n0": "a"}, {})
+    assert compile_cond(Attr("a").not_exists()) == ("attribute_not_exists(#n0)", {"#n0": "a"}, {})
+    assert compile_cond(Attr("a").begins_with("b")) == ("begins_with(#n0, :v0)", {"#n0": "a"}, {":v0": {"S": "b"}})
+    assert compile_cond(Attr("a").contains("b")) == ("contains(#n0, :v0)", {"#n0": "a"}, {":v0": {"S": "b"}})
+    assert compile_cond(Attr("a").attribute_type("S")) == ("attribute_type(#n0, :v0)", {"#n0": "a"},
+                                                           {":v0": {"S": "S"}})
+
+
+@pytest.mark.parametrize("build,match", [
+    (lambda: list_append("lst", 5), r"list_append\(argument 2\).*list or an attribute path"),
+    (lambda: list_append({"a": 1}, "lst"), r"list_append\(argument 1\).*list or an attribute path"),
+    (lambda: list_append("a..b", [5]), r"cannot parse attribute path"),
+    (lambda: if_not_exists(5, 0), r"if_not_exists\(argument 1\).*attribute path"),
+    (lambda: if_not_exists([1, 2], 0), r"if_not_exists\(argument 1\).*attribute path"),
+    (lambda: size(7), r"size\(argument 1\).*attribute path"),
+])
+def test_bad_function_arguments_are_one_line_errors(build: object, match: str) -> None:
+    with pytest.raises(ExpressionError, match=match) as exc:
+        build()  # type: ignore[operator]
+    assert "\n" not in str(exc.value)

@@ -118,14 +118,15 @@ def test_secret_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 ])
 def test_cursor_values_are_type_checked_before_sending(bad: dict[str, Any]) -> None:
     fake = FakeDynamo(table="Tab1", keys=("pk", "sk"))
-    fake._Query = lambda req: {"Items": [], "Count": 0}  # type: ignore[attr-defined]
+    fake._Query = lambda req: {"Items": [], "Count": 0, "LastEvaluatedKey": bad}  # type: ignore[attr-defined]
     t = Table("Tab1", key=("pk", "sk"), transport=fake)
     t._keys = t._keys.__class__("pk", "sk", {"pk": "S", "sk": "S"}, complete=True)  # declared types
-    import json
-
-    token = "1" + base64.urlsafe_b64encode(json.dumps(bad).encode()).rstrip(b"=").decode()
-    with pytest.raises(CursorError):
+    token = t.query({"pk": "tenant-1"}).cursor  # a plain cursor correctly bound to this query, holding `bad`
+    assert token
+    fake.calls.clear()
+    with pytest.raises(CursorError) as exc:
         t.query({"pk": "tenant-1"}, cursor=token)
+    assert exc.value.rule in ("cursor.type", "cursor.format", "cursor.scope")
     assert fake.calls == []
 
 
@@ -136,7 +137,7 @@ def test_no_secret_issues_a_loud_warning_once(caplog: pytest.LogCaptureFixture,
     t, _ = _paged_table("Tab1", None)
     with caplog.at_level(logging.WARNING, logger="ddbkit.cursor"), pytest.warns(CursorSecurityWarning):
         token = t.query({"pk": "tenant-1"}).cursor
-    assert token and token[0] == "1" and "UNENCRYPTED" in caplog.text
+    assert token and token[0] == "4" and "UNENCRYPTED" in caplog.text
     caplog.clear()
     t.query({"pk": "tenant-1"})
     assert "UNENCRYPTED" not in caplog.text  # once per process, not per page

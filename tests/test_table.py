@@ -50,6 +50,20 @@ def test_crud_and_return_values(backend: Backend) -> None:
     assert t.get({"pk": "u1", "sk": "A"}, consistent=True) is None
 
 
+def test_list_append_with_a_path_string_appends_to_the_stored_list(backend: Backend) -> None:
+    """Issue 24 item 16: ``list_append("lst", [5])`` named the attribute, not the string "lst"."""
+    t = make_orders(backend)
+    key = {"pk": "u1", "sk": "L"}
+    t.put({**key, "lst": [1], "n": 7})
+    assert t.update(key, set={"lst": list_append("lst", [5])}, return_values="ALL_NEW") == {**key, "lst": [1, 5],
+                                                                                             "n": 7}
+    assert t.update(key, Update().set("lst", list_append([0], "lst")), return_values="UPDATED_NEW") == {
+        "lst": [0, 1, 5]}
+    new = t.update(key, set={"fresh": list_append(if_not_exists("fresh", []), ["a"]),
+                             "n": if_not_exists("n", 0), "m": if_not_exists("m", "dflt")}, return_values="ALL_NEW")
+    assert new == {**key, "lst": [0, 1, 5], "n": 7, "fresh": ["a"], "m": "dflt"}
+
+
 def test_conditions(backend: Backend) -> None:
     t = make_orders(backend)
     t.put({"pk": "u1", "sk": "A", "status": "ACTIVE"}, condition=Attr("pk").not_exists())

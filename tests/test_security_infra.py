@@ -126,7 +126,8 @@ def test_bind_grants_the_created_key_by_arn_once_it_exists() -> None:
         kms.create_alias(AliasName="alias/ddbkit/Orders", TargetKeyId=arn)
         after = bind_outputs(loaded, "api", CTX, kms=kms).binds[0].policy
     [kms_stmt] = [s for s in after["Statement"] if s["Sid"] == "TableKey"]
-    assert kms_stmt["Resource"] == [arn] and "Condition" not in kms_stmt
+    assert kms_stmt["Resource"] == [arn]
+    assert kms_stmt["Condition"] == {"StringEquals": {"kms:ViaService": ["dynamodb.us-east-1.amazonaws.com"]}}
 
 
 def test_synth_grants_the_created_key_by_its_arn() -> None:

@@ -244,6 +244,12 @@ describe("yaml.duplicate-key", "No mapping repeats a key (YAML parsers silently 
 describe("yaml.size", "The file is at most 1 MiB (a component config is a few KB).", source="ddbkit")
 describe("yaml.aliases", "Anchors and aliases expand to at most 100,000 nodes and never refer to themselves "
          "(alias bombs, recursive anchors).", source="ddbkit (YAML 1.1 anchors and aliases)")
+describe("yaml.depth", "Lists and maps nest at most 100 levels deep (a config has fewer than 10).",
+         source="ddbkit")
+describe("yaml.tag", "Nodes carry no tag but the plain YAML types (map, seq, str, int, float, bool, null, timestamp, "
+         "binary): `!!python/...`, `!!set` or a custom `!tag` is refused, with its line.",
+         source="ddbkit (YAML 1.1 tags)")
+describe("yaml.scalar", "An integer has at most 40 characters.", source="ddbkit")
 describe("file.shape", "The file is a mapping with a `components:` list, or a bare table config.",
          source="ddbkit component spec")
 describe("schema.*", "Every field has the type, enum value and shape of the JSON Schema; unknown fields "
@@ -769,8 +775,9 @@ def _bind_stream(ctx: FileContext) -> Iterator[Finding]:
 @rule("bind.attributes", source="IAM: dynamodb:Attributes condition key (DynamoDB fine-grained access control)",
       scope="file")
 def _bind_attributes(ctx: FileContext) -> Iterator[Finding]:
-    """A bind's `attributes` are non-empty attribute names on a read/write bind (not stream-read, whose
-    records carry whole items)."""
+    """A bind's `attributes` are non-empty top-level attribute names on a read/write bind (not stream-read,
+    whose records carry whole items). IAM's `dynamodb:Attributes` matches top-level names only, so a
+    document path (`address.city`, `tags[0]`) is refused: it would match nothing and deny every request."""
     for i, comp in enumerate(ctx.components):
         for j, b in enumerate(comp.binds):
             if b.attributes is None:
@@ -780,6 +787,12 @@ def _bind_attributes(ctx: FileContext) -> Iterator[Finding]:
                 yield where, "attributes cannot limit a stream-read bind: stream records carry whole items"
             elif not b.attributes or any(not a or len(a) > 255 for a in b.attributes):
                 yield where, "attributes lists 1 or more attribute names of 1-255 characters"
+            else:
+                for k, a in enumerate(b.attributes):
+                    top = re.split(r"[.\[]", a, maxsplit=1)[0]
+                    if top != a:
+                        yield ((*where, k), f"{a!r} is a document path; IAM's dynamodb:Attributes matches "
+                               f"top-level attribute names only: name the top-level attribute {top!r}")
 
 
 @rule("bind.account", source="AWS account identifiers (12 digits); IAM cross-account access", scope="file")

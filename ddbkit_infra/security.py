@@ -33,6 +33,10 @@ __all__ = [
     "trail_bucket_policy",
     "log_retention",
     "trail_key_policy",
+    "trail_logs_policy",
+    "trail_log_group_name",
+    "trail_logs_role_name",
+    "trail_multi_region",
     "trail_name",
 ]
 
@@ -168,6 +172,30 @@ def trail_name(cfg: TableConfig) -> str:
     """``auditTrail.name``, else ``ddbkit-<table>`` (CloudTrail names: letters, digits, ``.``, ``_``, ``-``)."""
     assert cfg.audit_trail is not None
     return cfg.audit_trail.name or "ddbkit-" + re.sub(r"[^A-Za-z0-9._-]", "-", cfg.table_name)
+
+
+def trail_multi_region(cfg: TableConfig) -> bool:
+    """Whether the trail is multi-region: at the fedramp tiers (AWS's FedRAMP/NIST Guard rule
+    MULTI_REGION_CLOUD_TRAIL_ENABLED; a global table's replicas are in other regions). The selectors still
+    name this table only, so the cost is the same; CloudTrail requires global service events with it."""
+    return cfg.compliance_framework is not None and cfg.compliance_framework.value.startswith("fedramp")
+
+
+def trail_log_group_name(cfg: TableConfig) -> str:
+    """The CloudWatch Logs group the trail delivers to: ``/ddbkit/audit/<table>``."""
+    return f"/ddbkit/audit/{cfg.table_name}"
+
+
+def trail_logs_role_name(cfg: TableConfig) -> str:
+    """The role CloudTrail assumes to write to the log group (IAM role names: at most 64 characters)."""
+    return ("ddbkit-trail-logs-" + re.sub(r"[^A-Za-z0-9+=,.@_-]", "-", cfg.table_name))[:64]
+
+
+def trail_logs_policy(log_group_arn: Any) -> dict[str, Any]:
+    """CloudTrail may create streams and put events in the trail's log group, nothing else."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DeliverToLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": log_group_arn}]}
 
 
 def data_event_selectors(table_arn: Any, stream_arn: Any) -> list[dict[str, Any]]:

@@ -156,8 +156,7 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
         out.append(_result("audit trail (CloudTrail data events)", bool(found), want_trail,
                            f"recorded by {', '.join(found)}",
                            "no logging trail or event data store records this table's data events", None))
-    if not err and (trails or (cfg and cfg.audit_trail and cfg.audit_trail.enabled
-                               and cfg.audit_trail.kind == "trail")):
+    if not err and trails:  # (no trail at all: the control above already fails)
         # as synth and apply build it: delivered to CloudWatch Logs (CLOUD_TRAIL_CLOUD_WATCH_LOGS_ENABLED,
         # AU-6) and, at the fedramp tiers, multi-region (MULTI_REGION_CLOUD_TRAIL_ENABLED)
         logs = [t["Name"] for t in trails if t.get("CloudWatchLogsLogGroupArn")]

@@ -153,7 +153,8 @@ def rules_reference_markdown() -> str:
     from ddbkit.config import RULES
 
     scopes = {"loader": "Reading the file", "table": "A table's config (DynamoDB and AWS rules)",
-              "file": "Components and binds"}
+              "file": "Components and binds",
+              "warning": "Warnings (`ddbkit validate` prints them on stderr; the config is still valid)"}
     out = ["# Config rules", "",
            "Generated from the rule registry in `ddbkit/config/rules.py` (`ddbkit rules --markdown`); a test keeps",
            "this page current. Every error `ddbkit validate` prints ends with one of these ids in brackets, e.g.",

@@ -92,14 +92,14 @@ def table_resource_policy(cfg: TableConfig, table_arn: Any, *, partition: str = 
     statements: list[dict[str, Any]] = []
     if rp is not None and rp.cross_account_principals:
         actions = [a for a in bind_actions([rp.access])]
-        statements.append({"Sid": "CrossAccountAccess", "Effect": "Allow",
-                           "Principal": {"AWS": [_principal(p, partition) for p in rp.cross_account_principals]},
-                           "Action": actions, "Resource": [table_arn, index_arn]})
+        statements.append(_org({"Sid": "CrossAccountAccess", "Effect": "Allow",
+                                "Principal": {"AWS": [_principal(p, partition) for p in rp.cross_account_principals]},
+                                "Action": actions, "Resource": [table_arn, index_arn]}, cfg))
     for access in dict.fromkeys(a for _acct, a in grants or []):
         accounts = [acct for acct, a in grants or [] if a == access]
-        statements.append({"Sid": "Bind" + "".join(w.title() for w in access.split("-")), "Effect": "Allow",
-                           "Principal": {"AWS": [_principal(acct, partition) for acct in accounts]},
-                           "Action": bind_actions([access]), "Resource": [table_arn, index_arn]})
+        statements.append(_org({"Sid": "Bind" + "".join(w.title() for w in access.split("-")), "Effect": "Allow",
+                                "Principal": {"AWS": [_principal(acct, partition) for acct in accounts]},
+                                "Action": bind_actions([access]), "Resource": [table_arn, index_arn]}, cfg))
     if rp is None:
         return {"Version": "2012-10-17", "Statement": statements}
     statements += _denies(rp.deny_insecure_transport, rp.deny_outside_vpc_endpoints, vpce_ids,
@@ -115,12 +115,21 @@ def stream_resource_policy(cfg: TableConfig, stream_arn: Any, *, partition: str 
         return None
     statements: list[dict[str, Any]] = []
     if rp.cross_account_principals and rp.access in ("read", "read-write"):
-        statements.append({"Sid": "CrossAccountStreamRead", "Effect": "Allow",
-                           "Principal": {"AWS": [_principal(p, partition) for p in rp.cross_account_principals]},
-                           "Action": list(STREAM_ACTIONS), "Resource": stream_arn})
+        statements.append(_org({"Sid": "CrossAccountStreamRead", "Effect": "Allow",
+                                "Principal": {"AWS": [_principal(p, partition) for p in rp.cross_account_principals]},
+                                "Action": list(STREAM_ACTIONS), "Resource": stream_arn}, cfg))
     statements += _denies(rp.deny_insecure_transport, rp.deny_outside_vpc_endpoints, vpce_ids,
                           list(STREAM_ACTIONS), stream_arn)
     return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+def _org(statement: dict[str, Any], cfg: TableConfig) -> dict[str, Any]:
+    """A cross-account grant, limited to principals of ``resourcePolicy.principalOrgId`` when set
+    (``aws:PrincipalOrgID``: an account that leaves the organisation loses access)."""
+    org = cfg.resource_policy.principal_org_id if cfg.resource_policy else None
+    if org:
+        statement["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": org}}
+    return statement
 
 
 def _denies(tls: bool | None, vpce: bool, vpce_ids: list[Any] | None, data_actions: list[str],

@@ -358,6 +358,9 @@ class ResourcePolicy(_Model):
         default=None, description="Deny requests without TLS (aws:SecureTransport); fedramp tiers: always.")
     deny_outside_vpc_endpoints: StrictBool = Field(
         default=False, description="Deny requests not through vpcEndpoints (aws:SourceVpce).")
+    principal_org_id: str | None = Field(
+        default=None, description="AWS Organizations id (o-...): every cross-account grant (crossAccountPrincipals "
+        "and binds from other accounts) also needs aws:PrincipalOrgID to equal it.")
 
 
 class VpcEndpoints(_Model):

@@ -53,6 +53,7 @@ __all__ = [
     "Rule",
     "check_file_rules",
     "check_table_config",
+    "check_table_warnings",
     "describe",
     "kms_key_region",
     "rule",
@@ -61,7 +62,7 @@ __all__ = [
 ]
 
 Finding = tuple[Path_, str]
-Scope = Literal["table", "file", "loader"]
+Scope = Literal["table", "file", "loader", "warning"]
 
 # --------------------------------------------------------------------------------------------------
 # The registry
@@ -114,6 +115,14 @@ def check_table_config(cfg: TableConfig) -> list[ConfigIssue]:
     """Every DynamoDB/AWS rule the config breaks, each with its field path. Empty when valid."""
     return [ConfigIssue(path, r.id, message)
             for r in RULES.values() if r.scope == "table" and r.check is not None
+            for path, message in r.check(cfg)]
+
+
+def check_table_warnings(cfg: TableConfig) -> list[ConfigIssue]:
+    """Advisories on a (tier-resolved) table config: not errors, the config loads; ``ddbkit validate``
+    prints them. Empty when there is nothing to say."""
+    return [ConfigIssue(path, r.id, message)
+            for r in RULES.values() if r.scope == "warning" and r.check is not None
             for path, message in r.check(cfg)]
 
 
@@ -729,6 +738,28 @@ def _monitoring_topic(cfg: TableConfig) -> Iterator[Finding]:
     m = cfg.monitoring
     if m and m.alarm_topic_arn and not SNS_ARN_RE.match(m.alarm_topic_arn):
         yield ("monitoring", "alarmTopicArn"), f"{m.alarm_topic_arn!r} is not an SNS topic ARN"
+
+
+@rule("monitoring.notify", source="CloudWatch PutMetricAlarm AlarmActions; AWS Config CLOUDWATCH_ALARM_ACTION_CHECK",
+      scope="warning")
+def _monitoring_notify(cfg: TableConfig) -> Iterator[Finding]:
+    """Alarms notify someone: without monitoring.alarmTopicArn the alarms of a commercial-tier table have no
+    action (the fedramp tiers create a KMS-encrypted topic instead). A warning: the config still loads."""
+    m = cfg.monitoring
+    fedramp = cfg.compliance_framework is not None and cfg.compliance_framework.value.startswith("fedramp")
+    if not fedramp and not (m and m.alarm_topic_arn):
+        yield (("monitoring", "alarmTopicArn"),
+               "the table's CloudWatch alarms notify nobody: set monitoring.alarmTopicArn to an SNS topic ARN")
+
+
+@rule("security.org-id", source="IAM global condition keys: aws:PrincipalOrgID (o- followed by 10-32 characters)")
+def _security_org_id(cfg: TableConfig) -> Iterator[Finding]:
+    """resourcePolicy.principalOrgId is an AWS Organizations id (o-...) and is set only with cross-account
+    grants to restrict (crossAccountPrincipals or binds from other accounts)."""
+    rp = cfg.resource_policy
+    if rp and rp.principal_org_id is not None and not re.fullmatch(r"o-[a-z0-9]{10,32}", rp.principal_org_id):
+        yield (("resourcePolicy", "principalOrgId"),
+               f"{rp.principal_org_id!r} is not an AWS Organizations id (o- and 10-32 lower-case letters or digits)")
 
 
 # --------------------------------------------------------------------------------------------------

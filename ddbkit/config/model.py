@@ -651,8 +651,10 @@ def _config_loader() -> Any:
             self.depth += 1
             try:
                 if self.depth > MAX_YAML_DEPTH:
+                    event = self.current_event  # the node's start event, already peeked by the parent
+                    mark = event.start_mark if event is not None else self.get_mark()
                     raise _YamlAliases(f"lists and maps nest deeper than {MAX_YAML_DEPTH} levels: not a config",
-                                       self.peek_event().start_mark.line + 1, "yaml.depth")
+                                       mark.line + 1, "yaml.depth")
                 return super().compose_node(parent, index)
             finally:
                 self.depth -= 1

@@ -16,6 +16,8 @@ customer-managed KMS key with rotation      -             fedramp tiers
 replicas in the configured regions (+PITR)  -             fedramp-high, or the config
 contributor insights                        -             fedramp-high, or the config
 audit trail (CloudTrail data events)        -             fedramp tiers, or the config
+audit trail delivers to CloudWatch Logs     -             with a trail: fedramp tiers, or the config
+audit trail is multi-region                 -             fedramp tiers (with a trail)
 resource policy denies requests without TLS -             fedramp tiers, or the config
 VPC endpoint for the table                  -             the config (vpcEndpoints)
 ==========================================  ============  ========================================
@@ -145,7 +147,8 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
     out: list[ControlResult] = []
     arn = str(desc["TableArn"])
     want_trail = tier.audit_trail_days is not None or bool(cfg and cfg.audit_trail and cfg.audit_trail.enabled)
-    found, err = _safe(lambda: _data_event_sources(clients, arn))
+    trails: list[dict[str, Any]] = []
+    found, err = _safe(lambda: _data_event_sources(clients, arn, trails))
     if err:
         out.append(_result("audit trail (CloudTrail data events)", False, want_trail, "",
                            f"could not read CloudTrail ({err})", None))
@@ -153,6 +156,18 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
         out.append(_result("audit trail (CloudTrail data events)", bool(found), want_trail,
                            f"recorded by {', '.join(found)}",
                            "no logging trail or event data store records this table's data events", None))
+    if not err and trails:  # (no trail at all: the control above already fails)
+        # as synth and apply build it: delivered to CloudWatch Logs (CLOUD_TRAIL_CLOUD_WATCH_LOGS_ENABLED,
+        # AU-6) and, at the fedramp tiers, multi-region (MULTI_REGION_CLOUD_TRAIL_ENABLED)
+        logs = [t["Name"] for t in trails if t.get("CloudWatchLogsLogGroupArn")]
+        out.append(_result("audit trail delivers to CloudWatch Logs", bool(logs), want_trail,
+                           f"{', '.join(logs)} delivers to CloudWatch Logs",
+                           "no trail recording this table delivers to a CloudWatch Logs group", None))
+        if tier.audit_trail_days is not None:
+            multi = [t["Name"] for t in trails if t.get("IsMultiRegionTrail")]
+            out.append(_result("audit trail is multi-region", bool(multi), True,
+                               f"{', '.join(multi)} is multi-region",
+                               "no trail recording this table is multi-region", None))
     want_tls = tier.deny_insecure_transport or bool(
         cfg and cfg.resource_policy and cfg.resource_policy.deny_insecure_transport)
     ddb = clients.client("dynamodb")
@@ -176,9 +191,9 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
     return out
 
 
-def _data_event_sources(clients: AwsClients, table_arn: str) -> list[str]:
+def _data_event_sources(clients: AwsClients, table_arn: str, trails: list[dict[str, Any]] | None = None) -> list[str]:
     """Trails (logging, with log file validation) and event data stores whose selectors record the table's
-    data events."""
+    data events; the trails' descriptions are appended to ``trails`` when given."""
     ct = clients.client("cloudtrail")
     out = []
     for trail in ct.describe_trails(includeShadowTrails=True).get("trailList", []):
@@ -193,6 +208,8 @@ def _data_event_sources(clients: AwsClients, table_arn: str) -> list[str]:
                                                                for v in d.get("Values", []))
                 for e in sel.get("EventSelectors") or [] for d in e.get("DataResources", [])):
             out.append(f"trail {trail['Name']}")
+            if trails is not None:
+                trails.append(trail)
     try:
         stores = ct.list_event_data_stores().get("EventDataStores", [])
     except Exception:  # noqa: BLE001 - CloudTrail Lake unavailable (or an emulator without it)

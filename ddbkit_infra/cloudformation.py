@@ -36,6 +36,9 @@ from ddbkit_infra.security import (
     table_resource_policy,
     trail_bucket_policy,
     trail_key_policy,
+    trail_log_group_name,
+    trail_logs_policy,
+    trail_multi_region,
     trail_name,
 )
 from ddbkit_infra.table_api import (
@@ -316,45 +319,68 @@ def _audit_trail(resources: dict[str, Any], outputs: dict[str, Any], cfg: TableC
                 "Mode": "COMPLIANCE", "Days": at.retention_days or 3650}}}
         resources["TrailBucket"] = {"Type": "AWS::S3::Bucket", **RETAIN, "Properties": props, "Metadata": {
             "guard": {"SuppressedRules": ["S3_BUCKET_LOGGING_ENABLED", "S3_BUCKET_REPLICATION_ENABLED"]},
-            "checkov": {"skip": [{"id": "CKV_AWS_18", "comment": "the audit log bucket's own access is logged "
-                                                                 "by CloudTrail, not by another bucket"}]},
-            "ddbkit": "audit log bucket: versioned, object-locked, KMS, TLS-only; its reads are CloudTrail-"
-                      "logged by the account trail, cross-region replication is the account's DR choice "
-                      "(docs/security.md)"}}
+            "checkov": {"skip": [{"id": "CKV_AWS_18", "comment": SUPPRESSION_REASONS["CKV_AWS_18"]}]},
+            "ddbkit": {"note": "audit log bucket: versioned, object-locked, KMS, TLS-only (docs/security.md)",
+                       "suppressions": _reasons("S3_BUCKET_LOGGING_ENABLED", "S3_BUCKET_REPLICATION_ENABLED",
+                                                "CKV_AWS_18")}}}
         bucket = {"Ref": "TrailBucket"}
         bucket_arn: Any = {"Fn::Sub": "${TrailBucket.Arn}"}
         resources["TrailBucketPolicy"] = {"Type": "AWS::S3::BucketPolicy", "Metadata": {
-            # AWS's guard rule S3_BUCKET_SSL_REQUESTS_ONLY wants Resource "*" literally; cfn-lint wants ARNs
-            "cfn-lint": {"config": {"ignore_checks": ["E3514"]}}}, "Properties": {
+            "cfn-lint": {"config": {"ignore_checks": ["E3514"]}},
+            "ddbkit": {"suppressions": _reasons("E3514")}}, "Properties": {
             "Bucket": bucket, "PolicyDocument": trail_bucket_policy(bucket_arn, trail_arn, None)}}
         depends = ["TrailBucketPolicy"]
     if "TrailKeyAlias" in resources:
         depends.append("TrailKeyAlias")
     # CloudWatch Logs delivery (CLOUD_TRAIL_CLOUD_WATCH_LOGS_ENABLED; AU-6 review and alerting)
     resources["AuditTrailLogs"] = {"Type": "AWS::Logs::LogGroup", **RETAIN, "Properties": {
-        "LogGroupName": f"/ddbkit/audit/{cfg.table_name}",
+        "LogGroupName": trail_log_group_name(cfg),
         "RetentionInDays": log_retention(at.retention_days or 365), "KmsKeyId": key_arn}}
     resources["AuditTrailLogsRole"] = {"Type": "AWS::IAM::Role", "Properties": {
         "AssumeRolePolicyDocument": service_trust_policy("cloudtrail.amazonaws.com")}}
     resources["AuditTrailLogsPolicy"] = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
         "Description": f"ddbkit: CloudTrail delivers {name} to its log group",
         "Roles": [{"Ref": "AuditTrailLogsRole"}],
-        "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-            "Sid": "DeliverToLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": {"Fn::Sub": "${AuditTrailLogs.Arn}"}}]}}}
+        "PolicyDocument": trail_logs_policy({"Fn::Sub": "${AuditTrailLogs.Arn}"})}}
     depends.append("AuditTrailLogsPolicy")
+    multi = trail_multi_region(cfg)  # fedramp tiers: MULTI_REGION_CLOUD_TRAIL_ENABLED
+    checkov = [] if multi else [{"id": "CKV_AWS_67", "comment": SUPPRESSION_REASONS["CKV_AWS_67"]}]
     resources["AuditTrail"] = {"Type": "AWS::CloudTrail::Trail", "DependsOn": depends, "Metadata": {
         "guard": {"SuppressedRules": ["CLOUDTRAIL_S3_DATAEVENTS_ENABLED"]},
-        "checkov": {"skip": [{"id": "CKV_AWS_67", "comment": "a trail for one regional table's data events"}]},
-        "ddbkit": "a table-scoped trail: it records this table's and stream's data events, not S3's"},
+        **({"checkov": {"skip": checkov}} if checkov else {}),
+        "ddbkit": {"note": "a table-scoped trail: it records this table's and stream's data events",
+                   "suppressions": _reasons("CLOUDTRAIL_S3_DATAEVENTS_ENABLED", *(c["id"] for c in checkov))}},
                                "Properties": {
         "TrailName": name, "S3BucketName": bucket, "IsLogging": True, "EnableLogFileValidation": True,
-        "KMSKeyId": key, "IncludeGlobalServiceEvents": False, "IsMultiRegionTrail": False,
+        "KMSKeyId": key, "IncludeGlobalServiceEvents": multi, "IsMultiRegionTrail": multi,
         "CloudWatchLogsLogGroupArn": {"Fn::GetAtt": ["AuditTrailLogs", "Arn"]},
         "CloudWatchLogsRoleArn": {"Fn::GetAtt": ["AuditTrailLogsRole", "Arn"]},
         "AdvancedEventSelectors": selectors, "Tags": _tags(cfg)}}
     outputs["AuditTrailArn"] = {"Description": "CloudTrail trail recording the table's data events",
                                 "Value": {"Fn::GetAtt": ["AuditTrail", "Arn"]}}
+
+
+#: why each check a generated template suppresses does not apply (written into the resource's
+#: ``Metadata.ddbkit.suppressions`` beside the suppression, and listed in docs/cloudformation.md)
+SUPPRESSION_REASONS: dict[str, str] = {
+    "S3_BUCKET_LOGGING_ENABLED": "the audit log bucket's own reads and writes are recorded by CloudTrail; S3 "
+                                 "server access logging would need a second bucket, itself unlogged",
+    "S3_BUCKET_REPLICATION_ENABLED": "cross-region replication of the audit logs is the account's DR choice "
+                                     "(a bucket in another region and a replication role ddbkit cannot pick); "
+                                     "the bucket is versioned and object-locked",
+    "CKV_AWS_18": "the audit log bucket's own access is recorded by CloudTrail, not by another bucket",
+    "E3514": "AWS's Guard rule S3_BUCKET_SSL_REQUESTS_ONLY matches the TLS-deny statement only with Resource "
+             "\"*\" literally, which cfn-lint's ARN check flags; the bucket policy is attached to this bucket "
+             "only, so \"*\" means this bucket",
+    "CLOUDTRAIL_S3_DATAEVENTS_ENABLED": "the trail is scoped to one DynamoDB table: it records this table's and "
+                                        "its stream's data events; S3 data events belong to an account trail",
+    "CKV_AWS_67": "single-region at the commercial tier: the trail records one regional table's data events "
+                  "(the fedramp tiers make it multi-region)",
+}
+
+
+def _reasons(*rules: str) -> dict[str, str]:
+    return {r: SUPPRESSION_REASONS[r] for r in rules}
 
 
 def _bucket_part(table: str) -> str:

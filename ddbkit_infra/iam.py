@@ -5,7 +5,8 @@ A consumer component's ``binds: [{to: user-sessions, access: read-write}]`` beco
 * an IAM policy with exactly the actions CDK's ``grantReadData`` / ``grantWriteData`` /
   ``grantReadWriteData`` / ``grantStreamRead`` give, on the table ARN (and replica-region ARNs), the
   ``/index/*`` ARNs for Query/Scan when the table has indexes, the stream ARN for stream reads (plus
-  ``ListStreams`` on ``*``, the only wildcard), and KMS actions on the customer-managed key(s);
+  ``ListStreams`` on ``*``, the only wildcard), and KMS actions on the customer-managed key(s), only
+  through DynamoDB (``kms:ViaService`` ``dynamodb.<region>.amazonaws.com``);
 * environment variables ``<COMPONENT>_TABLE``, ``_KEY``, ``_KEY_TYPES``, ``_INDEXES``, ``_INDEX_KEYS``,
   ``_TTL``, ``_TABLE_ARN``, ``_STREAM_ARN`` (what ``Table.from_env`` reads: :mod:`ddbkit.envconfig`), and
   the consumer's own ``config.environment.variables`` with ``${component.tableName}``-style references
@@ -45,6 +46,7 @@ __all__ = [
     "created_key_arn",
     "env_prefix",
     "is_real_value",
+    "kms_via_services",
     "policy_for_access",
     "resolve_references",
     "table_env",
@@ -170,11 +172,19 @@ def _kms_statement(cfg: TableConfig, ctx: ArnContext, actions: tuple[str, ...]) 
                 arn = ctx.kms_arn(key, region)
                 if arn not in resources:
                     resources.append(arn)
-    stmt: dict[str, Any] = {"Sid": "TableKey", "Effect": "Allow", "Action": list(actions),
-                            "Resource": resources}
-    if condition:
-        stmt["Condition"] = condition
-    return stmt
+    # Only through DynamoDB (as AWS documents for customer-managed table keys): the grantee cannot call KMS
+    # itself with the table's key (Decrypt data keys, GenerateDataKey for anything). One entry per region
+    # the table lives in; ``${AWS::Region}`` in a template.
+    condition = dict(condition or {})
+    condition["StringEquals"] = {"kms:ViaService": kms_via_services(cfg, ctx)}
+    return {"Sid": "TableKey", "Effect": "Allow", "Action": list(actions), "Resource": resources,
+            "Condition": condition}
+
+
+def kms_via_services(cfg: TableConfig, ctx: ArnContext) -> list[str]:
+    """``dynamodb.<region>.amazonaws.com`` for the home region and every replica region (the values of a
+    ``kms:ViaService`` condition on the table's key)."""
+    return [f"dynamodb.{region or ctx.region}.amazonaws.com" for region in _regions(cfg, ctx)]
 
 
 def created_key_arn(cfg: TableConfig, kms: Any) -> str | None:

@@ -3,7 +3,8 @@
 Read with :func:`read_security`, diffed with :func:`diff_security` into the same :class:`Change` /
 :class:`ApiCall` shapes as the rest of ``ddbkit apply`` (policies are built by :mod:`ddbkit_infra.security`,
 the functions synth uses). moto implements every call used here (DynamoDB PutResourcePolicy, EC2 VPC
-endpoints, S3, CloudTrail trails); the CloudTrail Lake event data store is created by apply too, but
+endpoints, S3, CloudTrail trails); the trail's CloudWatch Logs group and delivery role (IAM), as synth
+builds them; the CloudTrail Lake event data store is created by apply too, but
 moto does not implement it: that path is checked with botocore's Stubber (tests/test_security_apply.py).
 """
 
@@ -24,6 +25,10 @@ from ddbkit_infra.security import (
     table_resource_policy,
     trail_bucket_policy,
     trail_key_policy,
+    trail_log_group_name,
+    trail_logs_policy,
+    trail_logs_role_name,
+    trail_multi_region,
     trail_name,
 )
 
@@ -45,6 +50,8 @@ class SecurityState:
     event_data_store: dict[str, Any] | None = None
     trail_key_arn: str | None = None
     bucket_exists: bool = False
+    log_group: dict[str, Any] | None = None  # the trail's CloudWatch Logs group (describe_log_groups entry)
+    logs_role_arn: str | None = None  # the role CloudTrail delivers to the log group through
 
 
 def trail_bucket_name(cfg: TableConfig, account: str, region: str) -> str:
@@ -109,6 +116,20 @@ def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, 
                 st.trail_logging = bool(ct.get_trail_status(Name=name).get("IsLogging"))
             except Exception as err:  # noqa: BLE001
                 if not _absent(err, "TrailNotFoundException"):
+                    raise
+            try:
+                groups = clients.client("logs").describe_log_groups(
+                    logGroupNamePrefix=trail_log_group_name(cfg)).get("logGroups", [])
+            except Exception as err:  # noqa: BLE001
+                if not _absent(err, "ResourceNotFoundException"):
+                    raise
+                groups = []
+            st.log_group = next((g for g in groups if g.get("logGroupName") == trail_log_group_name(cfg)), None)
+            try:
+                st.logs_role_arn = str(clients.client("iam").get_role(
+                    RoleName=trail_logs_role_name(cfg))["Role"]["Arn"])
+            except Exception as err:  # noqa: BLE001
+                if not _absent(err, "NoSuchEntity"):
                     raise
             if at.bucket_name is None and account:
                 try:
@@ -267,21 +288,35 @@ def _trail(b: Any, cfg: TableConfig, st: SecurityState, table_arn: Any) -> None:
                                                    FieldChange("ObjectLock", None, bool(at.object_lock))], calls)
     elif at.bucket_name is None:
         b.add("s3:bucket", bucket, Action.NOOP)
+    group_arn, role_arn = _trail_logs(b, cfg, st, key, account, region, partition)
+    multi = trail_multi_region(cfg)  # fedramp tiers: MULTI_REGION_CLOUD_TRAIL_ENABLED
     if st.trail is None:
         b.add("cloudtrail:trail", name, Action.CREATE,
-              [FieldChange("EnableLogFileValidation", None, True), FieldChange("DataEvents", None, cfg.table_name)],
+              [FieldChange("EnableLogFileValidation", None, True), FieldChange("DataEvents", None, cfg.table_name),
+               FieldChange("CloudWatchLogsLogGroupArn", None, group_arn), FieldChange("IsMultiRegionTrail", None, multi)],
               [ApiCall("cloudtrail", "create_trail", {"Name": name, "S3BucketName": bucket, "KmsKeyId": key,
-                                                      "EnableLogFileValidation": True, "IsMultiRegionTrail": False,
-                                                      "IncludeGlobalServiceEvents": False}),
+                                                      "EnableLogFileValidation": True, "IsMultiRegionTrail": multi,
+                                                      "IncludeGlobalServiceEvents": multi,
+                                                      "CloudWatchLogsLogGroupArn": group_arn,
+                                                      "CloudWatchLogsRoleArn": role_arn}),
                ApiCall("cloudtrail", "put_event_selectors", {"TrailName": name, "AdvancedEventSelectors": selectors}),
                ApiCall("cloudtrail", "start_logging", {"Name": name})])
         return
     fields = []
+    update: dict[str, Any] = {}
     if not st.trail.get("LogFileValidationEnabled"):
         fields.append(FieldChange("EnableLogFileValidation", False, True))
+        update["EnableLogFileValidation"] = True
+    have_group = st.trail.get("CloudWatchLogsLogGroupArn") or None
+    if have_group != group_arn or (st.trail.get("CloudWatchLogsRoleArn") or None) != role_arn:
+        fields.append(FieldChange("CloudWatchLogsLogGroupArn", have_group, group_arn))
+        update.update(CloudWatchLogsLogGroupArn=group_arn, CloudWatchLogsRoleArn=role_arn)
+    if multi and not st.trail.get("IsMultiRegionTrail"):
+        fields.append(FieldChange("IsMultiRegionTrail", False, True))
+        update.update(IsMultiRegionTrail=True, IncludeGlobalServiceEvents=True)
     calls = []
-    if fields:
-        calls.append(ApiCall("cloudtrail", "update_trail", {"Name": name, "EnableLogFileValidation": True}))
+    if update:
+        calls.append(ApiCall("cloudtrail", "update_trail", {"Name": name, **update}))
     if not _has_ref(selectors) and _selector_view(st.trail_selectors) != _selector_view(selectors):
         fields.append(FieldChange("AdvancedEventSelectors", "other", "this table's data events"))
         calls.append(ApiCall("cloudtrail", "put_event_selectors", {"TrailName": name,
@@ -290,6 +325,51 @@ def _trail(b: Any, cfg: TableConfig, st: SecurityState, table_arn: Any) -> None:
         fields.append(FieldChange("IsLogging", False, True))
         calls.append(ApiCall("cloudtrail", "start_logging", {"Name": name}))
     b.add("cloudtrail:trail", name, Action.UPDATE if calls else Action.NOOP, fields, calls)
+
+
+def _trail_logs(b: Any, cfg: TableConfig, st: SecurityState, key: Any, account: str, region: str,
+                partition: str) -> tuple[Any, Any]:
+    """The trail's CloudWatch Logs group (retention, the trail's KMS key) and the role CloudTrail delivers
+    through (a customer-managed policy, as synth's ``AuditTrailLogs``/``AuditTrailLogsRole``/``...Policy``).
+    Returns the group ARN and the role ARN the trail names."""
+    from ddbkit_infra.plan import Action, ApiCall, FieldChange, Ref
+    from ddbkit_infra.security import log_retention
+    from ddbkit_infra.table_api import service_trust_policy
+
+    at = cfg.audit_trail
+    assert at is not None
+    group = trail_log_group_name(cfg)
+    retention = log_retention(at.retention_days or 365)
+    group_arn = f"arn:{partition}:logs:{region}:{account}:log-group:{group}:*"
+    if st.log_group is None:
+        b.add("logs:log-group", group, Action.CREATE,
+              [FieldChange("RetentionInDays", None, retention), FieldChange("KmsKeyId", None, key)],
+              [ApiCall("logs", "create_log_group", {"logGroupName": group, "kmsKeyId": key,
+                                                    "tags": {"ddbkit:table": cfg.table_name}}),
+               ApiCall("logs", "put_retention_policy", {"logGroupName": group, "retentionInDays": retention})])
+    elif st.log_group.get("retentionInDays") != retention:
+        b.add("logs:log-group", group, Action.UPDATE,
+              [FieldChange("RetentionInDays", st.log_group.get("retentionInDays"), retention)],
+              [ApiCall("logs", "put_retention_policy", {"logGroupName": group, "retentionInDays": retention})])
+    else:
+        b.add("logs:log-group", group, Action.NOOP)
+    role_name = trail_logs_role_name(cfg)
+    if st.logs_role_arn is not None:
+        b.add("iam:role", role_name, Action.NOOP)
+        return group_arn, st.logs_role_arn
+    policy_arn = f"arn:{partition}:iam::{account}:policy/{role_name}"
+    b.add("iam:role", role_name, Action.CREATE, [FieldChange("AssumeRolePolicy", None, "cloudtrail.amazonaws.com")],
+          [ApiCall("iam", "create_role", {"RoleName": role_name, "AssumeRolePolicyDocument":
+                                          service_trust_policy("cloudtrail.amazonaws.com"),
+                                          "Description": f"ddbkit: CloudTrail delivers {trail_name(cfg)} to {group}"},
+                   json_params=("AssumeRolePolicyDocument",), outputs={"trail_logs_role_arn": "Role.Arn"}),
+           # a customer-managed policy attached to the role, not an inline one (IAM_NO_INLINE_POLICY_CHECK)
+           ApiCall("iam", "create_policy", {"PolicyName": role_name,
+                                            "Description": f"ddbkit: CloudTrail delivers to {group}",
+                                            "PolicyDocument": trail_logs_policy(group_arn)},
+                   json_params=("PolicyDocument",)),
+           ApiCall("iam", "attach_role_policy", {"RoleName": role_name, "PolicyArn": policy_arn})])
+    return group_arn, Ref("trail_logs_role_arn")
 
 
 def _selector_view(selectors: list[dict[str, Any]]) -> list[Any]:

@@ -104,7 +104,7 @@ def _component_level() -> list[str]:
     comp = Component.model_json_schema(by_alias=True)
     bind = Bind.model_json_schema(by_alias=True)
     out = ["## The component file", "",
-           "A file is a mapping with a `components:` list (or, for one table, a bare `config:` block). Every",
+           "A file is a mapping with a `components:` list. Every",
            "component has a `name` (unique in the file) and a `type`. `ddbkit` models the `config:` of",
            "`dynamodb-table` components; components of any other type (`lambda-api`, `s3-bucket`, ...) pass",
            "through unchecked except for their `binds:`, which must each name a `dynamodb-table` component of",
@@ -120,6 +120,22 @@ def _component_level() -> list[str]:
            "    binds:",
            "      - {to: sessions, access: read-write}",
            "```", "",
+           "For one table, the file may instead be that table's config on its own: the fields of",
+           "[TableConfig](#tableconfig-the-config-block) at the top level, with `tableName` and without",
+           "`components:` (the content of a `config:` block, not the `config:` key itself). It is read as one",
+           "`dynamodb-table` component named after `tableName`; it has no `binds:` (use the `components:` form",
+           "for those), and its `complianceFramework` is the table's own.", "",
+           "<!-- bare-config -->",
+           "```yaml",
+           "tableName: Sessions",
+           "attributeDefinitions: [{attributeName: pk, attributeType: S}]",
+           "keySchema: [{attributeName: pk, keyType: HASH}]",
+           "```", "",
+           "Config keys are the camelCase names below; a snake_case spelling (`table_name`) is refused with the",
+           "camelCase name to use (`schema.snake-case`). Booleans are YAML's unquoted `true`/`false` (or",
+           "`yes`/`no`); a quoted `'yes'` or a number is refused (`schema.bool_type`). Plain YAML only: anchors",
+           "and merge keys work, tags other than the standard types (`!!python/...`, custom `!tag`) are",
+           "refused (`yaml.tag`).", "",
            "| top-level field | type | required | default | notes |", "|---|---|---|---|---|",
            "| `components` | list of [Component](#component) | yes |  | |",
            "| `complianceFramework` | [ComplianceFramework](#complianceframework) |  |  | default tier of every "
@@ -137,7 +153,8 @@ def rules_reference_markdown() -> str:
     from ddbkit.config import RULES
 
     scopes = {"loader": "Reading the file", "table": "A table's config (DynamoDB and AWS rules)",
-              "file": "Components and binds"}
+              "file": "Components and binds",
+              "warning": "Warnings (`ddbkit validate` prints them on stderr; the config is still valid)"}
     out = ["# Config rules", "",
            "Generated from the rule registry in `ddbkit/config/rules.py` (`ddbkit rules --markdown`); a test keeps",
            "this page current. Every error `ddbkit validate` prints ends with one of these ids in brackets, e.g.",

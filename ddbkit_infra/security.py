@@ -33,6 +33,10 @@ __all__ = [
     "trail_bucket_policy",
     "log_retention",
     "trail_key_policy",
+    "trail_logs_policy",
+    "trail_log_group_name",
+    "trail_logs_role_name",
+    "trail_multi_region",
     "trail_name",
 ]
 
@@ -88,14 +92,14 @@ def table_resource_policy(cfg: TableConfig, table_arn: Any, *, partition: str = 
     statements: list[dict[str, Any]] = []
     if rp is not None and rp.cross_account_principals:
         actions = [a for a in bind_actions([rp.access])]
-        statements.append({"Sid": "CrossAccountAccess", "Effect": "Allow",
-                           "Principal": {"AWS": [_principal(p, partition) for p in rp.cross_account_principals]},
-                           "Action": actions, "Resource": [table_arn, index_arn]})
+        statements.append(_org({"Sid": "CrossAccountAccess", "Effect": "Allow",
+                                "Principal": {"AWS": [_principal(p, partition) for p in rp.cross_account_principals]},
+                                "Action": actions, "Resource": [table_arn, index_arn]}, cfg))
     for access in dict.fromkeys(a for _acct, a in grants or []):
         accounts = [acct for acct, a in grants or [] if a == access]
-        statements.append({"Sid": "Bind" + "".join(w.title() for w in access.split("-")), "Effect": "Allow",
-                           "Principal": {"AWS": [_principal(acct, partition) for acct in accounts]},
-                           "Action": bind_actions([access]), "Resource": [table_arn, index_arn]})
+        statements.append(_org({"Sid": "Bind" + "".join(w.title() for w in access.split("-")), "Effect": "Allow",
+                                "Principal": {"AWS": [_principal(acct, partition) for acct in accounts]},
+                                "Action": bind_actions([access]), "Resource": [table_arn, index_arn]}, cfg))
     if rp is None:
         return {"Version": "2012-10-17", "Statement": statements}
     statements += _denies(rp.deny_insecure_transport, rp.deny_outside_vpc_endpoints, vpce_ids,
@@ -111,12 +115,21 @@ def stream_resource_policy(cfg: TableConfig, stream_arn: Any, *, partition: str 
         return None
     statements: list[dict[str, Any]] = []
     if rp.cross_account_principals and rp.access in ("read", "read-write"):
-        statements.append({"Sid": "CrossAccountStreamRead", "Effect": "Allow",
-                           "Principal": {"AWS": [_principal(p, partition) for p in rp.cross_account_principals]},
-                           "Action": list(STREAM_ACTIONS), "Resource": stream_arn})
+        statements.append(_org({"Sid": "CrossAccountStreamRead", "Effect": "Allow",
+                                "Principal": {"AWS": [_principal(p, partition) for p in rp.cross_account_principals]},
+                                "Action": list(STREAM_ACTIONS), "Resource": stream_arn}, cfg))
     statements += _denies(rp.deny_insecure_transport, rp.deny_outside_vpc_endpoints, vpce_ids,
                           list(STREAM_ACTIONS), stream_arn)
     return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+def _org(statement: dict[str, Any], cfg: TableConfig) -> dict[str, Any]:
+    """A cross-account grant, limited to principals of ``resourcePolicy.principalOrgId`` when set
+    (``aws:PrincipalOrgID``: an account that leaves the organisation loses access)."""
+    org = cfg.resource_policy.principal_org_id if cfg.resource_policy else None
+    if org:
+        statement["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": org}}
+    return statement
 
 
 def _denies(tls: bool | None, vpce: bool, vpce_ids: list[Any] | None, data_actions: list[str],
@@ -168,6 +181,30 @@ def trail_name(cfg: TableConfig) -> str:
     """``auditTrail.name``, else ``ddbkit-<table>`` (CloudTrail names: letters, digits, ``.``, ``_``, ``-``)."""
     assert cfg.audit_trail is not None
     return cfg.audit_trail.name or "ddbkit-" + re.sub(r"[^A-Za-z0-9._-]", "-", cfg.table_name)
+
+
+def trail_multi_region(cfg: TableConfig) -> bool:
+    """Whether the trail is multi-region: at the fedramp tiers (AWS's FedRAMP/NIST Guard rule
+    MULTI_REGION_CLOUD_TRAIL_ENABLED; a global table's replicas are in other regions). The selectors still
+    name this table only, so the cost is the same; CloudTrail requires global service events with it."""
+    return cfg.compliance_framework is not None and cfg.compliance_framework.value.startswith("fedramp")
+
+
+def trail_log_group_name(cfg: TableConfig) -> str:
+    """The CloudWatch Logs group the trail delivers to: ``/ddbkit/audit/<table>``."""
+    return f"/ddbkit/audit/{cfg.table_name}"
+
+
+def trail_logs_role_name(cfg: TableConfig) -> str:
+    """The role CloudTrail assumes to write to the log group (IAM role names: at most 64 characters)."""
+    return ("ddbkit-trail-logs-" + re.sub(r"[^A-Za-z0-9+=,.@_-]", "-", cfg.table_name))[:64]
+
+
+def trail_logs_policy(log_group_arn: Any) -> dict[str, Any]:
+    """CloudTrail may create streams and put events in the trail's log group, nothing else."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DeliverToLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": log_group_arn}]}
 
 
 def data_event_selectors(table_arn: Any, stream_arn: Any) -> list[dict[str, Any]]:

@@ -68,7 +68,9 @@ def test_table_provisioned_by_ddbkit_passes_its_tier(managed_policies: None, gap
         "contributor insights": "N/A", "DynamoDB.3": "N/A", "DynamoDB.7": "N/A",
         # issue 16: the tier's trail records the table's data events; its resource policy denies plain HTTP
         "audit trail (CloudTrail data events)": "PASS", "resource policy denies requests without TLS": "PASS",
-        "VPC endpoint for the table": "N/A"}
+        "VPC endpoint for the table": "N/A",
+        # issue 24: apply delivers the trail to CloudWatch Logs as synth does, multi-region at fedramp tiers
+        "audit trail delivers to CloudWatch Logs": "PASS", "audit trail is multi-region": "PASS"}
     assert "kept 365 days" in report.render()
 
     result = CliRunner().invoke(cli, ["audit", str(component_file(tmp_path, TABLE, "fedramp-moderate"))])

@@ -125,10 +125,11 @@ def test_created_key_is_matched_by_its_alias_until_known() -> None:
     created = cfg(PLAIN, "fedramp-moderate")
     stmt = statement(policy_for_access(created, "read", CTX), "TableKey")
     assert stmt["Resource"] == ["arn:aws:kms:us-east-1:111122223333:key/*"]
-    assert stmt["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/ddbkit/Things"]}}
+    via = {"StringEquals": {"kms:ViaService": ["dynamodb.us-east-1.amazonaws.com"]}}
+    assert stmt["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": ["alias/ddbkit/Things"]}, **via}
     known = ArnContext("us-east-1", "111122223333", "aws", created_key_arn=KEY)
     stmt = statement(policy_for_access(created, "read", known), "TableKey")
-    assert stmt["Resource"] == [KEY] and "Condition" not in stmt
+    assert stmt["Resource"] == [KEY] and stmt["Condition"] == via
 
 
 def test_replica_region_arns_and_keys() -> None:

@@ -85,6 +85,35 @@ def test_every_fedramp_template_passes_fedramp_moderate_nist_and_replica_checks(
         passed["global-leaderboard-fedramp-high"]
 
 
+TRAIL_RULES = "ddbkit-trail.guard"
+
+
+def test_fedramp_trails_are_multi_region_and_the_rule_fires_on_a_single_region_one(tmp_path: Path) -> None:
+    """MULTI_REGION_CLOUD_TRAIL_ENABLED (ddbkit-trail.guard): no longer suppressed or failing at the fedramp
+    tiers; a single-region trail fails it (negative control)."""
+    files = []
+    for name, data, tier in CASES:
+        if tier == "commercial":
+            continue
+        template = synthesize(effective(data, tier))
+        trail = template["Resources"].get("AuditTrail")
+        if trail is None:
+            continue
+        assert "MULTI_REGION_CLOUD_TRAIL_ENABLED" not in trail["Metadata"]["guard"]["SuppressedRules"]
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(render(template))
+        files.append(path)
+    bad = synthesize(effective(next(d for n, d, t in CASES if t == "fedramp-moderate"), "fedramp-moderate"))
+    bad["Resources"]["AuditTrail"]["Properties"]["IsMultiRegionTrail"] = False
+    (tmp_path / "single.yaml").write_text(render(bad))
+    assert len(files) >= 8
+    docs = _validate([RULES / TRAIL_RULES], [*files, tmp_path / "single.yaml"])
+    verdict = {Path(d["name"]).stem: (_rules(d, "compliant"), _rules(d, "not_compliant")) for d in docs}
+    for f in files:
+        assert verdict[f.stem] == ({"DDBKIT_TRAIL_MULTI_REGION"}, set()), f.stem
+    assert verdict["single"][1] == {"DDBKIT_TRAIL_MULTI_REGION"}
+
+
 def test_guard_catches_what_the_issue_found(tmp_path: Path) -> None:
     """Negative controls: alarms without actions, an inline DAX policy, a replica without PITR or KMS fail."""
     dax = next(d for n, d, t in CASES if n == "dax-fedramp-moderate")

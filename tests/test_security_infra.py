@@ -126,7 +126,8 @@ def test_bind_grants_the_created_key_by_arn_once_it_exists() -> None:
         kms.create_alias(AliasName="alias/ddbkit/Orders", TargetKeyId=arn)
         after = bind_outputs(loaded, "api", CTX, kms=kms).binds[0].policy
     [kms_stmt] = [s for s in after["Statement"] if s["Sid"] == "TableKey"]
-    assert kms_stmt["Resource"] == [arn] and "Condition" not in kms_stmt
+    assert kms_stmt["Resource"] == [arn]
+    assert kms_stmt["Condition"] == {"StringEquals": {"kms:ViaService": ["dynamodb.us-east-1.amazonaws.com"]}}
 
 
 def test_synth_grants_the_created_key_by_its_arn() -> None:
@@ -135,7 +136,9 @@ def test_synth_grants_the_created_key_by_its_arn() -> None:
     res = synthesize(resolve(parse_table_config(dax), "fedramp-moderate"))["Resources"]
     doc = res["DaxPolicy"]["Properties"]["PolicyDocument"]
     [kms_stmt] = [s for s in doc["Statement"] if s["Sid"] == "TableKey"]
-    assert kms_stmt["Resource"] == [{"Fn::Sub": "${TableKey.Arn}"}] and "Condition" not in kms_stmt
+    assert kms_stmt["Resource"] == [{"Fn::Sub": "${TableKey.Arn}"}]
+    assert kms_stmt["Condition"] == {"StringEquals": {"kms:ViaService": [
+        {"Fn::Sub": "dynamodb.${AWS::Region}.amazonaws.com"}]}}
     assert "key/*" not in json.dumps(doc)
 
 

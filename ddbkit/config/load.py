@@ -29,9 +29,13 @@ __all__ = ["load_component_file", "load_component_text", "parse_table_config"]
 
 
 def parse_table_config(data: Mapping[str, Any], prefix: Path_ = ()) -> TableConfig:
-    """Build and fully check a :class:`TableConfig` from a camelCase mapping; raise :class:`ConfigError`."""
+    """Build and fully check a :class:`TableConfig` from a camelCase mapping; raise :class:`ConfigError`.
+
+    Keys are the spec's camelCase names only: a snake_case key (``table_name``) is refused with the
+    camelCase name to use (``schema.snake-case``). Python code builds models by attribute name as before.
+    """
     try:
-        cfg = TableConfig.model_validate(data)
+        cfg = TableConfig.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as err:
         raise ConfigError(_pydantic_issues(err, prefix)) from None
     issues = [ConfigIssue((*prefix, *i.path), i.rule, i.message) for i in check_table_config(cfg)]
@@ -50,7 +54,7 @@ def load_component_text(text: str, source: str = "<string>") -> ComponentFile:
     try:
         data, lines = _yaml_with_lines(text)
     except _YamlAliases as err:
-        raise ConfigError([ConfigIssue((), "yaml.aliases", err.message, err.line)], source) from None
+        raise ConfigError([ConfigIssue((), err.rule, err.message, err.line)], source) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -81,7 +85,7 @@ def load_component_text(text: str, source: str = "<string>") -> ComponentFile:
             default_tier = None
         for i, raw in enumerate(data["components"]):
             try:
-                comp = Component.model_validate(raw)
+                comp = Component.model_validate(raw, by_alias=True, by_name=False)
             except ValidationError as err:
                 issues += _pydantic_issues(err, ("components", i))
                 continue
@@ -102,11 +106,26 @@ def load_component_text(text: str, source: str = "<string>") -> ComponentFile:
 
 
 def load_component_file(path: str | Path) -> ComponentFile:
-    """Load and validate a component YAML file (see :func:`load_component_text`)."""
+    """Load and validate a component YAML file (see :func:`load_component_text`).
+
+    The size limit is checked before reading (``stat``), and the read itself stops one byte past it (a
+    file growing meanwhile, a FIFO), so a huge file never reaches memory.
+    """
     p = Path(path)
+    too_big = ConfigError([ConfigIssue((), "yaml.size", f"the file is larger than {MAX_CONFIG_BYTES} bytes: "
+                                       "not a component config")], str(p))
     try:
-        text = p.read_text(encoding="utf-8")
+        if p.stat().st_size > MAX_CONFIG_BYTES:
+            raise too_big
+        with p.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as err:
         raise ConfigError([ConfigIssue((), "file.read", f"cannot read {p}: {err.strerror}")], str(p)) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise too_big
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError([ConfigIssue((), "file.read", f"cannot read {p}: not UTF-8 text (byte {err.start})")],
+                          str(p)) from None
     return load_component_text(text, str(p))
-

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, WithJsonSchema, field_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -182,7 +182,7 @@ class TargetTracking(_Model):
     target_value: float
     scale_in_cooldown: int = Field(default=60, ge=0)
     scale_out_cooldown: int = Field(default=60, ge=0)
-    disable_scale_in: bool = False
+    disable_scale_in: StrictBool = False
 
 
 class CapacityScaling(_Model):
@@ -213,7 +213,7 @@ class LocalSecondaryIndex(_Model):
 
 
 class StreamSpecification(_Model):
-    stream_enabled: bool
+    stream_enabled: StrictBool
     stream_view_type: Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"] | None = None
 
 
@@ -225,10 +225,10 @@ class SSESpecification(_Model):
     ddbkit to provision a customer-managed key with rotation (the FedRAMP tiers' default).
     """
 
-    sse_enabled: bool = True
+    sse_enabled: StrictBool = True
     sse_type: Literal["KMS"] | None = None
     kms_master_key_id: str | None = None
-    create_key: bool = False
+    create_key: StrictBool = False
 
     @property
     def customer_managed(self) -> bool:
@@ -248,17 +248,17 @@ class BackupRule(_Model):
     rule_name: str = Field(min_length=1, max_length=50)
     schedule: str
     retention: int = Field(description="Days to keep each recovery point (AWS Backup DeleteAfterDays).")
-    copy_tags: bool = True
+    copy_tags: StrictBool = True
     cold_storage_after: int | None = Field(default=None, ge=1)
     copy_to: list[CopyAction] = Field(default_factory=list)
 
 
 class ContinuousBackups(_Model):
-    enabled: bool
+    enabled: StrictBool
 
 
 class BackupPolicy(_Model):
-    point_in_time_recovery_enabled: bool | None = None
+    point_in_time_recovery_enabled: StrictBool | None = None
     continuous_backups: ContinuousBackups | None = None
     backup_plan: BackupRule | None = None
     scheduled_backups: list[BackupRule] = Field(default_factory=list)
@@ -271,15 +271,15 @@ class BackupPolicy(_Model):
 
 
 class TimeToLiveSpecification(_Model):
-    enabled: bool
+    enabled: StrictBool
     attribute_name: str = Field(min_length=1, max_length=255)
 
 
 class Replica(_Model):
     region: str
-    point_in_time_recovery_enabled: bool | None = None
+    point_in_time_recovery_enabled: StrictBool | None = None
     kms_key_id: str | None = None
-    contributor_insights_enabled: bool | None = None
+    contributor_insights_enabled: StrictBool | None = None
     table_class: Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"] | None = None
 
 
@@ -302,11 +302,11 @@ class GlobalTables(_Model):
 
 
 class DaxSSE(_Model):
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class DaxCluster(_Model):
-    enabled: bool = False
+    enabled: StrictBool = False
     cluster_name: str | None = None
     node_type: str = "dax.r5.large"
     replication_factor: int = 3
@@ -321,7 +321,7 @@ class DaxCluster(_Model):
 
 
 class ContributorInsightsSpecification(_Model):
-    enabled: bool
+    enabled: StrictBool
     mode: Literal["ACCESSED_AND_THROTTLED_KEYS", "THROTTLED_KEYS"] | None = None
 
 
@@ -333,7 +333,7 @@ class Monitoring(_Model):
 class AuditTrail(_Model):
     """CloudTrail data events for the table, its indexes and its stream (docs/security.md#audit-trails)."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     kind: Literal["trail", "event-data-store"] = Field(
         default="trail", description="A CloudTrail trail writing to S3, or a CloudTrail Lake event data store.")
     name: str | None = Field(default=None, description="Trail / event data store name (default ddbkit-<table>).")
@@ -341,7 +341,7 @@ class AuditTrail(_Model):
         default=None, description="An existing S3 bucket to write to (trail); else ddbkit creates one.")
     retention_days: int | None = Field(
         default=None, ge=1, description="Days to keep the log files / events (tier default: 365, 3650).")
-    object_lock: bool | None = Field(
+    object_lock: StrictBool | None = Field(
         default=None, description="S3 Object Lock (COMPLIANCE mode) on a created bucket (fedramp-high default).")
     kms_key_id: str | None = Field(
         default=None, description="KMS key for the logs; default: a key ddbkit creates for the trail.")
@@ -354,10 +354,13 @@ class ResourcePolicy(_Model):
         default_factory=list, description="Account ids or IAM role/user ARNs of other accounts given access.")
     access: Literal["read", "write", "read-write"] = Field(
         default="read", description="What the cross-account principals may do (the binds' action sets).")
-    deny_insecure_transport: bool | None = Field(
+    deny_insecure_transport: StrictBool | None = Field(
         default=None, description="Deny requests without TLS (aws:SecureTransport); fedramp tiers: always.")
-    deny_outside_vpc_endpoints: bool = Field(
+    deny_outside_vpc_endpoints: StrictBool = Field(
         default=False, description="Deny requests not through vpcEndpoints (aws:SourceVpce).")
+    principal_org_id: str | None = Field(
+        default=None, description="AWS Organizations id (o-...): every cross-account grant (crossAccountPrincipals "
+        "and binds from other accounts) also needs aws:PrincipalOrgID to equal it.")
 
 
 class VpcEndpoints(_Model):
@@ -365,7 +368,7 @@ class VpcEndpoints(_Model):
 
     vpc_id: str
     route_table_ids: list[str] = Field(default_factory=list, description="Route tables of the gateway endpoint.")
-    interface: bool = Field(default=False, description="Also an interface endpoint (PrivateLink).")
+    interface: StrictBool = Field(default=False, description="Also an interface endpoint (PrivateLink).")
     subnet_ids: list[str] = Field(default_factory=list, description="Subnets of the interface endpoint.")
     security_group_ids: list[str] = Field(default_factory=list)
     endpoint_ids: list[str] = Field(
@@ -388,7 +391,7 @@ class TableConfig(_Model):
     local_secondary_indexes: list[LocalSecondaryIndex] = Field(default_factory=list)
     stream_specification: StreamSpecification | None = None
     sse_specification: SSESpecification | None = None
-    point_in_time_recovery_enabled: bool | None = None
+    point_in_time_recovery_enabled: StrictBool | None = None
     backup_policy: BackupPolicy | None = None
     time_to_live_specification: TimeToLiveSpecification | None = None
     tags: dict[str, str] = Field(default_factory=dict)
@@ -396,7 +399,7 @@ class TableConfig(_Model):
     auto_scaling: AutoScaling | None = None
     dax_cluster: DaxCluster | None = None
     contributor_insights_specification: ContributorInsightsSpecification | None = None
-    deletion_protection_enabled: bool | None = None
+    deletion_protection_enabled: StrictBool | None = None
     table_class: Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"] | None = None
     monitoring: Monitoring | None = None
     audit_trail: AuditTrail | None = None
@@ -538,17 +541,57 @@ class ComponentFile:
 
 def _pydantic_issues(err: ValidationError, prefix: Path_) -> list[ConfigIssue]:
     issues = []
-    for e in err.errors():
+    errors = err.errors()
+    # a snake_case key whose camelCase name is a field: "did you mean", and no "missing" for that name
+    snake = {(*e["loc"][:-1], to_camel(e["loc"][-1])): e["loc"] for e in errors
+             if e["type"] == "extra_forbidden" and isinstance(e["loc"][-1], str)
+             and "_" in e["loc"][-1] and to_camel(e["loc"][-1]) != e["loc"][-1]}
+    for e in errors:
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        msg = e["msg"]
+        msg, rule = e["msg"], f"schema.{e['type']}"
         if e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling against the schema: ddbkit schema)"
+            key = e["loc"][-1] if e["loc"] else None
+            if isinstance(key, str) and (*e["loc"][:-1], to_camel(key)) in snake and _is_field(err, e["loc"]):
+                msg, rule = (f"snake_case keys are not accepted: did you mean {to_camel(key)!r}? "
+                             "(config keys are camelCase, as in the spec)"), "schema.snake-case"
         elif e["type"] == "missing":
+            if tuple(e["loc"]) in snake:
+                continue
             msg = "required field is missing"
         elif e["type"] in ("enum", "literal_error"):
             msg = f"{msg}; got {e.get('input')!r}"
-        issues.append(ConfigIssue((*prefix, *loc), f"schema.{e['type']}", msg))
+        elif e["type"] == "bool_type":
+            msg = (f"must be true or false (a YAML boolean, unquoted); got a {type(e.get('input')).__name__}: "
+                   "quoted strings such as 'yes' or 'true' and numbers are not booleans")
+        issues.append(ConfigIssue((*prefix, *loc), rule, msg))
     return issues
+
+
+def _is_field(err: ValidationError, loc: tuple[int | str, ...]) -> bool:
+    """Whether the camelCase form of ``loc``'s last key is a field of the model at that place."""
+    model: Any = {"TableConfig": TableConfig, "Component": Component}.get(err.title)
+    for part in loc[:-1]:
+        if model is None:
+            return False
+        if isinstance(part, int):
+            continue
+        info = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        model = _model_of(info.annotation) if info is not None else None
+    return model is not None and to_camel(str(loc[-1])) in {f.alias or n for n, f in model.model_fields.items()}
+
+
+def _model_of(annotation: Any) -> Any:
+    """The model class inside ``X``, ``X | None``, ``list[X]``, ``dict[str, X]``, else None."""
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _with_line(issue: ConfigIssue, lines: Mapping[Path_, int]) -> ConfigIssue:
@@ -572,16 +615,74 @@ MAX_CONFIG_BYTES = 1024 * 1024
 MAX_EXPANDED_NODES = 100_000
 
 
+#: at most this many levels of nested lists/maps (a real config has fewer than 10)
+MAX_YAML_DEPTH = 100
+#: at most this many characters in an integer scalar (Python refuses over 4300 digits with a ValueError)
+MAX_INT_CHARS = 40
+#: the only tags a collection may carry; a scalar may carry the YAML 1.1 scalar types SafeLoader knows
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+_SCALAR_TAGS = frozenset("tag:yaml.org,2002:" + t for t in ("null", "bool", "int", "float", "str", "timestamp",
+                                                             "binary", "merge"))
+
+
 class _YamlAliases(Exception):
-    def __init__(self, message: str, line: int | None) -> None:
+    """A YAML shape the loader refuses (alias bomb, nesting, tag, scalar): ``rule`` is the rule id."""
+
+    def __init__(self, message: str, line: int | None, rule: str = "yaml.aliases") -> None:
         super().__init__(message)
-        self.message, self.line = message, line
+        self.message, self.line, self.rule = message, line, rule
+
+
+_LOADER: Any = None
+
+
+def _config_loader() -> Any:
+    """SafeLoader with a nesting limit (its composer recurses once per level: 50,000 ``[`` overflow the
+    Python stack) and a length limit on integers; built on first use (``yaml`` is imported lazily)."""
+    global _LOADER
+    if _LOADER is not None:
+        return _LOADER
+    import yaml
+
+    class ConfigLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            try:
+                if self.depth > MAX_YAML_DEPTH:
+                    event = self.current_event  # the node's start event, already peeked by the parent
+                    mark = event.start_mark if event is not None else self.get_mark()
+                    raise _YamlAliases(f"lists and maps nest deeper than {MAX_YAML_DEPTH} levels: not a config",
+                                       mark.line + 1, "yaml.depth")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    _LOADER = ConfigLoader
+    return _LOADER
+
+
+def _check_node(node: Any) -> None:
+    """Refuse a non-standard tag (``!!python/...``, ``!custom``, ``!!set``) on any node, and an integer too
+    long to be a setting, before it is constructed."""
+    from yaml.nodes import MappingNode, SequenceNode
+
+    line = node.start_mark.line + 1
+    allowed = _COLLECTION_TAGS if isinstance(node, (MappingNode, SequenceNode)) else _SCALAR_TAGS
+    if node.tag not in allowed:
+        raise _YamlAliases(f"the tag {node.tag!r} is not a plain YAML type: a config holds only maps, lists, "
+                           "strings, numbers, booleans and null", line, "yaml.tag")
+    if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_CHARS:
+        raise _YamlAliases(f"an integer of {len(node.value)} characters (at most {MAX_INT_CHARS})", line,
+                           "yaml.scalar")
 
 
 def _check_expansion(root: Any) -> None:
     """Refuse alias bombs (``&a [*a,*a...]`` nested: billions of nodes from a few hundred bytes) and
     self-referencing aliases before anything is built, by counting the expanded size on the composed graph
-    (aliases are shared node objects there, so this is linear in the file)."""
+    (aliases are shared node objects there, so this is linear in the file); every node's tag and integer
+    length are checked on the way (:func:`_check_node`), merged maps included."""
     from yaml.nodes import MappingNode, SequenceNode
 
     sizes: dict[int, int] = {}
@@ -595,6 +696,7 @@ def _check_expansion(root: Any) -> None:
             raise _YamlAliases("an alias refers to itself (a recursive anchor): not a config",
                                node.start_mark.line + 1)
         active.add(key)
+        _check_node(node)
         total = 1
         if isinstance(node, MappingNode):
             children = [n for pair in node.value for n in pair]
@@ -619,7 +721,7 @@ def _yaml_with_lines(text: str) -> tuple[Any, dict[Path_, int]]:
     import yaml
     from yaml.nodes import MappingNode, Node, SequenceNode
 
-    loader = yaml.SafeLoader(text)
+    loader = _config_loader()(text)
     try:
         root = loader.get_single_node()
         if root is not None:
@@ -632,6 +734,10 @@ def _yaml_with_lines(text: str) -> tuple[Any, dict[Path_, int]]:
                 loader.flatten_mapping(node)
                 out: dict[Any, Any] = {}
                 for k_node, v_node in node.value:
+                    if isinstance(k_node, (MappingNode, SequenceNode)):
+                        raise yaml.constructor.ConstructorError(
+                            "while constructing a mapping", node.start_mark,
+                            "found a list or map as a key (a config's keys are names)", k_node.start_mark)
                     key = loader.construct_object(k_node, deep=True)
                     if key in out:
                         raise _DuplicateKey((*path, key), k_node.start_mark.line + 1)

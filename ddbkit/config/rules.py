@@ -53,6 +53,7 @@ __all__ = [
     "Rule",
     "check_file_rules",
     "check_table_config",
+    "check_table_warnings",
     "describe",
     "kms_key_region",
     "rule",
@@ -61,7 +62,7 @@ __all__ = [
 ]
 
 Finding = tuple[Path_, str]
-Scope = Literal["table", "file", "loader"]
+Scope = Literal["table", "file", "loader", "warning"]
 
 # --------------------------------------------------------------------------------------------------
 # The registry
@@ -114,6 +115,14 @@ def check_table_config(cfg: TableConfig) -> list[ConfigIssue]:
     """Every DynamoDB/AWS rule the config breaks, each with its field path. Empty when valid."""
     return [ConfigIssue(path, r.id, message)
             for r in RULES.values() if r.scope == "table" and r.check is not None
+            for path, message in r.check(cfg)]
+
+
+def check_table_warnings(cfg: TableConfig) -> list[ConfigIssue]:
+    """Advisories on a (tier-resolved) table config: not errors, the config loads; ``ddbkit validate``
+    prints them. Empty when there is nothing to say."""
+    return [ConfigIssue(path, r.id, message)
+            for r in RULES.values() if r.scope == "warning" and r.check is not None
             for path, message in r.check(cfg)]
 
 
@@ -244,6 +253,12 @@ describe("yaml.duplicate-key", "No mapping repeats a key (YAML parsers silently 
 describe("yaml.size", "The file is at most 1 MiB (a component config is a few KB).", source="ddbkit")
 describe("yaml.aliases", "Anchors and aliases expand to at most 100,000 nodes and never refer to themselves "
          "(alias bombs, recursive anchors).", source="ddbkit (YAML 1.1 anchors and aliases)")
+describe("yaml.depth", "Lists and maps nest at most 100 levels deep (a config has fewer than 10).",
+         source="ddbkit")
+describe("yaml.tag", "Nodes carry no tag but the plain YAML types (map, seq, str, int, float, bool, null, timestamp, "
+         "binary): `!!python/...`, `!!set` or a custom `!tag` is refused, with its line.",
+         source="ddbkit (YAML 1.1 tags)")
+describe("yaml.scalar", "An integer has at most 40 characters.", source="ddbkit")
 describe("file.shape", "The file is a mapping with a `components:` list, or a bare table config.",
          source="ddbkit component spec")
 describe("schema.*", "Every field has the type, enum value and shape of the JSON Schema; unknown fields "
@@ -725,6 +740,28 @@ def _monitoring_topic(cfg: TableConfig) -> Iterator[Finding]:
         yield ("monitoring", "alarmTopicArn"), f"{m.alarm_topic_arn!r} is not an SNS topic ARN"
 
 
+@rule("monitoring.notify", source="CloudWatch PutMetricAlarm AlarmActions; AWS Config CLOUDWATCH_ALARM_ACTION_CHECK",
+      scope="warning")
+def _monitoring_notify(cfg: TableConfig) -> Iterator[Finding]:
+    """Alarms notify someone: without monitoring.alarmTopicArn the alarms of a commercial-tier table have no
+    action (the fedramp tiers create a KMS-encrypted topic instead). A warning: the config still loads."""
+    m = cfg.monitoring
+    fedramp = cfg.compliance_framework is not None and cfg.compliance_framework.value.startswith("fedramp")
+    if not fedramp and not (m and m.alarm_topic_arn):
+        yield (("monitoring", "alarmTopicArn"),
+               "the table's CloudWatch alarms notify nobody: set monitoring.alarmTopicArn to an SNS topic ARN")
+
+
+@rule("security.org-id", source="IAM global condition keys: aws:PrincipalOrgID (o- followed by 10-32 characters)")
+def _security_org_id(cfg: TableConfig) -> Iterator[Finding]:
+    """resourcePolicy.principalOrgId is an AWS Organizations id (o-...) and is set only with cross-account
+    grants to restrict (crossAccountPrincipals or binds from other accounts)."""
+    rp = cfg.resource_policy
+    if rp and rp.principal_org_id is not None and not re.fullmatch(r"o-[a-z0-9]{10,32}", rp.principal_org_id):
+        yield (("resourcePolicy", "principalOrgId"),
+               f"{rp.principal_org_id!r} is not an AWS Organizations id (o- and 10-32 lower-case letters or digits)")
+
+
 # --------------------------------------------------------------------------------------------------
 # File rules (components and binds)
 # --------------------------------------------------------------------------------------------------
@@ -769,8 +806,9 @@ def _bind_stream(ctx: FileContext) -> Iterator[Finding]:
 @rule("bind.attributes", source="IAM: dynamodb:Attributes condition key (DynamoDB fine-grained access control)",
       scope="file")
 def _bind_attributes(ctx: FileContext) -> Iterator[Finding]:
-    """A bind's `attributes` are non-empty attribute names on a read/write bind (not stream-read, whose
-    records carry whole items)."""
+    """A bind's `attributes` are non-empty top-level attribute names on a read/write bind (not stream-read,
+    whose records carry whole items). IAM's `dynamodb:Attributes` matches top-level names only, so a
+    document path (`address.city`, `tags[0]`) is refused: it would match nothing and deny every request."""
     for i, comp in enumerate(ctx.components):
         for j, b in enumerate(comp.binds):
             if b.attributes is None:
@@ -780,6 +818,12 @@ def _bind_attributes(ctx: FileContext) -> Iterator[Finding]:
                 yield where, "attributes cannot limit a stream-read bind: stream records carry whole items"
             elif not b.attributes or any(not a or len(a) > 255 for a in b.attributes):
                 yield where, "attributes lists 1 or more attribute names of 1-255 characters"
+            else:
+                for k, a in enumerate(b.attributes):
+                    top = re.split(r"[.\[]", a, maxsplit=1)[0]
+                    if top != a:
+                        yield ((*where, k), f"{a!r} is a document path; IAM's dynamodb:Attributes matches "
+                               f"top-level attribute names only: name the top-level attribute {top!r}")
 
 
 @rule("bind.account", source="AWS account identifiers (12 digits); IAM cross-account access", scope="file")

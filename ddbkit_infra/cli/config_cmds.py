@@ -27,7 +27,7 @@ def validate(file: str, component: str | None, tier: str | None, as_json: bool) 
 
     Settings filled in by the tier are marked with a comment. Exit code 1 on any error.
     """
-    from ddbkit.config import ConfigError
+    from ddbkit.config import ConfigError, check_table_warnings, format_path
     from ddbkit_infra.compliance import resolve
 
     loaded = load_or_exit(file)
@@ -47,6 +47,11 @@ def validate(file: str, component: str | None, tier: str | None, as_json: bool) 
         results[name] = eff
     if errors:
         fail(f"{file}: {len(errors)} compliance error(s):\n" + "\n".join(errors))
+    for name, eff in results.items():  # advisories (monitoring.notify...): printed, not failed
+        index = next(i for i, c in enumerate(loaded.components) if c.name == name)
+        for issue in check_table_warnings(eff.config):
+            where = format_path(("components", index, "config", *issue.path))
+            click.secho(f"warning: {file}: {name}: {where}: {issue.message} [{issue.rule}]", fg="yellow", err=True)
     if as_json:
         click.echo(json.dumps({n: e.config.to_yaml_dict() for n, e in results.items()}, indent=2))
         return

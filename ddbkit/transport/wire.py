@@ -358,6 +358,9 @@ class Options:
 _WATCHED_EVENTS = ("provide-client-params", "before-parameter-build", "before-call", "request-created",
                    "before-sign", "before-send", "after-call", "after-call-error", "needs-retry")
 _BASELINE: set[str] | None = None
+#: Modules whose handlers only append to the User-Agent (Powertools registers one on every session it
+#: sees once imported): no instrumentation, so they never send a call through botocore.
+_USER_AGENT_ONLY = frozenset({"aws_lambda_powertools.shared.user_agent"})
 
 
 def _handler_names(bs: Any) -> set[str]:
@@ -369,7 +372,10 @@ def _handler_names(bs: Any) -> set[str]:
     for event in _WATCHED_EVENTS:
         for handler in trie.prefix_search(f"{event}.dynamodb.GetItem"):
             target = getattr(handler, "__func__", handler)
-            names.add(f"{event}:{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', repr(target))}")
+            module = getattr(target, "__module__", "") or ""
+            if module in _USER_AGENT_ONLY:
+                continue
+            names.add(f"{event}:{module}.{getattr(target, '__qualname__', repr(target))}")
     return names
 
 

@@ -118,3 +118,28 @@ print(json.dumps([t.delegate_reason, sub[0].aws.get("operation") if sub else Non
 
     reason, operation = json.loads(out.stdout.strip().splitlines()[-1])
     assert reason and "_make_api_call" in reason and operation == "GetItem"
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_powertools_user_agent_marker_keeps_the_fast_path(capture: CaptureServer, name: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing aws-lambda-powertools registers a ``request-created`` handler on every new session that
+    only appends a feature to the User-Agent. That is no instrumentation: a Lambda using Powertools keeps
+    the fast path (before, once the fast path had seen a session before Powertools was imported, every
+    later session delegated to botocore)."""
+    import botocore.session
+    from aws_lambda_powertools.shared.user_agent import register_feature_to_session
+
+    from ddbkit.transport import wire
+
+    # The baseline as the fast path computes it when its first session predates the Powertools import.
+    fresh = wire._handler_names(botocore.session.Session())
+    monkeypatch.setattr(wire, "_BASELINE", {n for n in fresh if "aws_lambda_powertools" not in n})
+    session = boto3.Session(region_name="us-east-1")
+    register_feature_to_session(session, "idempotency")
+    t = _send(name, session=session, endpoint_url=capture.url)
+    assert t.delegate_reason is None
+    # Any other request-created handler still counts as instrumentation.
+    session.events.register("request-created.dynamodb", lambda **kw: None)
+    t = _send(name, session=session, endpoint_url=capture.url)
+    assert t.delegate_reason and "request-created" in t.delegate_reason

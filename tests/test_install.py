@@ -22,12 +22,14 @@ source in docs/installation.md), and the declared floor (boto3 1.34). pip runs f
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 import venv
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -251,6 +253,25 @@ def test_extra_installs_beside_newest_boto3(extra: str, wheel: Path, tmp_path: P
     assert "aioboto3" not in after and "aiobotocore" not in after, extra
     assert elapsed < RESOLVE_LIMIT_S, f"ddbkit[{extra}] took {elapsed:.0f} s to resolve and install"
     _run([str(python), "-c", f"import ddbkit, {EXTRAS[extra]}"], env=_clean_env(), cwd=tmp_path)
+    if extra == "async":  # AsyncTable's default (fast) transport works on aiohttp alone
+        from bench.stub_server import StubProcess
+
+        env = {**_clean_env(), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+        with StubProcess(table="Orders", key_names=("pk",)) as stub:
+            out = _run([str(python), "-c", ASYNC_GET, stub.endpoint_url], env=env, cwd=tmp_path)
+        assert out.stdout.split() == ["a", "False"], out.stdout
+
+
+ASYNC_GET = """import asyncio, sys
+from ddbkit.aio import AsyncTable
+
+async def main():
+    async with AsyncTable("Orders", key="pk", endpoint_url=sys.argv[1], region_name="us-east-1") as table:
+        print((await table.get({"pk": "a"}))["pk"], "aioboto3" in sys.modules)
+
+asyncio.run(main())
+"""
 
 
 def test_pip_resolves_all_beside_newest_boto3(wheel: Path, tmp_path: Path) -> None:
@@ -273,3 +294,89 @@ def test_pip_resolves_all_beside_newest_boto3(wheel: Path, tmp_path: Path) -> No
     assert "moto" in got and "aiohttp" in got, sorted(got)
     assert "boto3" not in got and "botocore" not in got and "aioboto3" not in got, sorted(got)
     assert elapsed < RESOLVE_LIMIT_S
+
+
+# --- the Lambda function package -----------------------------------------------------------------------
+
+#: docs/installation.md's goal for what a function adds on top of Lambda's own boto3.
+LAMBDA_BUDGET = 3 * 1024 * 1024
+
+HANDLER = '''
+import os
+
+from ddbkit import Table
+
+table = Table.from_env("USER_SESSIONS", endpoint_url=os.environ["STUB_ENDPOINT"], region_name="us-east-1")
+
+
+def handler(event, context):
+    return table.get({"sessionId": event["sessionId"]})
+'''
+
+PROBE = '''
+import importlib.util, json, sys
+import handler
+import ddbkit
+item = handler.handler({"sessionId": "s1"}, None)
+print(json.dumps({"session": item["sessionId"], "attributes": len(item), "ddbkit": ddbkit.__file__,
+                  "infra": importlib.util.find_spec("ddbkit_infra") is not None,
+                  "heavy": sorted(m for m in ("pydantic", "yaml", "click", "rich") if m in sys.modules)}))
+'''
+
+
+def _lambda_package(dest: Path, wheel: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """The documented build: ``python -m ddbkit_infra.lambda_package DIR`` (here from the built wheel)."""
+    return subprocess.run([sys.executable, "-m", "ddbkit_infra.lambda_package", str(dest), "--source", str(wheel),
+                           *extra], capture_output=True, text=True, timeout=600,
+                          env={**_clean_env(), "PYTHONPATH": str(ROOT)})
+
+
+def test_lambda_package_fits_and_runs(wheel: Path, tmp_path: Path) -> None:
+    """The function package for Lambda python3.12 is at most 3 MB unzipped, holds no ddbkit_infra, console
+    script, boto3/botocore or bytecode, and a handler in it imports and answers a GetItem with only Lambda's
+    own boto3 beside it."""
+    fn = tmp_path / "fn"
+    res = _lambda_package(fn, wheel, "--zip", str(tmp_path / "fn.zip"))
+    assert res.returncode == 0, res.stderr
+    print("\n" + res.stdout.strip())
+    files = [p for p in fn.rglob("*") if p.is_file()]
+    unzipped = sum(p.stat().st_size for p in files)
+    assert unzipped <= LAMBDA_BUDGET, f"{unzipped / 1024 / 1024:.2f} MB unzipped"
+    assert f"{unzipped / 1024 / 1024:.2f} MB unzipped" in res.stdout
+    tops = {p.name for p in fn.iterdir()}
+    assert {"ddbkit", "orjson", "tenacity"} <= tops, tops
+    assert not tops & {"ddbkit_infra", "bin", "boto3", "botocore", "urllib3", "six.py", "__pycache__"}, tops
+    assert not [p for p in fn.rglob("*") if p.name == "__pycache__" or p.suffix in (".pyc", ".pyo")]
+    assert any(p.name.startswith("orjson") and "cpython-312-x86_64" in p.name and p.suffix == ".so" for p in files)
+    with zipfile.ZipFile(tmp_path / "fn.zip") as zf:
+        assert sorted(zf.namelist()) == sorted(p.relative_to(fn).as_posix() for p in files)
+
+    # building again over it needs consent: one line naming the entries, exit 2, nothing changed
+    again = _lambda_package(fn, wheel)
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "ddbkit" in again.stderr, again.stderr
+    assert "--replace" in again.stderr and sum(p.stat().st_size for p in fn.rglob("*") if p.is_file()) == unzipped
+
+    # the same build for this interpreter (orjson is compiled per Python version), run in a venv holding
+    # only the Lambda runtime's boto3, as /var/task on sys.path: the handler imports and does a GetItem
+    from bench.stub_server import StubProcess
+
+    local = tmp_path / "fn-local"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    res = _lambda_package(local, wheel, "--python-version", version)
+    assert res.returncode == 0, res.stderr
+    (local / "handler.py").write_text(HANDLER)
+    runtime = tmp_path / "lambda-runtime"
+    _run([sys.executable, "-m", "uv", "venv", "-q", str(runtime)], env=_clean_env())
+    _pip(runtime / "bin" / "python", "install", "-q", f"boto3=={LAMBDA_PY312_BOTO3}")
+    env = _clean_env()
+    env.update(PYTHONPATH=str(local), PYTHONDONTWRITEBYTECODE="1", AWS_ACCESS_KEY_ID="testing",
+               AWS_SECRET_ACCESS_KEY="testing", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+               USER_SESSIONS_TABLE="UserSessions", USER_SESSIONS_KEY="sessionId",
+               USER_SESSIONS_KEY_TYPES="sessionId:S")
+    with StubProcess(table="UserSessions", key_names=("sessionId",)) as stub:
+        env["STUB_ENDPOINT"] = stub.endpoint_url
+        out = _run([str(runtime / "bin" / "python"), "-c", PROBE], cwd=tmp_path, env=env)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["session"] == "s1" and got["attributes"] > 1, got
+    assert got["ddbkit"].startswith(str(local)), got
+    assert got["infra"] is False and got["heavy"] == [], got

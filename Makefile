@@ -9,7 +9,7 @@ DDBLOCAL_STAMP := $(DDBLOCAL)/.installed-$(DDBLOCAL_VERSION)
 
 CONSTRAINTS := constraints/dev.txt
 
-.PHONY: setup test demo lint typecheck bench clean java-check compat constraints
+.PHONY: setup test demo lint typecheck bench clean java-check compat constraints lambda-package
 
 setup: $(STAMP) $(DDBLOCAL_STAMP)
 
@@ -49,6 +49,13 @@ test: setup java-check
 # (also part of `make test`; tests/test_install.py).
 compat: setup
 	$(BIN)/python -m pytest -q -m compat
+
+# A Lambda function's packages from this checkout (python3.12, x86_64): ddbkit, orjson, tenacity; no ddbkit_infra,
+# CLI, bytecode or what the Lambda runtime ships (docs/installation.md). Add your handler to $(LAMBDA_DIR).
+LAMBDA_DIR ?= dist/lambda
+lambda-package: setup
+	rm -rf $(LAMBDA_DIR) $(LAMBDA_DIR).zip
+	$(BIN)/python -m ddbkit_infra.lambda_package $(LAMBDA_DIR) --source . --zip $(LAMBDA_DIR).zip
 
 # After a deliberate upgrade in .venv: pin the working set again (ddbkit itself left out).
 constraints:

@@ -2,10 +2,11 @@
 
 Three measurements, printed one per line (``make bench`` copies them into docs/performance.md):
 
-* **size** - ``pip install --target`` of the built ddbkit wheel with its runtime dependencies, minus what
-  the Lambda Python runtime already provides (boto3, botocore, s3transfer, jmespath, python-dateutil,
-  urllib3, six): the bytes a function's zip or layer adds, unzipped and zipped (deflate, level 6 like
-  ``zip``). The same with the ``config`` extra (pydantic + PyYAML) shows what the config stack would add.
+* **size** - the function package built the documented way (``python -m ddbkit_infra.lambda_package DIR``,
+  ``make lambda-package``) from the built wheel, for Lambda's python3.12 on x86_64: ddbkit and what the
+  Lambda Python runtime does not already provide (orjson, tenacity), without ``ddbkit_infra``, the CLI,
+  console scripts or bytecode caches; unzipped and zipped (deflate, level 6 like ``zip``). The same with
+  ``--extra config`` (pydantic + PyYAML) shows what the config stack would add.
 * **cold start** - a fresh interpreter per run, timing ``import`` through the first GetItem's result
   against the loopback stub (bench/stub_server.py, in its own process): ``import ddbkit`` +
   ``Table(...)`` + ``get`` vs ``import boto3`` + ``client`` + ``get_item``. Median of N runs.
@@ -21,21 +22,19 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import io
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 from bench.stub_server import StubProcess, fake_aws_env
+from ddbkit_infra.lambda_package import PackageSize
+from ddbkit_infra.lambda_package import build as build_lambda_package
 
 ROOT = Path(__file__).resolve().parents[1]
-#: What the Lambda Python runtime ships (import names and the dist-info prefixes pip writes for them).
-LAMBDA_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "python_dateutil", "urllib3", "six")
 COMPONENT = ROOT / "examples" / "session-store" / "component.yaml"
 
 TIMED = """import time, sys
@@ -77,33 +76,9 @@ def build_wheel(out: Path) -> Path:
     return next(out.glob("ddbkit-*.whl"))
 
 
-def _provided(name: str) -> bool:
-    base = name.split("-")[0].lower() if name.endswith(".dist-info") else name.removesuffix(".py").lower()
-    return base in LAMBDA_PROVIDED
-
-
-def package_size(wheel: Path, extra: str, work: Path) -> tuple[int, int, dict[str, int]]:
-    """(unzipped bytes, zipped bytes, bytes per top-level entry) of the package minus Lambda's own libraries."""
-    target = work / f"target{extra or ''}"
-    req = f"ddbkit{extra} @ {wheel.as_uri()}"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(target), req],
-                   check=True, capture_output=True, env=_clean_env())
-    for entry in list(target.iterdir()):
-        if _provided(entry.name) or entry.name == "bin":
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    for pyc in (target / "__pycache__").glob("*.pyc"):  # bytecode of single-file modules (six.py)
-        if pyc.name.split(".")[0].lower() in LAMBDA_PROVIDED:
-            pyc.unlink()
-    per: dict[str, int] = {}
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for path in sorted(target.rglob("*")):
-            if path.is_file():
-                size = path.stat().st_size
-                top = path.relative_to(target).parts[0]
-                per[top] = per.get(top, 0) + size
-                zf.write(path, path.relative_to(target).as_posix())
-    return sum(per.values()), len(buf.getvalue()), per
+def package_size(wheel: Path, extras: tuple[str, ...], work: Path) -> PackageSize:
+    """The function package as ``python -m ddbkit_infra.lambda_package`` builds it (docs/installation.md)."""
+    return build_lambda_package(work / f"fn-{'-'.join(extras) or 'runtime'}", source=str(wheel), extras=extras)
 
 
 def cold(snippets: dict[str, str], endpoint: str, env: dict[str, str], runs: int) -> dict[str, float]:
@@ -132,11 +107,12 @@ def main(argv: list[str] | None = None) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         wheel = build_wheel(work / "wheel")
-        for extra, label in (("", "runtime (pip install ddbkit)"), ("[config]", "with [config] extra")):
-            unzipped, zipped, per = package_size(wheel, extra, work)
-            top = ", ".join(f"{k} {v / mb:.2f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1])[:6])
-            say(f"lambda package {label} on top of Lambda's boto3: {unzipped / mb:.2f} MB unzipped, "
-                f"{zipped / mb:.2f} MB zipped (largest, MB: {top})")
+        for extras, label in (((), "runtime (python -m ddbkit_infra.lambda_package)"),
+                              (("config",), "with --extra config")):
+            size = package_size(wheel, extras, work)
+            top = ", ".join(f"{k} {v / mb:.2f}" for k, v in sorted(size.per_top.items(), key=lambda kv: -kv[1])[:6])
+            say(f"lambda package {label} on top of Lambda's boto3: {size.unzipped / mb:.2f} MB unzipped, "
+                f"{size.zipped / mb:.2f} MB zipped, {size.files} files (largest, MB: {top})")
 
     import ddbkit
     from ddbkit.envconfig import table_env_vars

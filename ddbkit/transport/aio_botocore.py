@@ -17,6 +17,11 @@ from ddbkit.transport.errors import error_from_response
 
 __all__ = ["AsyncTransport", "AioBotocoreTransport"]
 
+#: aioboto3 is its own extra, out of ``async`` and ``all``: it pins a narrow botocore window (docs/installation.md).
+AIOBOTO3_MISSING = ("the async botocore transport (AsyncTable(transport='botocore')) needs aioboto3: "
+                    "pip install 'ddbkit[aioboto3]' (it pins its own botocore), or use transport='fast' "
+                    "with pip install 'ddbkit[async]'")
+
 
 class AsyncTransport(Protocol):
     async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
@@ -52,7 +57,10 @@ class AioBotocoreTransport:
         if self._client is None:
             async with self._lock:
                 if self._client is None:
-                    import aioboto3
+                    try:
+                        import aioboto3
+                    except ImportError:
+                        raise ImportError(AIOBOTO3_MISSING) from None
                     from botocore.exceptions import NoRegionError as BotoNoRegionError
 
                     session = self._session or _default_aio_session(aioboto3)

@@ -320,7 +320,10 @@ class AsyncFastTransport:
             if self._wire is None:
                 import ssl
 
-                import aiohttp
+                try:
+                    import aiohttp
+                except ImportError:
+                    raise ImportError("the fast async transport needs aiohttp: pip install 'ddbkit[async]'") from None
 
                 opts = self._options
                 self.delegate_reason = await asyncio.to_thread(instrumented, self._session)

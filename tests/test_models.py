@@ -37,7 +37,7 @@ def test_every_field_type_round_trips() -> None:
     assert wire["pair"] == {"L": [{"N": "1"}, {"S": "a"}]}
     assert wire["address"] == {"M": {"city": {"S": "Paris"}, "zip": {"S": "75001"}}}
     assert wire["labels"]["SS"] and wire["scores"]["NS"] and wire["blobs"] == {"BS": [b"x"]}
-    assert wire["when"] == {"S": "2024-01-02T03:04:05+00:00"} and wire["day"] == {"S": "2024-01-02"}
+    assert wire["when"] == {"S": "2024-01-02T03:04:05.000000Z"} and wire["day"] == {"S": "2024-01-02"}
     assert wire["epoch"] == {"N": "1704153600"} and wire["color"] == {"N": "1"}
     assert wire["ident"] == {"S": "00000000-0000-0000-0000-000000000007"} and wire["kind"] == {"S": "a"}
     assert wire["money"] == {"S": "1.50 USD"} and wire["for"] == {"S": "reserved"} and "x-dash" in wire
@@ -133,7 +133,7 @@ def test_typed_and_dict_paths_send_identical_requests() -> None:
     assert repo.get({"pk": "p", "sk": 1}) == doc
     plain.get(key)
     repo.update(doc, set={"name": "y", "when": datetime(2024, 5, 1, tzinfo=UTC)}, remove=["tags"])
-    plain.update(key, Update().set("name", "y").set("when", "2024-05-01T00:00:00+00:00").remove("tags"),
+    plain.update(key, Update().set("name", "y").set("when", "2024-05-01T00:00:00.000000Z").remove("tags"),
                  condition=Attr("pk").exists(), return_values="ALL_NEW")
     repo.delete(("p", 1))
     plain.delete(key)

@@ -11,11 +11,24 @@
 
 from __future__ import annotations
 
-from ddbkit.models.base import TTL, EpochSeconds, HashKey, Model, ModelAttr, ModelInfo, ModelKey, RangeKey, Version
+from ddbkit.models.base import (
+    TTL,
+    DateTimeFormat,
+    EpochSeconds,
+    HashKey,
+    ItemValidationError,
+    Model,
+    ModelAttr,
+    ModelInfo,
+    ModelKey,
+    RangeKey,
+    Version,
+)
 from ddbkit.models.routing import Router
 from ddbkit.models.streams import ModelStreamProcessor
 from ddbkit.models.templates import KeyTemplate
-from ddbkit.models.typed import AsyncTypedTable, KeyLike, TypedTable
+from ddbkit.models.typed import AsyncTypedTable, ItemList, KeyLike, OnInvalid, TypedPage, TypedTable
 
-__all__ = ["Model", "HashKey", "RangeKey", "Version", "TTL", "EpochSeconds", "ModelAttr", "ModelKey", "ModelInfo",
-           "TypedTable", "AsyncTypedTable", "KeyLike", "KeyTemplate", "Router", "ModelStreamProcessor"]
+__all__ = ["Model", "HashKey", "RangeKey", "Version", "TTL", "EpochSeconds", "DateTimeFormat", "ModelAttr", "ModelKey",
+           "ModelInfo", "ItemValidationError", "TypedTable", "AsyncTypedTable", "TypedPage", "ItemList", "OnInvalid",
+           "KeyLike", "KeyTemplate", "Router", "ModelStreamProcessor"]

@@ -13,15 +13,20 @@ taken from the config's key schema)::
 Conversion both ways goes through pydantic's own (Rust) serializer and validator, then ddbkit's codec
 (:func:`ddbkit.codec.marshal_item`): so a field's ``PlainSerializer``/``field_serializer`` applies, and
 numbers follow the codec's exact policy. What the codec cannot store is converted per field type, decided
-once per class: ``datetime``/``date``/``time`` to ISO 8601 text (epoch seconds with ``EpochSeconds``
-and for the TTL attribute), ``UUID`` to text, ``Enum`` to its value, tuples to lists. ``None`` fields are
-not written (an absent attribute reads back as the field's default), which keeps sparse indexes sparse.
+once per class: ``datetime`` to fixed-width UTC text (``2026-12-04T22:40:07.123456Z``, or a
+:class:`DateTimeFormat`), epoch seconds with ``EpochSeconds`` (microseconds kept) and for the TTL attribute
+(whole seconds), ``date``/``time`` to ISO 8601 text, ``UUID`` to text, ``Enum`` to its value, tuples to
+lists. A naive datetime is refused. ``None`` fields and empty sets are not written (an absent attribute
+reads back as the field's default), which keeps sparse indexes sparse.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import enum
+import hashlib
+import hmac
+import os
 import types
 import typing
 import uuid
@@ -30,17 +35,19 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import to_jsonable_python
 from typing_extensions import Self
 
 from ddbkit.codec import NumberMode, marshal_item, unmarshal_item
-from ddbkit.errors import ClientValidationError, ExpressionError
+from ddbkit.errors import ClientValidationError, DdbkitError, ExpressionError
 from ddbkit.expressions import Attr, Key, KeyCondition, Path
 from ddbkit.keys import KeySchema
 from ddbkit.models.templates import KeyTemplate
 
-__all__ = ["Model", "HashKey", "RangeKey", "Version", "TTL", "EpochSeconds", "ModelAttr", "ModelKey",
-           "ModelInfo"]
+__all__ = ["Model", "HashKey", "RangeKey", "Version", "TTL", "EpochSeconds", "DateTimeFormat", "ModelAttr",
+           "ModelKey", "ModelInfo", "ItemValidationError", "decode_item", "key_digest",
+           "stores_nothing", "convert"]
 
 
 class _Marker:
@@ -67,6 +74,7 @@ EpochSeconds: Any = _Marker("EpochSeconds")
 """Store a ``datetime`` as epoch seconds (an N) instead of ISO 8601 text."""
 
 Conv = Callable[[Any], Any]
+_ModelT = typing.TypeVar("_ModelT", bound=BaseModel)
 _PLAIN: frozenset[Any] = frozenset({str, int, float, Decimal, bool, bytes, type(None), Any})
 _PLAIN_SCALARS = (str, int, float, Decimal, bool, bytes, type(None))
 
@@ -76,11 +84,81 @@ _PLAIN_SCALARS = (str, int, float, Decimal, bool, bytes, type(None))
 # --------------------------------------------------------------------------------------------------
 
 
+class DateTimeFormat(str, enum.Enum):
+    """How a ``datetime`` field is stored as text: ``Annotated[datetime, DateTimeFormat.PYNAMODB]``.
+
+    Every format is read back (whatever a field's format, pydantic parses all of them)."""
+
+    UTC = "utc"
+    """The default: ``2026-12-04T22:40:07.123456Z``, always UTC, always 6 fraction digits: fixed width, so
+    text order is time order (sort keys)."""
+    PYNAMODB = "pynamodb"
+    """PynamoDB's ``UTCDateTimeAttribute``: ``2026-12-04T22:40:07.123456+0000`` (fixed width, sortable)."""
+    DYNTASTIC = "dyntastic"
+    """dyntastic's (pydantic's JSON form): the datetime's own offset, ``Z`` for UTC, no fraction when it is
+    zero (``2026-12-04T22:40:07Z``). Not fixed width: for migrations, not for sort keys."""
+    ISOFORMAT = "isoformat"
+    """Python's ``isoformat()`` (``2026-12-04T22:40:07.123456+00:00``, the datetime's own offset): what
+    ddbkit wrote before the UTC default. Not fixed width."""
+
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_SECOND = _dt.timedelta(seconds=1)
+_NAIVE = "a naive datetime (no tzinfo) is refused: give it a timezone, e.g. datetime.now(timezone.utc)"
+
+
+def _aware(value: _dt.datetime) -> _dt.datetime:
+    if value.utcoffset() is None:
+        raise ClientValidationError(_NAIVE, "", "model.datetime")
+    return value
+
+
+def _utc(value: _dt.datetime) -> _dt.datetime:
+    return _aware(value).astimezone(_dt.timezone.utc)
+
+
+def _utc_text(value: _dt.datetime, suffix: str = "Z") -> str:
+    u = _utc(value)
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+            f".{u.microsecond:06d}{suffix}")
+
+
+def _datetime_text(fmt: DateTimeFormat) -> Conv:
+    if fmt is DateTimeFormat.PYNAMODB:
+        return lambda v: _utc_text(v, "+0000")
+    if fmt is DateTimeFormat.DYNTASTIC:
+        return lambda v: to_jsonable_python(_aware(v))
+    if fmt is DateTimeFormat.ISOFORMAT:
+        return lambda v: _aware(v).isoformat()
+    return _utc_text
+
+
 def _epoch(value: Any) -> Any:
+    """Epoch seconds of an aware datetime, exact: an int when whole, else a Decimal with the microseconds."""
     if isinstance(value, _dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=_dt.timezone.utc)
-        return int(value.timestamp())
+        delta = _aware(value) - _EPOCH
+        whole = delta.days * 86400 + delta.seconds
+        return whole if not delta.microseconds else Decimal(whole) + Decimal(delta.microseconds).scaleb(-6)
+    return value
+
+
+def _ttl(value: Any) -> Any:
+    """The TTL attribute: whole epoch seconds (what DynamoDB's TTL reads); a fraction is dropped."""
+    if isinstance(value, _dt.datetime):
+        return (_aware(value) - _EPOCH) // _SECOND
+    return value
+
+
+def _from_epoch(value: Any) -> Any:
+    """A stored epoch number back to an exact UTC datetime (pydantic would read large values as ms)."""
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        seconds = Decimal(value)
+        whole = int(seconds.to_integral_value(rounding="ROUND_FLOOR"))
+        micro = int(((seconds - whole) * 1_000_000).to_integral_value())
+        try:
+            return _EPOCH + _dt.timedelta(seconds=whole, microseconds=micro)
+        except OverflowError:
+            return value  # out of datetime's range: pydantic reports it
     return value
 
 
@@ -95,7 +173,9 @@ def _walk(value: Any) -> Any:
         return [_walk(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return {_walk(v) for v in value}
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+    if isinstance(value, _dt.datetime):
+        return _utc_text(value)
+    if isinstance(value, (_dt.date, _dt.time)):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -107,6 +187,11 @@ def _walk(value: Any) -> Any:
 
 
 _OMIT: Any = object()
+
+
+def stores_nothing(value: Any) -> bool:
+    """Whether a converted field value is stored as no attribute at all (None, an empty set)."""
+    return value is None or value is _OMIT or (isinstance(value, (set, frozenset)) and not value)
 
 
 def _is_set(annotation: Any) -> bool:
@@ -136,7 +221,9 @@ def _optional(conv: Conv) -> Conv:
 
 def _conv_for(annotation: Any, metadata: list[Any]) -> Conv | None:  # noqa: C901 - one branch per type form
     """The converter for one annotation, or None when pydantic's python dump is already storable."""
-    if any(m is EpochSeconds or m is TTL for m in metadata):
+    if any(m is TTL for m in metadata):
+        return _optional(_ttl)
+    if any(m is EpochSeconds for m in metadata):
         return _optional(_epoch)
     if any(type(m).__name__ in ("PlainSerializer", "WrapSerializer") for m in metadata):
         return _walk
@@ -149,14 +236,17 @@ def _conv_for(annotation: Any, metadata: list[Any]) -> Conv | None:  # noqa: C90
     if origin is Literal:
         return None if all(isinstance(a, _PLAIN_SCALARS) for a in get_args(annotation)) else _walk
     if origin in (typing.Union, types.UnionType):
-        convs = [_conv_for(a, []) for a in get_args(annotation) if a is not type(None)]
+        convs = [_conv_for(a, metadata) for a in get_args(annotation) if a is not type(None)]
         if all(c is None for c in convs):
             return None
         return _optional(convs[0]) if len(convs) == 1 and convs[0] is not None else _walk
     if isinstance(annotation, type):
         if issubclass(annotation, bool | str | int | float | Decimal | bytes) and not issubclass(annotation, enum.Enum):
             return None
-        if issubclass(annotation, _dt.datetime | _dt.date | _dt.time):
+        if issubclass(annotation, _dt.datetime):
+            fmt = next((m for m in metadata if isinstance(m, DateTimeFormat)), DateTimeFormat.UTC)
+            return _optional(_datetime_text(fmt))
+        if issubclass(annotation, _dt.date | _dt.time):
             return _optional(lambda v: v.isoformat())
         if issubclass(annotation, uuid.UUID):
             return _optional(str)
@@ -210,15 +300,115 @@ def _plain_model_conv(cls: type[BaseModel]) -> Conv | None:
     return result
 
 
+def _at(attr: str, err: ClientValidationError) -> ClientValidationError:
+    """``err`` (a value refused by a converter) located at attribute ``attr``."""
+    return ClientValidationError(err.reason, f"{attr}.{err.path}" if err.path else attr, err.rule)
+
+
+def convert(attr: str, conv: Conv, value: Any) -> Any:
+    """``conv(value)``, a refused value named by its attribute path."""
+    try:
+        return conv(value)
+    except ClientValidationError as err:
+        raise _at(attr, err) from None
+
+
 def _fix_map(dumped: dict[str, Any], convs: Mapping[str, Conv]) -> dict[str, Any]:
     for attr, conv in convs.items():
         if attr in dumped:
-            value = conv(dumped[attr])
+            value = convert(attr, conv, dumped[attr])
             if value is _OMIT:
                 del dumped[attr]
             else:
                 dumped[attr] = value
     return dumped
+
+
+# --------------------------------------------------------------------------------------------------
+# a stored item that does not validate
+# --------------------------------------------------------------------------------------------------
+
+_DIGEST_KEY = os.urandom(32)
+
+
+def key_digest(key: Mapping[str, Any]) -> str:
+    """A 12-hex-digit digest naming a key in messages without its values: HMAC-SHA256 under a random
+    per-process secret, so equal keys match within one process and a low-entropy key value (an SSN) cannot
+    be recovered from a log by trying every candidate."""
+    text = repr(sorted((str(k), type(v).__name__, repr(v)) for k, v in key.items()))
+    return hmac.new(_DIGEST_KEY, text.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class ItemValidationError(DdbkitError, ValueError):
+    """A stored item does not validate as its model. The message names the model, the table, the index,
+    the key attribute names, a digest of the key (:func:`key_digest`) and each failing field's path and
+    pydantic error type; never a value (the item's values, key values included, are item data).
+
+    ``.key`` holds the key's values, for code that fixes or deletes the item; it is not in ``str()``/``repr()``.
+    ``.errors`` is ``[(attribute path, pydantic error type), ...]``."""
+
+    def __init__(self, model: str, table: str | None, index: str | None, key_names: tuple[str, ...],
+                 key: dict[str, Any], errors: list[tuple[str, str]]) -> None:
+        self.model = model
+        self.table = table
+        self.index = index
+        self.key_names = key_names
+        self.key = key
+        self.key_digest = key_digest(key)
+        self.errors = errors
+        where = (table or "?") + (f" index {index}" if index else "")
+        names = ", ".join(key_names) or "?"
+        fields = "; ".join(f"{p or '(item)'}: {t}" for p, t in errors)
+        super().__init__(f"{where}: the item with key ({names}) #{self.key_digest} does not validate as "
+                         f"{model}: {fields}")
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.model, self.table, self.index, self.key_names, self.key, self.errors))
+
+
+def decode_item(cls: type[Model], item: Mapping[str, Any], table: str | None, index: str | None) -> Any:
+    """``cls.from_item(item)``, an :class:`ItemValidationError` naming ``table`` and ``index`` (the typed
+    tables' reads)."""
+    info = cls.__ddb__
+    stored = item
+    if info.pk is not None:
+        managed = info.managed() or {info.type_attr}
+        data = {k: v for k, v in item.items() if k not in managed}
+        keys = info.keys
+        if keys is not None:
+            for template, attr in ((info.pk, keys.hash_key), (info.sk, keys.range_key)):
+                if template is not None and attr is not None:
+                    for k, v in (template.parse(str(item.get(attr, ""))) or {}).items():
+                        data.setdefault(info.attr_of.get(k, k), v)
+        item = data
+    return _validate(cls, item, stored, table, index)
+
+
+def _validate(cls: type[Model], item: Mapping[str, Any], stored: Mapping[str, Any], table: str | None,
+              index: str | None) -> Any:
+    info = cls.__ddb__
+    if info.reads:
+        item = dict(item)
+        for attr, read in info.reads.items():
+            if attr in item:
+                item[attr] = read(item[attr])
+    try:
+        return cls.__pydantic_validator__.validate_python(item)
+    except ValidationError as err:
+        errors = [(_loc(e["loc"]), e["type"]) for e in err.errors(include_url=False, include_input=False,
+                                                                   include_context=False)]
+    # raised outside the except block: no chained pydantic error (its text holds the input values)
+    keys = info.keys
+    names = keys.names if keys is not None else ()
+    key = {n: stored[n] for n in names if n in stored}
+    raise ItemValidationError(cls.__name__, table, index, names, key, errors)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -238,8 +428,10 @@ class ModelInfo:
         self.attr_of: dict[str, str] = {}      # field name -> attribute name
         self.field_of: dict[str, str] = {}     # attribute name -> field name
         self.convs: dict[str, Conv] = {}       # attribute name -> converter (only where one is needed)
+        self.reads: dict[str, Conv] = {}       # attribute name -> converter of the stored value, before validation
         self.version_attr: str | None = None
         self.ttl_attr: str | None = None
+        self.ttl_field: str | None = None      # a datetime TTL field: stored in whole seconds
         self.entity: str | None = None
         self.type_attr = "_type"
         self.pk: KeyTemplate | None = None
@@ -251,6 +443,15 @@ class ModelInfo:
     def fix(self, dumped: dict[str, Any]) -> dict[str, Any]:
         # an empty set (_OMIT) is dropped: DynamoDB has none; absent reads back as the default
         return _fix_map(dumped, self.convs)
+
+    def stored(self, obj: _ModelT) -> _ModelT:
+        """``obj`` as it reads back: a datetime TTL field in whole seconds (what is stored)."""
+        name = self.ttl_field
+        if name is not None:
+            value = getattr(obj, name)
+            if isinstance(value, _dt.datetime) and value.microsecond:
+                return obj.model_copy(update={name: value.replace(microsecond=0)})
+        return obj
 
     @property
     def templated(self) -> bool:
@@ -330,6 +531,16 @@ def _info_of(model: type[BaseModel]) -> ModelInfo:
     return info
 
 
+def _is_datetime(annotation: Any) -> bool:
+    """Whether a field holds a datetime (through Annotated and Optional)."""
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        return _is_datetime(get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_datetime(a) for a in get_args(annotation) if a is not type(None))
+    return isinstance(annotation, type) and issubclass(annotation, _dt.datetime)
+
+
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
     """The model type a path can step into (through Optional, list[...] and dict[str, ...])."""
     origin = get_origin(annotation)
@@ -393,7 +604,7 @@ class ModelAttr(Attr):
         self._conv = conv
 
     def _v(self, value: Any) -> Any:
-        return value if self._conv is None or isinstance(value, Attr) else self._conv(value)
+        return value if self._conv is None or isinstance(value, Attr) else convert(str(self.path), self._conv, value)
 
     def _cmp(self, op: str, value: Any) -> Any:
         return super()._cmp(op, self._v(value))
@@ -420,7 +631,7 @@ class ModelKey(Key):
 
     def _part(self, op: str, *args: Any) -> KeyCondition:
         conv = self._conv
-        return super()._part(op, *(args if conv is None else [conv(a) for a in args]))
+        return super()._part(op, *(args if conv is None else [convert(self.field, conv, a) for a in args]))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -499,19 +710,9 @@ class Model(BaseModel):
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Any:
-        """An instance from a stored item as plain Python (``Table.get``'s result, a stream image)."""
-        info = cls.__ddb__
-        if info.pk is not None:
-            managed = info.managed() or {info.type_attr}
-            data = {k: v for k, v in item.items() if k not in managed}
-            keys = info.keys
-            if keys is not None:
-                for template, attr in ((info.pk, keys.hash_key), (info.sk, keys.range_key)):
-                    if template is not None and attr is not None:
-                        for k, v in (template.parse(str(item.get(attr, ""))) or {}).items():
-                            data.setdefault(info.attr_of.get(k, k), v)
-            item = data
-        return cls.__pydantic_validator__.validate_python(item)
+        """An instance from a stored item as plain Python (``Table.get``'s result, a stream image); an item
+        that does not validate raises :class:`ItemValidationError` (no value in it)."""
+        return decode_item(cls, item, cls.__ddb__.table_name, None)
 
     @classmethod
     def from_wire(cls, wire: Mapping[str, Any], number: NumberMode = NumberMode.AUTO) -> Any:
@@ -612,6 +813,10 @@ def _build_info(cls: type[Model], *, table: Any, index: str | None, entity: str 
         if any(m is TTL for m in meta) or attr == ttl_name:
             info.ttl_attr = attr
             meta.append(TTL)
+            if _is_datetime(f.annotation):
+                info.ttl_field = name
+        if (TTL in meta or EpochSeconds in meta) and _is_datetime(f.annotation):
+            info.reads[attr] = _from_epoch
         conv = _walk if name in serialized else _conv_for(f.annotation, meta)
         if _is_set(f.annotation):
             conv = _omit_empty(conv)

@@ -5,12 +5,18 @@ operation generator (``TableCore._op_*``): the wire request is the one ``table.p
 would send, and sync and async share every rule. What is checked before sending: the model belongs to
 this table, field names in keys/updates/conditions exist on the model, an index exists and the key names
 the index's keys, the model's required fields are projected by the index.
+
+A field set to None (or an empty set) is absent in every typed write: ``put``/``batch_write``/``tx_put`` omit
+it and ``update``/``tx_update`` REMOVE it, so equal models are stored as identical items whichever write
+stored them. A stored item that does not validate raises :class:`ItemValidationError` (no value in it) unless
+the read is given ``on_invalid="skip"`` or ``"collect"``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from ddbkit import transactions as tx
 from ddbkit.batch import BatchWriteResult
@@ -18,19 +24,53 @@ from ddbkit.engine import Op
 from ddbkit.errors import ClientValidationError, ConditionalCheckFailed
 from ddbkit.expressions import Attr, Condition, Key, KeyCondition, Update
 from ddbkit.keys import KeySchema
-from ddbkit.models.base import Model, ModelInfo, check_index_model
+from ddbkit.models.base import (
+    ItemValidationError,
+    Model,
+    ModelInfo,
+    check_index_model,
+    convert,
+    decode_item,
+    stores_nothing,
+)
 from ddbkit.operations import Page, TableCore, VersionConflict
 
 if TYPE_CHECKING:
     from ddbkit.aio import AsyncTable
     from ddbkit.table import Table
 
-__all__ = ["TypedTable", "AsyncTypedTable", "KeyLike"]
+__all__ = ["TypedTable", "AsyncTypedTable", "KeyLike", "TypedPage", "ItemList", "OnInvalid"]
 
 M = TypeVar("M", bound=Model)
 KeyLike = Mapping[str, Any] | Model | str | int | bytes | tuple[Any, Any]
 CondLike = Condition | str | None
 PathKey = str | Callable[[Any], Any]
+OnInvalid = Literal["raise", "skip", "collect"]
+"""What a read does with a stored item that does not validate: raise :class:`ItemValidationError` (the
+default), skip it, or skip it and collect the error on the page (``page.invalid``) / list (``.invalid``)."""
+_ON_INVALID = ("raise", "skip", "collect")
+
+
+@dataclass
+class TypedPage(Page[M]):
+    """A page of models; ``invalid`` holds the items skipped with ``on_invalid="collect"``."""
+
+    invalid: list[ItemValidationError] = field(default_factory=list)
+
+
+class ItemList(list[M]):
+    """``batch_get``'s models; ``invalid`` holds the items skipped with ``on_invalid="collect"``."""
+
+    invalid: list[ItemValidationError]
+
+    def __init__(self, items: Iterable[M] = (), invalid: list[ItemValidationError] | None = None) -> None:
+        super().__init__(items)
+        self.invalid = invalid if invalid is not None else []
+
+
+def _check_on_invalid(on_invalid: str, allowed: tuple[str, ...] = _ON_INVALID) -> None:
+    if on_invalid not in allowed:
+        raise ClientValidationError(f"on_invalid is one of {list(allowed)}", "on_invalid", "model.on_invalid")
 
 
 class _TypedCore(Generic[M]):
@@ -73,26 +113,36 @@ class _TypedCore(Generic[M]):
                                         "model.type")
         return obj.to_item()
 
-    def _decode(self, item: Mapping[str, Any] | None) -> M | None:
+    def _decode(self, item: Mapping[str, Any] | None, index: str | None = None, on_invalid: str = "raise",
+                invalid: list[ItemValidationError] | None = None) -> M | None:
         if item is None:
             return None
         info = self.info
         if info.templated and not info.owns(item):
             return None
-        return self.model.from_item(item)  # type: ignore[no-any-return]
+        try:
+            return decode_item(self.model, item, self.core.name, index)  # type: ignore[no-any-return]
+        except ItemValidationError as err:
+            if on_invalid == "raise":
+                raise
+            if on_invalid == "collect" and invalid is not None:
+                invalid.append(err)
+            return None
 
-    def _decode_all(self, items: Iterable[Mapping[str, Any]]) -> list[M]:
+    def _decode_all(self, items: Iterable[Mapping[str, Any]], index: str | None = None, on_invalid: str = "raise",
+                    invalid: list[ItemValidationError] | None = None) -> list[M]:
         out = []
         for i in items:
-            m = self._decode(i)
+            m = self._decode(i, index, on_invalid, invalid)
             if m is not None:
                 out.append(m)
         return out
 
-    def _page(self, page: Page) -> Page[M]:
-        return Page(items=self._decode_all(page.items), cursor=page.cursor, count=page.count,
-                    scanned_count=page.scanned_count, consumed_capacity=page.consumed_capacity,
-                    last_key=page.last_key)
+    def _page(self, page: Page, index: str | None, on_invalid: str) -> TypedPage[M]:
+        invalid: list[ItemValidationError] = []
+        return TypedPage(items=self._decode_all(page.items, index, on_invalid, invalid), cursor=page.cursor,
+                         count=page.count, scanned_count=page.scanned_count,
+                         consumed_capacity=page.consumed_capacity, last_key=page.last_key, invalid=invalid)
 
     def _attr_name(self, name: str, where: str) -> str:
         info = self.info
@@ -104,7 +154,7 @@ class _TypedCore(Generic[M]):
 
     def _value(self, attr: str, value: Any) -> Any:
         conv = self.info.convs.get(attr)
-        return value if conv is None or value is None else conv(value)
+        return value if conv is None or value is None else convert(attr, conv, value)
 
     def _key(self, key: KeyLike, where: str = "key") -> dict[str, Any]:
         info = self.info
@@ -140,7 +190,11 @@ class _TypedCore(Generic[M]):
         out = update if update is not None else Update()
         for path, value in (set or {}).items():
             a = self.model.attr(path)
-            out.set(a.path, a._v(value))  # noqa: SLF001
+            stored = None if value is None else a._v(value)  # noqa: SLF001
+            if stores_nothing(stored):  # None / an empty set: absent, as put stores it
+                out.remove(a.path)
+            else:
+                out.set(a.path, stored)
         for path in remove or ():
             out.remove(self.model.attr(path).path)
         for path, value in (add or {}).items():
@@ -203,10 +257,11 @@ class _TypedCore(Generic[M]):
         return cond
 
     # -- operations (generators run by the sync or async driver) --------------------------------------
-    def op_get(self, key: KeyLike, consistent: bool) -> Op[M | None]:
+    def op_get(self, key: KeyLike, consistent: bool, on_invalid: str = "raise") -> Op[M | None]:
+        _check_on_invalid(on_invalid, ("raise", "skip"))
         yield from self._op_ready()
         item = yield from self.core._op_get(self._key(key), consistent)  # noqa: SLF001
-        return self._decode(item)
+        return self._decode(item, None, on_invalid)
 
     def op_put(self, obj: M, condition: CondLike) -> Op[M]:
         yield from self._op_ready()
@@ -214,7 +269,7 @@ class _TypedCore(Generic[M]):
         item = self._encode(obj)
         if info.version_attr is None:
             yield from self.core._op_put(item, condition)  # noqa: SLF001
-            return obj
+            return info.stored(obj)  # as get returns it (a TTL datetime in whole seconds)
         current = item.get(info.version_attr)
         keys = yield from self.core._op_keys()  # noqa: SLF001
         check: Condition = (Attr(keys.hash_key).not_exists() if not current
@@ -232,7 +287,7 @@ class _TypedCore(Generic[M]):
             raise VersionConflict(err.code, f"{self.model.__name__}.{info.field_of[info.version_attr]} is no longer "
                                   f"{current!r} (or the condition failed)", operation="PutItem", status=err.status,
                                   response=err.response) from None
-        return obj.model_copy(update={info.field_of[info.version_attr]: new_version})
+        return info.stored(obj.model_copy(update={info.field_of[info.version_attr]: new_version}))
 
     def op_update(self, key: KeyLike, update: Update, condition: CondLike, expected_version: int | None,
                   must_exist: bool) -> Op[M]:
@@ -277,14 +332,17 @@ class _TypedCore(Generic[M]):
         yield from self.core._op_delete(self._key(key), condition)  # noqa: SLF001
 
     def op_query(self, key: Any, index: str | None, filter: CondLike, limit: int | None, forward: bool,
-                 cursor: str | None, consistent: bool) -> Op[Page[M]]:
+                 cursor: str | None, consistent: bool, on_invalid: str = "raise") -> Op[TypedPage[M]]:
+        _check_on_invalid(on_invalid)
         yield from self._op_ready()
         kc = self._key_condition(key, index)
         page = yield from self.core._op_query(kc, index=index, filter=filter, limit=limit,  # noqa: SLF001
                                               forward=forward, cursor=cursor, consistent=consistent)
-        return self._page(page)
+        return self._page(page, index, on_invalid)
 
-    def op_scan(self, filter: CondLike, index: str | None, limit: int | None, cursor: str | None) -> Op[Page[M]]:
+    def op_scan(self, filter: CondLike, index: str | None, limit: int | None, cursor: str | None,
+                on_invalid: str = "raise") -> Op[TypedPage[M]]:
+        _check_on_invalid(on_invalid)
         yield from self._op_ready()
         check_index_model(self.info, index)
         info = self.info
@@ -296,7 +354,7 @@ class _TypedCore(Generic[M]):
                 raise ClientValidationError("a single-table scan takes a Condition filter", "filter", "scan.filter")
             filter = f
         page = yield from self.core._op_scan(filter, index=index, limit=limit, cursor=cursor)  # noqa: SLF001
-        return self._page(page)
+        return self._page(page, index, on_invalid)
 
     def op_batch_write(self, puts: Iterable[M], deletes: Iterable[KeyLike]) -> Op[BatchWriteResult]:
         yield from self._op_ready()
@@ -305,11 +363,13 @@ class _TypedCore(Generic[M]):
         result = yield from self.core._op_batch_write(items, dels)  # noqa: SLF001
         return result
 
-    def op_batch_get(self, keys: Iterable[KeyLike], consistent: bool) -> Op[list[M]]:
+    def op_batch_get(self, keys: Iterable[KeyLike], consistent: bool, on_invalid: str = "raise") -> Op[ItemList[M]]:
+        _check_on_invalid(on_invalid)
         yield from self._op_ready()
         wire = [self._key(k, f"keys[{i}]") for i, k in enumerate(keys)]
         result = yield from self.core._op_batch_get(wire, consistent)  # noqa: SLF001
-        return self._decode_all(result.items)
+        invalid: list[ItemValidationError] = []
+        return ItemList(self._decode_all(result.items, None, on_invalid, invalid), invalid)
 
     def op_transact_get(self, keys: Sequence[KeyLike]) -> Op[list[M | None]]:
         yield from self._op_ready()
@@ -356,9 +416,10 @@ class TypedTable(_TypedCore[M]):
         super().__init__(table, model)
         self.table = table
 
-    def get(self, key: KeyLike, *, consistent: bool = False) -> M | None:
-        """The item with ``key`` (a mapping of field names, a model, or the key value(s)) as a model, or None."""
-        return self.table._run("get", self.op_get(key, consistent))  # type: ignore[no-any-return]  # noqa: SLF001
+    def get(self, key: KeyLike, *, consistent: bool = False, on_invalid: Literal["raise", "skip"] = "raise") -> M | None:
+        """The item with ``key`` (a mapping of field names, a model, or the key value(s)) as a model, or None
+        (also for an item that does not validate, with ``on_invalid="skip"``)."""
+        return self.table._run("get", self.op_get(key, consistent, on_invalid))  # type: ignore[no-any-return]  # noqa: SLF001
 
     def put(self, obj: M, *, condition: CondLike = None) -> M:
         """Write ``obj``; returns it as written (with its version bumped for a versioned model, which raises
@@ -381,34 +442,38 @@ class TypedTable(_TypedCore[M]):
 
     def query(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
               filter: CondLike = None, limit: int | None = None, forward: bool = True, cursor: str | None = None,
-              consistent: bool = False) -> Page[M]:
+              consistent: bool = False, on_invalid: OnInvalid = "raise") -> TypedPage[M]:
         """One page of models. ``key`` is ``{"user_id": u}`` (field names; a single-table model's template
         fields) or ``Session.key("user_id").eq(u) & Session.key("created_at").gt(t)``; checked against the
-        index's key schema before sending."""
-        op = self.op_query(key, index, filter, limit, forward, cursor, consistent)
+        index's key schema before sending. ``on_invalid``: see :data:`OnInvalid`."""
+        op = self.op_query(key, index, filter, limit, forward, cursor, consistent, on_invalid)
         return self.table._run("query", op, index)  # type: ignore[no-any-return]  # noqa: SLF001
 
     def query_iter(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
                    filter: CondLike = None, forward: bool = True, cursor: str | None = None,
-                   consistent: bool = False, page_size: int | None = None) -> Iterator[M]:
+                   consistent: bool = False, page_size: int | None = None,
+                   on_invalid: Literal["raise", "skip"] = "raise") -> Iterator[M]:
         """Every model of a query, page after page."""
+        _check_on_invalid(on_invalid, ("raise", "skip"))
         while True:
             page = self.query(key, index=index, filter=filter, limit=page_size, forward=forward, cursor=cursor,
-                              consistent=consistent)
+                              consistent=consistent, on_invalid=on_invalid)
             yield from page.items
             cursor = page.cursor
             if cursor is None:
                 return
 
     def scan(self, filter: CondLike = None, *, index: str | None = None, limit: int | None = None,
-             cursor: str | None = None) -> Page[M]:
+             cursor: str | None = None, on_invalid: OnInvalid = "raise") -> TypedPage[M]:
         """One page of a scan (a single-table model scans only its own entity type)."""
-        return self.table._run("scan", self.op_scan(filter, index, limit, cursor), index)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self.table._run("scan", self.op_scan(filter, index, limit, cursor, on_invalid), index)  # type: ignore[no-any-return]  # noqa: SLF001
 
-    def scan_iter(self, filter: CondLike = None, *, index: str | None = None) -> Iterator[M]:
+    def scan_iter(self, filter: CondLike = None, *, index: str | None = None,
+                  on_invalid: Literal["raise", "skip"] = "raise") -> Iterator[M]:
+        _check_on_invalid(on_invalid, ("raise", "skip"))
         cursor: str | None = None
         while True:
-            page = self.scan(filter, index=index, cursor=cursor)
+            page = self.scan(filter, index=index, cursor=cursor, on_invalid=on_invalid)
             yield from page.items
             cursor = page.cursor
             if cursor is None:
@@ -418,9 +483,10 @@ class TypedTable(_TypedCore[M]):
         """Write models and delete keys in batches; nothing is dropped (see ``Table.batch_write``)."""
         return self.table._run("batch_write", self.op_batch_write(puts, deletes))  # type: ignore[no-any-return]  # noqa: SLF001
 
-    def batch_get(self, keys: Iterable[KeyLike], *, consistent: bool = False) -> list[M]:
+    def batch_get(self, keys: Iterable[KeyLike], *, consistent: bool = False,
+                  on_invalid: OnInvalid = "raise") -> ItemList[M]:
         """The models found for ``keys``, in request order (missing keys are skipped)."""
-        return self.table._run("batch_get", self.op_batch_get(keys, consistent))  # type: ignore[no-any-return]  # noqa: SLF001
+        return self.table._run("batch_get", self.op_batch_get(keys, consistent, on_invalid))  # type: ignore[no-any-return]  # noqa: SLF001
 
     def transact_get(self, keys: Sequence[KeyLike]) -> list[M | None]:
         """A consistent snapshot of these keys as models (None where absent)."""
@@ -441,8 +507,9 @@ class AsyncTypedTable(_TypedCore[M]):
         super().__init__(table, model)
         self.table = table
 
-    async def get(self, key: KeyLike, *, consistent: bool = False) -> M | None:
-        return await self.table._run("get", self.op_get(key, consistent))  # type: ignore[no-any-return]  # noqa: SLF001
+    async def get(self, key: KeyLike, *, consistent: bool = False,
+                  on_invalid: Literal["raise", "skip"] = "raise") -> M | None:
+        return await self.table._run("get", self.op_get(key, consistent, on_invalid))  # type: ignore[no-any-return]  # noqa: SLF001
 
     async def put(self, obj: M, *, condition: CondLike = None) -> M:
         return await self.table._run("put", self.op_put(obj, condition))  # type: ignore[no-any-return]  # noqa: SLF001
@@ -460,16 +527,19 @@ class AsyncTypedTable(_TypedCore[M]):
 
     async def query(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
                     filter: CondLike = None, limit: int | None = None, forward: bool = True,
-                    cursor: str | None = None, consistent: bool = False) -> Page[M]:
-        op = self.op_query(key, index, filter, limit, forward, cursor, consistent)
+                    cursor: str | None = None, consistent: bool = False,
+                    on_invalid: OnInvalid = "raise") -> TypedPage[M]:
+        op = self.op_query(key, index, filter, limit, forward, cursor, consistent, on_invalid)
         return await self.table._run("query", op, index)  # type: ignore[no-any-return]  # noqa: SLF001
 
     async def query_iter(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
                          filter: CondLike = None, forward: bool = True, cursor: str | None = None,
-                         consistent: bool = False, page_size: int | None = None) -> AsyncIterator[M]:
+                         consistent: bool = False, page_size: int | None = None,
+                         on_invalid: Literal["raise", "skip"] = "raise") -> AsyncIterator[M]:
+        _check_on_invalid(on_invalid, ("raise", "skip"))
         while True:
             page = await self.query(key, index=index, filter=filter, limit=page_size, forward=forward,
-                                    cursor=cursor, consistent=consistent)
+                                    cursor=cursor, consistent=consistent, on_invalid=on_invalid)
             for m in page.items:
                 yield m
             cursor = page.cursor
@@ -477,13 +547,15 @@ class AsyncTypedTable(_TypedCore[M]):
                 return
 
     async def scan(self, filter: CondLike = None, *, index: str | None = None, limit: int | None = None,
-                   cursor: str | None = None) -> Page[M]:
-        return await self.table._run("scan", self.op_scan(filter, index, limit, cursor), index)  # type: ignore[no-any-return]  # noqa: SLF001
+                   cursor: str | None = None, on_invalid: OnInvalid = "raise") -> TypedPage[M]:
+        return await self.table._run("scan", self.op_scan(filter, index, limit, cursor, on_invalid), index)  # type: ignore[no-any-return]  # noqa: SLF001
 
-    async def scan_iter(self, filter: CondLike = None, *, index: str | None = None) -> AsyncIterator[M]:
+    async def scan_iter(self, filter: CondLike = None, *, index: str | None = None,
+                        on_invalid: Literal["raise", "skip"] = "raise") -> AsyncIterator[M]:
+        _check_on_invalid(on_invalid, ("raise", "skip"))
         cursor: str | None = None
         while True:
-            page = await self.scan(filter, index=index, cursor=cursor)
+            page = await self.scan(filter, index=index, cursor=cursor, on_invalid=on_invalid)
             for m in page.items:
                 yield m
             cursor = page.cursor
@@ -493,8 +565,9 @@ class AsyncTypedTable(_TypedCore[M]):
     async def batch_write(self, puts: Iterable[M] = (), deletes: Iterable[KeyLike] = ()) -> BatchWriteResult:
         return await self.table._run("batch_write", self.op_batch_write(puts, deletes))  # type: ignore[no-any-return]  # noqa: SLF001
 
-    async def batch_get(self, keys: Iterable[KeyLike], *, consistent: bool = False) -> list[M]:
-        return await self.table._run("batch_get", self.op_batch_get(keys, consistent))  # type: ignore[no-any-return]  # noqa: SLF001
+    async def batch_get(self, keys: Iterable[KeyLike], *, consistent: bool = False,
+                        on_invalid: OnInvalid = "raise") -> ItemList[M]:
+        return await self.table._run("batch_get", self.op_batch_get(keys, consistent, on_invalid))  # type: ignore[no-any-return]  # noqa: SLF001
 
     async def transact_get(self, keys: Sequence[KeyLike]) -> list[M | None]:
         return await self.table._run("transact_get", self.op_transact_get(keys))  # type: ignore[no-any-return]  # noqa: SLF001

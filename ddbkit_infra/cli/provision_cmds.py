@@ -46,8 +46,14 @@ def make_clients(region: str | None, endpoint_url: str | None, *, profile: str |
     """The clients every command uses (tests replace this to attach emulators or stubs)."""
     from ddbkit_infra.plan import AwsClients
 
+    config = None
+    if endpoint_url:
+        from botocore.config import Config
+
+        # an emulator answers what it lacks with a 500: do not spend seconds retrying it (as the demo does)
+        config = Config(retries={"total_max_attempts": 2, "mode": "standard"})
     return AwsClients(region, endpoint_url=endpoint_url,
-                      session=session(region, profile) if profile else None)
+                      session=session(region, profile) if profile else None, config=config)
 
 
 def _clients(region: str | None, profile: str | None, endpoint_url: str | None) -> AwsClients:
@@ -64,7 +70,7 @@ def interactive() -> bool:
 
 
 @contextmanager
-def _errors(what: str, region: str | None = None) -> Iterator[None]:
+def _errors(what: str, region: str | None = None, endpoint: str | None = None) -> Iterator[None]:
     """Turn provisioning, config and AWS errors into ``error: <what>: <why>`` and exit code 1."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -82,7 +88,7 @@ def _errors(what: str, region: str | None = None) -> Iterator[None]:
     except (ConfigError, BindError) as err:
         fail(str(err))
     except (ClientError, BotoCoreError, DdbkitError) as err:
-        fail(f"{what}: {explain(err, region)}")
+        fail(f"{what}: {explain(err, region, endpoint)}")
 
 
 def _effective(loaded: ComponentFile, component: str | None, tier: str | None = None) -> dict[str, EffectiveConfig]:
@@ -131,7 +137,7 @@ def plan(file: str, component: str | None, region: str | None, profile: str | No
 
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
-    with _errors(file, clients.region):
+    with _errors(file, clients.region, clients.endpoint_url):
         plans = [make_plan(eff, clients, **_binds(loaded, name)) for name, eff in _effective(loaded, component).items()]
     if as_json:
         click.echo(json.dumps([{**p.to_dict(), "risks": [str(r) for r in assess(p)]} for p in plans], indent=2,
@@ -183,7 +189,7 @@ def apply(file: str, component: str | None, region: str | None, profile: str | N
     lines = WaitReporter(terminal=False, echo=click.echo)
     for name, eff in _effective(loaded, component).items():
         table = eff.config.table_name
-        with _errors(f"table {table}", clients.region):
+        with _errors(f"table {table}", clients.region, clients.endpoint_url):
             p = make_plan(eff, clients, **_binds(loaded, name))
             click.echo(p.render())
             if p.refused and not (replace_table and replaceable(p)):
@@ -263,7 +269,7 @@ def destroy(file: str, component: str | None, region: str | None, profile: str |
     for eff in _effective(loaded, component).values():
         table = eff.config.table_name
         _confirm(f"delete table {table} in {clients.region} with every item", yes, dry_run)
-        with _errors(f"table {table}", clients.region):
+        with _errors(f"table {table}", clients.region, clients.endpoint_url):
             run_destroy(eff.config, clients, dry_run=dry_run, echo=click.echo, poll=poll, on_wait=lines.report)
 
 
@@ -404,7 +410,7 @@ def audit(file: str | None, component: str | None, table: str | None, tier: str 
         fail("give a component FILE or --table NAME", EXIT_USAGE)
     reports = []
     clients = _clients(region, profile, endpoint_url)
-    with _errors(f"table {table}" if table else str(file), clients.region):
+    with _errors(f"table {table}" if table else str(file), clients.region, clients.endpoint_url):
         if file:
             loaded = load_or_exit(file)
             for eff in _effective(loaded, component, tier).values():

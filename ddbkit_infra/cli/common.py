@@ -83,6 +83,14 @@ def session(region: str | None, profile: str | None) -> Any:
         fail(f"--profile {profile}: no such AWS profile in your AWS config", EXIT_USAGE)
 
 
+def known_region(region: str | None, profile: str | None = None) -> str | None:
+    """The region when one is known without asking AWS: ``--region``, else ``AWS_REGION``, else
+    ``AWS_DEFAULT_REGION`` / the profile's region (botocore's session); None when none is set."""
+    import os
+
+    return region or os.environ.get("AWS_REGION") or session(None, profile).region_name or None
+
+
 def resolve_region(region: str | None, profile: str | None = None) -> str:
     """The one region rule: ``--region``, else the environment/profile's region, else fail naming both."""
     found = region or session(None, profile).region_name

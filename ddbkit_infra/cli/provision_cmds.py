@@ -23,6 +23,7 @@ from ddbkit_infra.cli.common import (
     dump,
     explain,
     fail,
+    known_region,
     load_or_exit,
     resolve_region,
     session,
@@ -308,8 +309,9 @@ def synth(file: str, component: str | None, region: str | None, tier: str | None
 @click.command()
 @_file
 @click.option("--component", "-c", required=True, help="The consuming component (the one with binds:).")
-@click.option("--account-id", help="Account for ARNs (default: STS, else ${AWS::AccountId}).")
-@click.option("--region", help="Region for ARNs (default: ${AWS::Region}; bind works offline).")
+@click.option("--account-id", help="Account for ARNs (default: STS GetCallerIdentity with your credentials; "
+                                   "bind works offline with --account-id and a region).")
+@click.option("--region", help="Region for ARNs (default: AWS_REGION / AWS_DEFAULT_REGION, else the profile's).")
 @_profile
 @click.option("--endpoint-url", help="Ask STS (and DynamoDB with --describe) here (local emulator).")
 @click.option("--describe", is_flag=True,
@@ -321,8 +323,10 @@ def bind(file: str, component: str, account_id: str | None, region: str | None, 
          endpoint_url: str | None, describe: bool, fmt: str) -> None:
     """Print each bind's least-privilege IAM policy and the component's environment variables.
 
-    Environment values are real or left out (no ${AWS::...} placeholder, no /stream/* wildcard); only
-    --format cloudformation keeps placeholders, as Fn::Sub in a template."""
+    ARNs are real: the region is --region, AWS_REGION / AWS_DEFAULT_REGION or the profile's, the account
+    --account-id or STS GetCallerIdentity; when either is unknown bind says how to give it. Environment
+    values are real or left out (no /stream/* wildcard). Only --format cloudformation keeps ${AWS::...}
+    placeholders, as Fn::Sub in a template CloudFormation fills."""
     from ddbkit_infra.iam import arn_context, bind_outputs, bind_template
 
     loaded = load_or_exit(file)
@@ -333,11 +337,19 @@ def bind(file: str, component: str, account_id: str | None, region: str | None, 
             effs = {n: e.config for n, e in _effective(loaded, None).items()}
             click.echo(render(bind_template(loaded, component, tables=effs)), nl=False)
         return
+    region = known_region(region, profile)
+    if region is None:
+        fail("bind: no AWS region for the ARNs: pass --region REGION or set AWS_REGION (or a region in your AWS "
+             "profile), or use --format cloudformation (a template CloudFormation fills in)", EXIT_USAGE)
     with _errors(f"{file}: component {component}"):
         sts: Any = None
         if account_id is None:
             sts = _quick_sts(region, endpoint_url, profile) if profile else _quick_sts(region, endpoint_url)
         ctx = arn_context(account_id, region, sts)
+        if ctx.has_placeholders:
+            fail("bind: the AWS account id for the ARNs is unknown: pass --account-id ACCOUNT, or make AWS "
+                 "credentials available (bind asks STS GetCallerIdentity), or use --format cloudformation (a "
+                 "template CloudFormation fills in)", EXIT_USAGE)
         effs = {n: e.config for n, e in _effective(loaded, None).items()}
         contexts = _live_contexts(loaded, component, effs, ctx, region, endpoint_url) if describe else None
         kms = None

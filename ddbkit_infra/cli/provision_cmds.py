@@ -138,7 +138,7 @@ def plan(file: str, component: str | None, region: str | None, profile: str | No
 
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
-    with _errors(file, clients.region, clients.endpoint_url):
+    with _errors(file, clients.region, endpoint_url):
         plans = [make_plan(eff, clients, **_binds(loaded, name)) for name, eff in _effective(loaded, component).items()]
     if as_json:
         click.echo(json.dumps([{**p.to_dict(), "risks": [str(r) for r in assess(p)]} for p in plans], indent=2,
@@ -190,7 +190,7 @@ def apply(file: str, component: str | None, region: str | None, profile: str | N
     lines = WaitReporter(terminal=False, echo=click.echo)
     for name, eff in _effective(loaded, component).items():
         table = eff.config.table_name
-        with _errors(f"table {table}", clients.region, clients.endpoint_url):
+        with _errors(f"table {table}", clients.region, endpoint_url):
             p = make_plan(eff, clients, **_binds(loaded, name))
             click.echo(p.render())
             if p.refused and not (replace_table and replaceable(p)):
@@ -270,7 +270,7 @@ def destroy(file: str, component: str | None, region: str | None, profile: str |
     for eff in _effective(loaded, component).values():
         table = eff.config.table_name
         _confirm(f"delete table {table} in {clients.region} with every item", yes, dry_run)
-        with _errors(f"table {table}", clients.region, clients.endpoint_url):
+        with _errors(f"table {table}", clients.region, endpoint_url):
             run_destroy(eff.config, clients, dry_run=dry_run, echo=click.echo, poll=poll, on_wait=lines.report)
 
 
@@ -422,7 +422,7 @@ def audit(file: str | None, component: str | None, table: str | None, tier: str 
         fail("give a component FILE or --table NAME", EXIT_USAGE)
     reports = []
     clients = _clients(region, profile, endpoint_url)
-    with _errors(f"table {table}" if table else str(file), clients.region, clients.endpoint_url):
+    with _errors(f"table {table}" if table else str(file), clients.region, endpoint_url):
         if file:
             loaded = load_or_exit(file)
             for eff in _effective(loaded, component, tier).values():

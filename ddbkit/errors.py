@@ -50,6 +50,7 @@ __all__ = [
     "BatchGetError",
     "error_from_response",
     "connection_failed",
+    "not_a_dynamodb_reply",
     "verify_reply",
     "name_resource",
     "RETRYABLE_CODES",
@@ -427,9 +428,17 @@ def _reason(error: BaseException) -> str:
     return text or type(error).__name__
 
 
-def connection_failed(error: BaseException, operation: str, endpoint: str | None) -> ConnectionFailed:
+def _check_region(region: str | None) -> str:
+    return f"check the region ({region or 'none set'}) and the endpoint URL"
+
+
+def connection_failed(error: BaseException, operation: str, endpoint: str | None,
+                      region: str | None = None) -> ConnectionFailed:
     """The :class:`ConnectionFailed` for a low-level error (socket, urllib3, aiohttp, botocore), in botocore's
-    wording and naming the endpoint URL, never an object repr. Shared by every transport."""
+    wording and naming the endpoint URL, never an object repr. Shared by every transport.
+
+    A connection that cannot be made at all (no such host, refused) says to check the region too: a region
+    with no DynamoDB endpoint (``xx-nowhere-1``) fails exactly so."""
     reason = _reason(error)
     name = type(error).__name__
     lower = f"{name} {reason}".lower()
@@ -446,9 +455,27 @@ def connection_failed(error: BaseException, operation: str, endpoint: str | None
         message = reason
     else:
         message = f'{what}: "{endpoint or "(unknown)"}" ({reason})'
+    if what == "Could not connect to the endpoint URL":
+        message = f"{message}: {_check_region(region)}"
     err = ConnectionFailed(name, message, operation=operation)
     err.endpoint = endpoint
     return err
+
+
+def not_a_dynamodb_reply(error: BaseException, endpoint: str | None, region: str | None) -> BaseException:
+    """Reword an error reply that carries no DynamoDB error code (both the fast path and botocore then use the
+    bare HTTP status as the code): an HTML page from an emulator that does not know the region (moto answers
+    ``xx-nowhere-1`` with its 500 page), a proxy or a load balancer. Its body is never the message nor kept
+    on ``response`` (it is not DynamoDB's, and may be a whole page); the one-line message names the endpoint
+    and the region and says to check them. The error's class (so its retryability) is kept; others pass."""
+    if not isinstance(error, DynamoDBError) or not error.code.isdigit():
+        return error
+    error.message = (f'HTTP {error.code} from "{endpoint or "(unknown)"}" is not a DynamoDB reply (body withheld): '
+                     f"{_check_region(region)}")
+    error.response = {}
+    op = f"{error.operation}: " if error.operation else ""
+    error.args = (f"{op}{error.code}: {error.message}",)
+    return error
 
 
 def verify_reply(operation: str, status: int, body: bytes, crc32: str | None,

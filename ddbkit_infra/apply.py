@@ -36,6 +36,7 @@ from ddbkit_infra.plan import (
     Wait,
     error_code,
     pages,
+    stream_policy_gap,
     unsupported,
 )
 from ddbkit_infra.table_api import alarm_prefix, dax_enabled
@@ -62,9 +63,34 @@ class ApplyResult:
 def _stream_policy_gap(call: ApiCall, params: dict[str, Any], err: BaseException) -> bool:
     """moto 5.2 reads a stream ARN's last segment as a table name and answers ResourceNotFound to a stream
     resource policy; AWS itself never does for a stream it just described."""
-    arn = str(params.get("ResourceArn", ""))
-    return (call.operation == "put_resource_policy" and "/stream/" in arn
-            and error_code(err) == "ResourceNotFoundException" and "Table: " in str(err) and "/stream/" not in str(err))
+    return call.operation == "put_resource_policy" and stream_policy_gap(str(params.get("ResourceArn", "")), err)
+
+
+class ReplicasNotEmulatedError(UnsupportedOperationError):
+    """The endpoint accepted a replica create but made no replica: it has no global tables (moto, DynamoDB
+    Local). With ``skip_unsupported`` apply skips every replica and replica-region setting after it."""
+
+
+#: Changes that exist only in a replica's region (skipped with the replicas on a backend without them).
+_REPLICA_RESOURCES = ("dynamodb:replica", "dynamodb:replica-settings", "application-autoscaling:target")
+
+
+def _check_replicas_created(clients: AwsClients, call: ApiCall, params: dict[str, Any]) -> None:
+    """After a replica create and its wait (AWS lists the replica at once, CREATING then ACTIVE), raise
+    :class:`ReplicasNotEmulatedError` when DescribeTable lists no replica in the region asked for."""
+    if call.service != "dynamodb" or call.operation != "update_table":
+        return
+    regions = [u["Create"]["RegionName"] for u in params.get("ReplicaUpdates", []) if "Create" in u]
+    if not regions:
+        return
+    table = clients.client("dynamodb", call.region).describe_table(TableName=params["TableName"])["Table"]
+    listed = {r.get("RegionName") for r in table.get("Replicas", []) or []}
+    missing = [r for r in regions if r not in listed]
+    if missing:
+        raise ReplicasNotEmulatedError(
+            call.describe(), f"the endpoint accepted the replica in {', '.join(missing)} but created none: it does "
+            "not emulate global tables (a local backend); nothing was done in the replica regions (pass "
+            "--skip-unsupported to skip replicas on a local backend)")
 
 
 def _resolve(value: Any, outputs: dict[str, Any]) -> Any:
@@ -203,13 +229,25 @@ def apply_plan(plan: Plan, clients: AwsClients, *, dry_run: bool = False, echo: 
         return result
     total = sum(len(c.calls) for c in pending)
     progress = _Progress(total, echo, sys.stdout.isatty() if rich is None else rich)
+    replica_regions = [c.region for c in pending if c.resource == "dynamodb:replica" and c.region]
+    no_replicas = False  # the endpoint has no global tables: every replica-region change is skipped
     try:
         for change in pending:
+            if no_replicas and change.resource in _REPLICA_RESOURCES and change.region in replica_regions:
+                for call in change.calls:
+                    result.skipped.append(call.describe())
+                    progress.advance()
+                continue
             for call in change.calls:
                 progress.step(f"{_verb(change.action)} {change.label}: {call.describe()}")
                 try:
                     _execute(clients, call, result, poll, timeout,
                              functools.partial(progress.waiting, on_wait=on_wait))
+                except ReplicasNotEmulatedError:
+                    if not skip_unsupported:
+                        raise
+                    no_replicas = True  # reported once, below
+                    result.skipped.append(call.describe())
                 except UnsupportedOperationError:
                     if not skip_unsupported:
                         raise
@@ -219,6 +257,9 @@ def apply_plan(plan: Plan, clients: AwsClients, *, dry_run: bool = False, echo: 
                 progress.advance()
     finally:
         progress.close()
+    if no_replicas and echo:
+        echo(f"skipped global table replicas in {', '.join(dict.fromkeys(replica_regions))} and their settings: "
+             "this endpoint does not emulate global tables (a local backend)")
     return result
 
 
@@ -247,6 +288,7 @@ def _execute(clients: AwsClients, call: ApiCall, result: ApplyResult, poll: floa
             continue
     if call.wait is not None:
         wait_for(clients, call.wait, poll=poll, timeout=timeout, on_wait=on_wait)
+    _check_replicas_created(clients, call, params)
 
 
 # ==================================================================================================

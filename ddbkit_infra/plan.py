@@ -91,6 +91,7 @@ __all__ = [
     "diff",
     "make_plan",
     "read_live_state",
+    "stream_policy_gap",
 ]
 
 DEFAULT_REGION = "us-east-1"
@@ -116,6 +117,8 @@ class Action(str, Enum):
     DELETE = "delete"
     NOOP = "no-op"
     REFUSE = "refuse"
+    #: the backend (a local emulator) cannot answer the read this resource needs: not checked, not pending
+    UNCHECKED = "not checked locally"
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,8 @@ class Change:
         return f"{self.resource} {self.name}{where}"
 
 
-_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NOOP: "=", Action.REFUSE: "!"}
+_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NOOP: "=", Action.REFUSE: "!",
+           Action.UNCHECKED: "?"}
 
 
 @dataclass
@@ -234,8 +238,9 @@ class Plan:
         for note in self.notes:
             lines.append(f"  note: {note}")
         n = self.counts()
+        unchecked = f", {n['not checked locally']} not checked locally" if n["not checked locally"] else ""
         lines.append(f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete, "
-                     f"{n['no-op']} unchanged, {n['refuse']} refused.")
+                     f"{n['no-op']} unchanged, {n['refuse']} refused{unchecked}.")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -306,6 +311,17 @@ class AwsClients:
             self._clients[key] = c
         return self._clients[key]
 
+    @property
+    def local_endpoint(self) -> bool:
+        """Whether every call goes to a loopback endpoint (``ddbkit local``, DynamoDB Local): resources the
+        config names in an AWS account (a KMS key ARN) are not there, and audit says "not checked locally"."""
+        if not self.endpoint_url:
+            return False
+        from urllib.parse import urlsplit
+
+        host = urlsplit(self.endpoint_url).hostname or ""
+        return host == "localhost" or host == "::1" or host.startswith("127.")
+
     def account_id(self) -> str | None:
         """The caller's account (STS), or None when STS does not answer."""
         try:
@@ -330,6 +346,19 @@ def unsupported(err: BaseException) -> bool:
     if isinstance(err, NotImplementedError):
         return True
     return error_code(err) in ("NotImplemented", "UnknownOperationException", "404", "500", "501")
+
+
+def stream_policy_gap(arn: str, err: BaseException) -> bool:
+    """The endpoint does not serve resource policies on streams: moto 5.2 reads a stream ARN's last segment
+    as a table name and answers ResourceNotFound naming a table; AWS itself answers PolicyNotFound (or names
+    the stream) for a stream that exists."""
+    return ("/stream/" in arn and error_code(err) == "ResourceNotFoundException" and "Table: " in str(err)
+            and "/stream/" not in str(err))
+
+
+def _not_checked(what: str) -> str:
+    """The reason of an :attr:`Action.UNCHECKED` change: the backend cannot read ``what``."""
+    return f"the backend does not implement {what} (a local emulator): not checked, not applied"
 
 
 # ==================================================================================================
@@ -380,6 +409,7 @@ class LiveState:
     alarm_topic_key_arn: str | None = None
     security: Any = None  # plan_security.SecurityState: resource policies, VPC endpoints, audit trail
     unsupported: list[str] = field(default_factory=list)
+    replicas_unsupported: bool = False  # the backend has no global tables (a wanted replica cannot be checked)
 
     @property
     def table_arn(self) -> str | None:
@@ -467,6 +497,8 @@ def read_live_state(clients: AwsClients, cfg: TableConfig) -> LiveState:
             rs = ReplicaState(region, status=rep.get("ReplicaStatus"), kms_key=rep.get("KMSMasterKeyId"))
             _read_replica(clients, cfg, live, rs)
             live.replicas[region] = rs
+        if any(r not in live.replicas for r in replica_regions(cfg, home)):
+            _probe_global_tables(live, ddb, name)
 
     _read_scaling(clients, cfg, live)
     if has_backup_plan(cfg):
@@ -478,6 +510,25 @@ def read_live_state(clients: AwsClients, cfg: TableConfig) -> LiveState:
 
     live.security = read_security(clients, cfg, live.table, live.account)
     return live
+
+
+_GLOBAL_TABLES = "global table replicas (dynamodb:DescribeTableReplicaAutoScaling)"
+
+
+def _probe_global_tables(live: LiveState, ddb: Any, name: str) -> None:
+    """A wanted replica is not listed: a real pending create, or a backend without global tables (moto and
+    DynamoDB Local accept ReplicaUpdates and create nothing). Such a backend lacks the replica API
+    DescribeTableReplicaAutoScaling too; any other answer (AWS's) leaves the replica planned as a create."""
+    if _optional_any(live, _GLOBAL_TABLES, lambda: ddb.describe_table_replica_auto_scaling(TableName=name)) == UNKNOWN:
+        live.replicas_unsupported = True
+
+
+def _optional_any(live: LiveState, what: str, call: Callable[[], Any]) -> Any:
+    """:func:`_optional` for a read whose other failures do not matter (a probe)."""
+    try:
+        return _optional(live, what, call)
+    except Exception:  # noqa: BLE001 - only "not implemented" is an answer here
+        return None
 
 
 def _read_replica(clients: AwsClients, cfg: TableConfig, live: LiveState, rs: ReplicaState) -> None:
@@ -677,7 +728,9 @@ def diff(cfg: TableConfig, live: LiveState, *, bind_accesses: list[str] | None =
         diff_security(b, cfg, live.security, table_arn, stream_arn, bind_accesses, bind_grants)
     _alarms(b)
     for what in live.unsupported:
-        b.notes.append(f"the backend does not implement {what}; its current value is shown as {UNKNOWN}")
+        if any(what in c.reason for c in b.changes):
+            continue  # said on the change itself
+        b.notes.append(f"the backend does not implement {what}: not checked locally")
     return Plan(cfg.table_name, b.home, b.changes, live.account, b.notes)
 
 
@@ -948,6 +1001,9 @@ def _contributor_insights(b: _Builder) -> None:
     if have == ci.enabled:
         b.add(label, b.cfg.table_name, Action.NOOP)
         return
+    if have == UNKNOWN:
+        b.add(label, b.cfg.table_name, Action.UNCHECKED, reason=_not_checked("dynamodb:DescribeContributorInsights"))
+        return
     b.add(label, b.cfg.table_name, Action.CREATE if b.live.table is None else Action.UPDATE,
           [FieldChange("ContributorInsightsEnabled", have if b.live.table else None, ci.enabled)],
           [ApiCall("dynamodb", "update_contributor_insights",
@@ -971,6 +1027,10 @@ def _replicas(b: _Builder) -> None:
         want_key = replica_kms_key(cfg, region)
         target = sse_target(cfg)
         cmk = target is not None and target.kind in ("create", "customer")
+        if rs is None and live.replicas_unsupported:
+            b.add("dynamodb:replica", name, Action.UNCHECKED, reason=_not_checked(_GLOBAL_TABLES),
+                  region=region)
+            continue
         if rs is None:
             req = replica_create_request(cfg, region)
             b.add("dynamodb:replica", name, Action.CREATE,
@@ -1071,6 +1131,10 @@ def _scaling(b: _Builder) -> None:
                 calls.append(ApiCall("application-autoscaling", "put_scaling_policy", spec.policy_request(),
                                      region=reg))
             action = Action.NOOP if not calls else Action.CREATE if target is None else Action.UPDATE
+            if calls and reg is not None and b.live.replicas_unsupported and reg not in b.live.replicas:
+                b.add("application-autoscaling:target", spec.label, Action.UNCHECKED,
+                      reason=_not_checked(_GLOBAL_TABLES), region=reg)
+                continue
             b.add("application-autoscaling:target", spec.label, action, fields, calls, region=reg)
         for (r, rid, dim), t in b.live.scaling_targets.items():
             if r != region or (rid, dim) in wanted:
@@ -1159,8 +1223,7 @@ def _backup(b: _Builder, key_value: Any, table_arn: Any) -> None:
     if have_sel is None:
         b.add("backup:selection", sel_name, Action.CREATE, [FieldChange("Resources", None, [table_arn])], [create_sel])
     elif have_sel.get("unknown"):
-        b.add("backup:selection", sel_name, Action.CREATE, [FieldChange("Resources", UNKNOWN, [table_arn])],
-              [create_sel])
+        b.add("backup:selection", sel_name, Action.UNCHECKED, reason=_not_checked("backup:ListBackupSelections"))
     elif list(have_sel.get("Resources", [])) != [table_arn] or have_sel.get("IamRoleArn") != role_arn:
         b.add("backup:selection", sel_name, Action.UPDATE,
               [FieldChange("Resources", have_sel.get("Resources"), [table_arn]),
@@ -1231,7 +1294,9 @@ def _dax(b: _Builder) -> None:
     group = dax_subnet_group_name(dax)
     if dax.subnet_ids and group:
         have = live.dax_subnet_group
-        if have is None or have.get("unknown"):
+        if have is not None and have.get("unknown"):
+            b.add("dax:subnet-group", group, Action.UNCHECKED, reason=_not_checked("dax:DescribeSubnetGroups"))
+        elif have is None:
             b.add("dax:subnet-group", group, Action.CREATE, [FieldChange("SubnetIds", None, dax.subnet_ids)],
                   [ApiCall("dax", "create_subnet_group", {"SubnetGroupName": group, "SubnetIds": dax.subnet_ids,
                                                           "Description": f"ddbkit: {cfg.table_name}"})])
@@ -1244,7 +1309,9 @@ def _dax(b: _Builder) -> None:
                 b.add("dax:subnet-group", group, Action.NOOP)
     if dax.parameter_group_name:
         pg = dax.parameter_group_name
-        if live.dax_parameter_group is None or live.dax_parameter_group.get("unknown"):
+        if live.dax_parameter_group is not None and live.dax_parameter_group.get("unknown"):
+            b.add("dax:parameter-group", pg, Action.UNCHECKED, reason=_not_checked("dax:DescribeParameterGroups"))
+        elif live.dax_parameter_group is None:
             b.add("dax:parameter-group", pg, Action.CREATE, [FieldChange("ParameterGroupName", None, pg)],
                   [ApiCall("dax", "create_parameter_group", {"ParameterGroupName": pg,
                                                              "Description": f"ddbkit: {cfg.table_name}"})])

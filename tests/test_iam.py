@@ -268,12 +268,18 @@ def test_cli_bind_prints_policy_and_env() -> None:
     assert out["environment"]["SENSOR_DATA_INDEXES"] == "SensorTypeIndex"
 
 
-def test_cli_bind_with_placeholders_when_account_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_bind_without_account_says_how_to_give_it_and_cloudformation_keeps_placeholders(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Placeholders only in --format cloudformation (issue 23): YAML/JSON with no known account is an error."""
     from ddbkit_infra.cli import provision_cmds
 
     monkeypatch.setattr(provision_cmds, "_quick_sts", lambda region, endpoint: None)
     path = ROOT / "examples/session-store/component.yaml"
     result = CliRunner().invoke(cli, ["bind", str(path), "--component", "session-processor", "--format", "yaml"])
+    assert result.exit_code == 2, result.output
+    assert "--account-id" in result.output and "${" not in result.output
+    result = CliRunner().invoke(cli, ["bind", str(path), "--component", "session-processor",
+                                      "--format", "cloudformation"])
     assert result.exit_code == 0, result.output
     assert "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/UserSessions/stream/*" in result.output
 

@@ -351,15 +351,17 @@ def test_cli_plan_then_apply_then_plan(inprocess: MotoGaps, tmp_path: Path) -> N
 
 
 def test_moto_gaps_without_emulation_are_reported_as_unknown(inprocess: MotoGaps) -> None:
-    """Plain moto (no emulator): contributor insights cannot be read; plan says so instead of crashing."""
+    """Plain moto (no emulator): contributor insights cannot be read; plan says "not checked locally" instead of
+    crashing, and does not propose (as pending) a change it cannot check (issue 23)."""
     data = with_(BASE, contributorInsightsSpecification={"enabled": True})
     run(effective(with_(BASE)), inprocess)
     live = read_live_state(AwsClients(REGION), effective(data).config)
     assert live.unsupported == ["dynamodb:DescribeContributorInsights"]
     plan = diff(effective(data).config, live)
     [ci] = by_resource(plan, "dynamodb:contributor-insights")
-    assert ci.action is Action.UPDATE and ci.fields[0].old == "<unknown>"
-    assert any("does not implement dynamodb:DescribeContributorInsights" in n for n in plan.notes)
+    assert ci.action is Action.UNCHECKED and ci not in plan.pending
+    assert "does not implement dynamodb:DescribeContributorInsights" in ci.reason
+    assert "? not checked locally dynamodb:contributor-insights Orders" in plan.render()
 
 
 # ==================================================================================================
@@ -498,6 +500,8 @@ def test_replica_updates_with_per_region_kms_and_pitr_with_stubber() -> None:
                  {"TableDescription": creating})
     stubs.expect("dynamodb", REGION, "describe_table", {"TableName": "Orders"}, {"Table": creating})
     stubs.expect("dynamodb", REGION, "describe_table", {"TableName": "Orders"}, {"Table": active})
+    # apply checks the replica is listed (a local emulator accepts ReplicaUpdates and creates nothing)
+    stubs.expect("dynamodb", REGION, "describe_table", {"TableName": "Orders"}, {"Table": active})
     # per-region PITR: UpdateTable's ReplicaUpdates has no PITR field, so it is the replica region's own call
     stubs.expect("dynamodb", "us-west-2", "update_continuous_backups",
                  {"TableName": "Orders", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}},
@@ -633,9 +637,15 @@ def test_apply_on_plain_moto_server_skips_unsupported_only_when_asked(managed_po
     eff = resolve(load_component_file(ROOT / "examples/session-store/component.yaml").table())
     eff.config.sse_specification = None  # the example's KMS key ARN does not exist in moto
     clients = AwsClients(region=REGION, endpoint_url=moto_backend.endpoint_url)
-    with pytest.raises(UnsupportedOperationError):
+    with pytest.raises(UnsupportedOperationError, match="create_backup_selection"):
         apply_plan(make_plan(eff, clients), clients, poll=0.05)
-    result = apply_plan(make_plan(eff, clients), clients, poll=0.05, skip_unsupported=True)
-    assert result.skipped and all("backup" in s.lower() for s in result.skipped)
+    # moto cannot read selections back: plan says "not checked locally" and does not propose the selection
+    # again (issue 23); the rest (the alarms after it) is applied
+    second = make_plan(eff, clients)
+    assert [c.action for c in second.changes if c.resource == "backup:selection"] == [Action.UNCHECKED]
+    result = apply_plan(second, clients, poll=0.05, skip_unsupported=True)
+    assert result.skipped == [] and result.calls
     desc = moto_backend.client("dynamodb").describe_table(TableName="UserSessions")["Table"]
     assert desc["TableStatus"] == "ACTIVE"
+    third = make_plan(eff, clients)
+    assert third.pending == [] and "1 not checked locally" in third.render()

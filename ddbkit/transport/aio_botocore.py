@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed
+from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed, not_a_dynamodb_reply
 from ddbkit.transport.botocore import install_reply_check, merged_config, snake_case
 from ddbkit.transport.errors import error_from_response
 
@@ -88,12 +88,14 @@ class AioBotocoreTransport:
         except ClientError as err:
             error = err.response.get("Error", {})
             status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            raise error_from_response(str(error.get("Code", "Unknown")), str(error.get("Message", "")),
-                                      operation=operation, status=status, response=err.response) from None
+            mapped = error_from_response(str(error.get("Code", "Unknown")), str(error.get("Message", "")),
+                                         operation=operation, status=status, response=err.response)
+            # a reply without a DynamoDB error code (an HTML page): never its body; name region and endpoint
+            raise not_a_dynamodb_reply(mapped, client.meta.endpoint_url, client.meta.region_name) from None
         except BotoNoCredentialsError:
             raise NoCredentialsError() from None
         except (BotoConnectionError, HTTPClientError, asyncio.TimeoutError) as err:
-            raise connection_failed(err, operation, client.meta.endpoint_url) from err
+            raise connection_failed(err, operation, client.meta.endpoint_url, client.meta.region_name) from err
         response.pop("ResponseMetadata", None)
         return response
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed, verify_reply
+from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed, not_a_dynamodb_reply, verify_reply
 from ddbkit.transport.errors import error_from_response
 
 __all__ = ["BotocoreTransport", "snake_case", "client_config", "merged_config", "install_reply_check"]
@@ -122,12 +122,14 @@ class BotocoreTransport:
         except ClientError as err:
             error = err.response.get("Error", {})
             status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            raise error_from_response(str(error.get("Code", "Unknown")), str(error.get("Message", "")),
-                                      operation=operation, status=status, response=err.response) from None
+            mapped = error_from_response(str(error.get("Code", "Unknown")), str(error.get("Message", "")),
+                                         operation=operation, status=status, response=err.response)
+            # a reply without a DynamoDB error code (an HTML page): never its body; name region and endpoint
+            raise not_a_dynamodb_reply(mapped, self.client.meta.endpoint_url, self.client.meta.region_name) from None
         except BotoNoCredentialsError:
             raise NoCredentialsError() from None
         except _connection_errors() as err:
-            raise connection_failed(err, operation, self.client.meta.endpoint_url) from err
+            raise connection_failed(err, operation, self.client.meta.endpoint_url, self.client.meta.region_name) from err
         response.pop("ResponseMetadata", None)
         return response
 

@@ -30,7 +30,7 @@ import threading
 from typing import Any
 
 from ddbkit.engine import Transport
-from ddbkit.errors import ConnectionFailed, connection_failed, redact
+from ddbkit.errors import ConnectionFailed, DynamoDBError, connection_failed, not_a_dynamodb_reply, redact
 from ddbkit.transport.wire import (
     DATA_PLANE,
     abandon,
@@ -159,8 +159,13 @@ class FastTransport:
                                                  timeout=self._timeout, redirect=False, assert_same_host=False)
                 status, data, crc = response.status, response.data, response.headers.get("x-amz-crc32")
         except self._http_errors as err:
-            raise connection_failed(err, operation, wire.endpoint_url) from err  # names the endpoint, no reprs
-        return wire.parse(operation, status, data, crc)
+            raise connection_failed(err, operation, wire.endpoint_url, wire.signer.region) from err  # no reprs
+        try:
+            return wire.parse(operation, status, data, crc)
+        except DynamoDBError as err:
+            if err.code.isdigit():  # not DynamoDB's reply (an HTML page): name region and endpoint, withhold it
+                raise not_a_dynamodb_reply(err, wire.endpoint_url, wire.signer.region) from None
+            raise
 
     def _exchange(self, wire: WireProtocol, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, str | None]:
         """One request/response on a pooled keep-alive connection.
@@ -389,8 +394,13 @@ class AsyncFastTransport:
                 data = await resp.read()
                 status, crc = resp.status, resp.headers.get("x-amz-crc32")
         except self._errors as err:
-            raise connection_failed(err, operation, wire.endpoint_url) from err  # names the endpoint, no reprs
-        return wire.parse(operation, status, data, crc)
+            raise connection_failed(err, operation, wire.endpoint_url, wire.signer.region) from err  # no reprs
+        try:
+            return wire.parse(operation, status, data, crc)
+        except DynamoDBError as err:
+            if err.code.isdigit():  # not DynamoDB's reply (an HTML page): name region and endpoint, withhold it
+                raise not_a_dynamodb_reply(err, wire.endpoint_url, wire.signer.region) from None
+            raise
 
     def _forked(self) -> None:
         # in a forked child: forget the parent's aiohttp session and connections (never close them here)

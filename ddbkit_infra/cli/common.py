@@ -83,6 +83,14 @@ def session(region: str | None, profile: str | None) -> Any:
         fail(f"--profile {profile}: no such AWS profile in your AWS config", EXIT_USAGE)
 
 
+def known_region(region: str | None, profile: str | None = None) -> str | None:
+    """The region when one is known without asking AWS: ``--region``, else ``AWS_REGION``, else
+    ``AWS_DEFAULT_REGION`` / the profile's region (botocore's session); None when none is set."""
+    import os
+
+    return region or os.environ.get("AWS_REGION") or session(None, profile).region_name or None
+
+
 def resolve_region(region: str | None, profile: str | None = None) -> str:
     """The one region rule: ``--region``, else the environment/profile's region, else fail naming both."""
     found = region or session(None, profile).region_name
@@ -115,8 +123,16 @@ def _client_error_code(err: BaseException) -> tuple[str, str] | None:
     return str(error.get("Code") or ""), str(error.get("Message") or "")
 
 
-def explain(err: BaseException, region: str | None = None) -> str:
-    """The ``<why>`` of an AWS/ddbkit error, in words, without botocore's prefixes."""
+def _check_region(region: str | None) -> str:
+    return f"check the region ({region or 'none set'}) and the endpoint URL"
+
+
+def explain(err: BaseException, region: str | None = None, endpoint: str | None = None) -> str:
+    """The ``<why>`` of an AWS/ddbkit error, in words, without botocore's prefixes.
+
+    A reply with no AWS error code (botocore then uses the bare HTTP status: an emulator's HTML 500 page for
+    a region it does not know, a proxy) and a connection that cannot be made name the region and the
+    endpoint and say to check the region; a server's body is never printed."""
     from botocore.exceptions import (
         BotoCoreError,
         EndpointConnectionError,
@@ -133,6 +149,9 @@ def explain(err: BaseException, region: str | None = None) -> str:
     if coded is not None:
         code, message = coded
         where = f" in {region}" if region else ""
+        if code.isdigit():
+            at = f'"{endpoint}"' if endpoint else f"the AWS endpoint of {region or 'the region'}"
+            return f"HTTP {code} from {at} is not an AWS reply (body withheld): {_check_region(region)}"
         if code == "ResourceNotFoundException":
             return f"not found{where} ({message or code})"
         if code in _DENIED:
@@ -148,12 +167,13 @@ def explain(err: BaseException, region: str | None = None) -> str:
         return ("no AWS credentials: pass --profile NAME or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY")
     if isinstance(cause, EndpointConnectionError):
-        return f"cannot connect to {getattr(cause, 'kwargs', {}).get('endpoint_url', 'the endpoint')}"
+        url = getattr(cause, "kwargs", {}).get("endpoint_url") or endpoint or "the endpoint"
+        return f"cannot connect to {url}: {_check_region(region)}"
     return str(err)
 
 
 @contextmanager
-def errors(what: str, region: str | None = None) -> Iterator[None]:
+def errors(what: str, region: str | None = None, endpoint: str | None = None) -> Iterator[None]:
     """Turn config, ddbkit, provisioning and AWS errors into ``error: <what>: <why>`` and exit 1."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -164,4 +184,4 @@ def errors(what: str, region: str | None = None) -> Iterator[None]:
     except ConfigError as err:
         fail(str(err))
     except (ClientError, BotoCoreError, DdbkitError) as err:
-        fail(f"{what}: {explain(err, region)}")
+        fail(f"{what}: {explain(err, region, endpoint)}")

@@ -156,7 +156,7 @@ def monitor(file: str | None, table_name: str | None, component: str | None, end
     dynamodb = _client("dynamodb", region, endpoint_url, profile)
     reports = []
     for name in names:
-        with errors(f"table {name}", region):
+        with errors(f"table {name}", region, endpoint_url):
             mon = CapacityMonitor(name, cloudwatch, dynamodb=dynamodb, window=minutes * 60, period=period,
                                   settings=RuleSettings(target_utilisation=target, sustained_periods=sustained))
             report = mon.report(end=_parse_time(end, "--end"))
@@ -196,7 +196,7 @@ def create_cmd(file: str | None, table_name: str | None, component: str | None, 
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
-    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
+    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout) as opts:
         info = create_backup(_client("dynamodb", region, endpoint_url, profile), table, name=name,
                              wait=opts if wait else None)
     if as_json:
@@ -218,7 +218,7 @@ def list_cmd(file: str | None, table_name: str | None, component: str | None, en
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
     dynamodb = _client("dynamodb", region, endpoint_url, profile)
-    with errors(f"table {table}", region):
+    with errors(f"table {table}", region, endpoint_url):
         backups = list_backups(dynamodb, table, backup_type=backup_type)
         if not backups:
             # ListBackups answers "none" for a table that never existed: a missing table is an error.
@@ -252,7 +252,7 @@ def prune_cmd(file: str | None, table_name: str | None, component: str | None, e
     region = resolve_region(region, profile)
     dynamodb = _client("dynamodb", region, endpoint_url, profile)
     now = datetime.now(timezone.utc)  # the same cutoff for the preview and the deletion
-    with errors(f"table {table}", region):
+    with errors(f"table {table}", region, endpoint_url):
         plan = prune_backups(dynamodb, table, retention_days=retention_days, keep_min=keep, dry_run=True, now=now)
         if not dry_run and plan.deleted and not yes:
             names = "\n".join(f"  {b.name} ({b.created:%Y-%m-%d})" for b in plan.deleted)
@@ -297,7 +297,7 @@ def restore_cmd(file: str | None, table_name: str | None, component: str | None,
     when = _parse_time(restore_time, "--time")
     region = resolve_region(region, profile)
     dynamodb = _client("dynamodb", region, endpoint_url, profile)
-    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
+    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout) as opts:
         if pitr:
             result = restore_to_point_in_time(dynamodb, table, target, restore_time=when,
                                               wait=opts if wait else None, reconcile=reconcile)
@@ -348,7 +348,7 @@ def export_cmd(file: str | None, table_name: str | None, component: str | None, 
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
-    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
+    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout) as opts:
         result = export_table(
             _client("dynamodb", region, endpoint_url, profile), table, bucket, prefix=prefix, export_format=export_format,
             export_type="INCREMENTAL_EXPORT" if incremental else "FULL_EXPORT",
@@ -387,7 +387,7 @@ def import_cmd(file: str | None, table_name: str | None, component: str | None, 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
     dynamodb = _client("dynamodb", region, endpoint_url, profile)
-    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
+    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout) as opts:
         params = import_table_parameters(dynamodb.describe_table(TableName=table)["Table"], target)
         result = import_from_s3(dynamodb, bucket, prefix, params, input_format=input_format,
                                 compression=compression, wait=opts if wait else None)
@@ -416,7 +416,7 @@ def copy_cmd(file: str | None, table_name: str | None, component: str | None, en
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
-    with errors(f"table {table}", region), _waiting(poll_interval, timeout) as opts:
+    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout) as opts:
         arn = _client("dynamodb", region, endpoint_url, profile).describe_table(TableName=table)["Table"]["TableArn"]
         result = start_copy_job(_client("backup", region, endpoint_url, profile), table_arn=arn,
                                 destination_region=destination_region, destination_vault=vault,

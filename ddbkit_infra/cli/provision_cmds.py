@@ -23,6 +23,7 @@ from ddbkit_infra.cli.common import (
     dump,
     explain,
     fail,
+    known_region,
     load_or_exit,
     resolve_region,
     session,
@@ -46,8 +47,14 @@ def make_clients(region: str | None, endpoint_url: str | None, *, profile: str |
     """The clients every command uses (tests replace this to attach emulators or stubs)."""
     from ddbkit_infra.plan import AwsClients
 
+    config = None
+    if endpoint_url:
+        from botocore.config import Config
+
+        # an emulator answers what it lacks with a 500: do not spend seconds retrying it (as the demo does)
+        config = Config(retries={"total_max_attempts": 2, "mode": "standard"})
     return AwsClients(region, endpoint_url=endpoint_url,
-                      session=session(region, profile) if profile else None)
+                      session=session(region, profile) if profile else None, config=config)
 
 
 def _clients(region: str | None, profile: str | None, endpoint_url: str | None) -> AwsClients:
@@ -64,7 +71,7 @@ def interactive() -> bool:
 
 
 @contextmanager
-def _errors(what: str, region: str | None = None) -> Iterator[None]:
+def _errors(what: str, region: str | None = None, endpoint: str | None = None) -> Iterator[None]:
     """Turn provisioning, config and AWS errors into ``error: <what>: <why>`` and exit code 1."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -82,7 +89,7 @@ def _errors(what: str, region: str | None = None) -> Iterator[None]:
     except (ConfigError, BindError) as err:
         fail(str(err))
     except (ClientError, BotoCoreError, DdbkitError) as err:
-        fail(f"{what}: {explain(err, region)}")
+        fail(f"{what}: {explain(err, region, endpoint)}")
 
 
 def _effective(loaded: ComponentFile, component: str | None, tier: str | None = None) -> dict[str, EffectiveConfig]:
@@ -131,7 +138,7 @@ def plan(file: str, component: str | None, region: str | None, profile: str | No
 
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
-    with _errors(file, clients.region):
+    with _errors(file, clients.region, endpoint_url):
         plans = [make_plan(eff, clients, **_binds(loaded, name)) for name, eff in _effective(loaded, component).items()]
     if as_json:
         click.echo(json.dumps([{**p.to_dict(), "risks": [str(r) for r in assess(p)]} for p in plans], indent=2,
@@ -183,7 +190,7 @@ def apply(file: str, component: str | None, region: str | None, profile: str | N
     lines = WaitReporter(terminal=False, echo=click.echo)
     for name, eff in _effective(loaded, component).items():
         table = eff.config.table_name
-        with _errors(f"table {table}", clients.region):
+        with _errors(f"table {table}", clients.region, endpoint_url):
             p = make_plan(eff, clients, **_binds(loaded, name))
             click.echo(p.render())
             if p.refused and not (replace_table and replaceable(p)):
@@ -263,7 +270,7 @@ def destroy(file: str, component: str | None, region: str | None, profile: str |
     for eff in _effective(loaded, component).values():
         table = eff.config.table_name
         _confirm(f"delete table {table} in {clients.region} with every item", yes, dry_run)
-        with _errors(f"table {table}", clients.region):
+        with _errors(f"table {table}", clients.region, endpoint_url):
             run_destroy(eff.config, clients, dry_run=dry_run, echo=click.echo, poll=poll, on_wait=lines.report)
 
 
@@ -302,8 +309,9 @@ def synth(file: str, component: str | None, region: str | None, tier: str | None
 @click.command()
 @_file
 @click.option("--component", "-c", required=True, help="The consuming component (the one with binds:).")
-@click.option("--account-id", help="Account for ARNs (default: STS, else ${AWS::AccountId}).")
-@click.option("--region", help="Region for ARNs (default: ${AWS::Region}; bind works offline).")
+@click.option("--account-id", help="Account for ARNs (default: STS GetCallerIdentity with your credentials; "
+                                   "bind works offline with --account-id and a region).")
+@click.option("--region", help="Region for ARNs (default: AWS_REGION / AWS_DEFAULT_REGION, else the profile's).")
 @_profile
 @click.option("--endpoint-url", help="Ask STS (and DynamoDB with --describe) here (local emulator).")
 @click.option("--describe", is_flag=True,
@@ -315,8 +323,10 @@ def bind(file: str, component: str, account_id: str | None, region: str | None, 
          endpoint_url: str | None, describe: bool, fmt: str) -> None:
     """Print each bind's least-privilege IAM policy and the component's environment variables.
 
-    Environment values are real or left out (no ${AWS::...} placeholder, no /stream/* wildcard); only
-    --format cloudformation keeps placeholders, as Fn::Sub in a template."""
+    ARNs are real: the region is --region, AWS_REGION / AWS_DEFAULT_REGION or the profile's, the account
+    --account-id or STS GetCallerIdentity; when either is unknown bind says how to give it. Environment
+    values are real or left out (no /stream/* wildcard). Only --format cloudformation keeps ${AWS::...}
+    placeholders, as Fn::Sub in a template CloudFormation fills."""
     from ddbkit_infra.iam import arn_context, bind_outputs, bind_template
 
     loaded = load_or_exit(file)
@@ -327,11 +337,19 @@ def bind(file: str, component: str, account_id: str | None, region: str | None, 
             effs = {n: e.config for n, e in _effective(loaded, None).items()}
             click.echo(render(bind_template(loaded, component, tables=effs)), nl=False)
         return
+    region = known_region(region, profile)
+    if region is None:
+        fail("bind: no AWS region for the ARNs: pass --region REGION or set AWS_REGION (or a region in your AWS "
+             "profile), or use --format cloudformation (a template CloudFormation fills in)", EXIT_USAGE)
     with _errors(f"{file}: component {component}"):
         sts: Any = None
         if account_id is None:
             sts = _quick_sts(region, endpoint_url, profile) if profile else _quick_sts(region, endpoint_url)
         ctx = arn_context(account_id, region, sts)
+        if ctx.has_placeholders:
+            fail("bind: the AWS account id for the ARNs is unknown: pass --account-id ACCOUNT, or make AWS "
+                 "credentials available (bind asks STS GetCallerIdentity), or use --format cloudformation (a "
+                 "template CloudFormation fills in)", EXIT_USAGE)
         effs = {n: e.config for n, e in _effective(loaded, None).items()}
         contexts = _live_contexts(loaded, component, effs, ctx, region, endpoint_url) if describe else None
         kms = None
@@ -404,7 +422,7 @@ def audit(file: str | None, component: str | None, table: str | None, tier: str 
         fail("give a component FILE or --table NAME", EXIT_USAGE)
     reports = []
     clients = _clients(region, profile, endpoint_url)
-    with _errors(f"table {table}" if table else str(file), clients.region):
+    with _errors(f"table {table}" if table else str(file), clients.region, endpoint_url):
         if file:
             loaded = load_or_exit(file)
             for eff in _effective(loaded, component, tier).values():

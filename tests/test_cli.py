@@ -115,6 +115,7 @@ def test_no_region_fails_naming_region_and_aws_region(path: tuple[str, ...], no_
 
 def test_region_from_the_environment_is_used(moto: MotoGaps, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_REGION")  # AWS_REGION comes first (tests/test_region.py)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     result = run("plan", str(component(tmp_path, TABLE)))
     assert result.exit_code == 0, result.output

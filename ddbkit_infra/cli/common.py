@@ -24,8 +24,8 @@ EXIT_USAGE = 2  # the command line itself is wrong (click's own usage errors use
 EXIT_CODES_HELP = ("Exit codes: 0 ok; 1 findings (invalid config, failed audit control, refused change) or a "
                    "failed operation; 2 usage error (plan --detailed-exitcode: 2 means changes pending).")
 
-REGION_HELP = ("AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, else the profile's region; "
-               "no default region: the command fails).")
+REGION_HELP = ("AWS region (default: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region; "
+               "no region: the command fails).")
 PROFILE_HELP = "AWS named profile for credentials and region (default: AWS_PROFILE, else the default chain)."
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,8 +84,11 @@ def session(region: str | None, profile: str | None) -> Any:
 
 
 def resolve_region(region: str | None, profile: str | None = None) -> str:
-    """The one region rule: ``--region``, else the environment/profile's region, else fail naming both."""
-    found = region or session(None, profile).region_name
+    """The one region rule (:func:`ddbkit.region.resolve_region`, the AWS CLI v2's precedence): ``--region``,
+    else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else the profile's region; else fail naming them."""
+    from ddbkit.region import resolve_region as region_rule
+
+    found = region or region_rule(None, session(None, profile))
     if not found:
         fail("no AWS region: pass --region REGION or set AWS_REGION (or a region in your AWS profile)", EXIT_USAGE)
     return str(found)

@@ -37,7 +37,7 @@ def resolve_region(region_name: str | None = None, session: Any = None, *,
     env = os.environ if environ is None else environ
     bs = _botocore_session(session)
     if bs is not None:
-        given = bs.get_config_variable("region", methods=("instance",))
+        given = _lookup(bs, "instance")
         if given:
             return str(given)
     for var in ("AWS_REGION", "AWS_DEFAULT_REGION"):
@@ -48,8 +48,17 @@ def resolve_region(region_name: str | None = None, session: Any = None, *,
         import botocore.session
 
         bs = botocore.session.get_session()
-    configured = bs.get_config_variable("region", methods=("config",))
+    configured = _lookup(bs, "config")
     return str(configured) if configured else None
+
+
+def _lookup(bs: Any, method: str) -> Any:
+    """botocore's ``region`` from one of its sources (``instance``: given to the session; ``config``: the
+    profile's). A session-like object without per-source lookups answers with its one value, as the config."""
+    try:
+        return bs.get_config_variable("region", methods=(method,))
+    except TypeError:
+        return bs.get_config_variable("region") if method == "config" else None
 
 
 def _botocore_session(session: Any) -> Any:

@@ -280,7 +280,9 @@ def test_apply_says_an_index_rebuild_is_disruptive(moto: MotoGaps, tmp_path: Pat
     plan = run("plan", str(component(tmp_path, changed)))
     assert "disruptive: index ByG of Orders is deleted and rebuilt" in plan.stdout
     assert "unusable" in plan.stdout or "fail until the new index finishes backfilling" in plan.stdout
-    result = run("apply", str(component(tmp_path, changed)), "--poll", "0")
+    unattended = run("apply", str(component(tmp_path, changed)), "--poll", "0")  # no terminal, no --yes
+    assert unattended.exit_code == 2 and "pass --yes to proceed" in unattended.stderr
+    result = run("apply", str(component(tmp_path, changed)), "--poll", "0", "--yes")
     assert result.exit_code == 0, result.output
     assert "disruptive: index ByG of Orders is deleted and rebuilt" in result.stdout
     dropped = {**TABLE, "globalSecondaryIndexes": [], "attributeDefinitions": TABLE["attributeDefinitions"][:1]}

@@ -1171,8 +1171,11 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     wait = WaitOptions(interval=2.0, timeout=timeout)
     if remaining is not None:
         settings = replace(settings, export_wait_seconds=max(0.0, min(settings.export_wait_seconds, remaining - timeout)))
-    dynamodb = boto3.client("dynamodb")
-    backup = boto3.client("backup") if settings.copy_to_region else None
+    from ddbkit.region import resolve_region
+
+    region = resolve_region()  # AWS_REGION (set by Lambda) before AWS_DEFAULT_REGION, as the AWS CLI
+    dynamodb = boto3.client("dynamodb", region_name=region)
+    backup = boto3.client("backup", region_name=region) if settings.copy_to_region else None
     summary = run_backup_job(settings, dynamodb=dynamodb, backup=backup, wait=wait)
     print(json.dumps({"ddbkit_backup_job": summary}))  # one structured line in the function's log
     return summary

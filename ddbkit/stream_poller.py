@@ -258,9 +258,12 @@ class StreamPoller:
         if client is None:
             import boto3
 
+            from ddbkit.region import resolve_region
+
             factory = self._session or boto3
-            client = self._clients[service] = factory.client(service, region_name=self._region_name,
-                                                             endpoint_url=self._endpoint_url)
+            client = self._clients[service] = factory.client(
+                service, region_name=resolve_region(self._region_name, self._session),
+                endpoint_url=self._endpoint_url)
             self._checked.add(id(client))
             from ddbkit.transport.botocore import install_reply_check
 

@@ -1001,8 +1001,11 @@ class SqsDeadLetter:
         if self._client is None:
             import boto3
 
+            from ddbkit.region import resolve_region
+
             factory = self._session or boto3
-            self._client = factory.client("sqs", region_name=self._region_name, endpoint_url=self._endpoint_url)
+            self._client = factory.client("sqs", region_name=resolve_region(self._region_name, self._session),
+                                          endpoint_url=self._endpoint_url)
         return self._client
 
     def __call__(self, record: StreamRecord, error: BaseException) -> None:

@@ -207,7 +207,8 @@ class _Progress:
 
 def apply_plan(plan: Plan, clients: AwsClients, *, dry_run: bool = False, echo: Echo | None = None,
                rich: bool | None = None, poll: float = 5.0, timeout: float = 3600.0,
-               skip_unsupported: bool = False, on_wait: OnWait | None = None) -> ApplyResult:
+               skip_unsupported: bool = False, on_wait: OnWait | None = None,
+               result: ApplyResult | None = None) -> ApplyResult:
     """Execute ``plan``'s pending changes in order; ``dry_run`` only lists the calls.
 
     Raises :class:`ProvisioningError` before any call when the plan refuses a change, and on a wait
@@ -216,9 +217,12 @@ def apply_plan(plan: Plan, clients: AwsClients, *, dry_run: bool = False, echo: 
     in ``ApplyResult.skipped`` and goes on, instead of stopping; never use it against AWS itself.
     While a call waits (table, index, replica status), the status shows in the bar on a terminal, and
     goes to ``on_wait(what, status, elapsed)`` otherwise (the CLI prints periodic lines with it).
+    ``result`` (filled in as calls complete) lets a caller say what was done when the run is cut short
+    (Ctrl-C, an error).
     """
     plan.check()
-    result = ApplyResult(dry_run=dry_run)
+    result = result if result is not None else ApplyResult()
+    result.dry_run = dry_run
     pending = plan.pending
     if dry_run:
         for change in pending:
@@ -297,8 +301,10 @@ def _execute(clients: AwsClients, call: ApiCall, result: ApplyResult, poll: floa
 
 
 def destroy(cfg: TableConfig, clients: AwsClients, *, dry_run: bool = False, echo: Echo | None = None,
-            poll: float = 5.0, timeout: float = 3600.0, on_wait: OnWait | None = None) -> list[str]:
-    """Delete the table (replicas first), its ddbkit alarms and scalable targets; return what was done.
+            poll: float = 5.0, timeout: float = 3600.0, on_wait: OnWait | None = None,
+            done: list[str] | None = None) -> list[str]:
+    """Delete the table (replicas first), its ddbkit alarms and scalable targets; return what was done
+    (also appended to ``done`` step by step, so a caller knows it when the run is cut short).
 
     Refuses (:class:`ProvisioningError`) while deletion protection is on for the table or a replica.
     Keeps the KMS key, the backup vault and plan (recovery points outlive the table) and a DAX cluster.
@@ -364,7 +370,7 @@ def destroy(cfg: TableConfig, clients: AwsClients, *, dry_run: bool = False, ech
 
     steps.append((f"delete table {name} [{clients.region}]", delete_table))
 
-    done: list[str] = []
+    done = done if done is not None else []
     for text, run in steps:
         say(("(dry run) " if dry_run else "") + text)
         if not dry_run:

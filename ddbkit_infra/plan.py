@@ -291,7 +291,9 @@ class AwsClients:
 
         self.config = config  # a botocore Config for every client (e.g. fewer retries on a local emulator)
         self.session = session or boto3.Session(region_name=region)
-        self.region: str = region or self.session.region_name or DEFAULT_REGION
+        from ddbkit.region import resolve_region
+
+        self.region: str = resolve_region(region, self.session) or DEFAULT_REGION
         self.endpoint_url = endpoint_url
         self.customize = customize
         self._clients: dict[tuple[str, str], Any] = {}

@@ -665,7 +665,9 @@ def invoke(*args: str) -> Any:
     return CliRunner().invoke(cli, ["backup", *args])
 
 
-def test_cli_create_list_prune(aws: dict[str, Any]) -> None:
+def test_cli_create_list_prune(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from ddbkit_infra.cli import common
+
     make_table(aws["dynamodb"])
     created = invoke("create", "--table", "Orders", "--name", "first", "--json")
     assert created.exit_code == 0, created.output
@@ -679,8 +681,14 @@ def test_cli_create_list_prune(aws: dict[str, Any]) -> None:
 
     dry = invoke("prune", "--table", "Orders", "--retention-days", "7", "--dry-run")
     assert dry.exit_code == 0 and "would delete 1 backup(s)" in dry.stdout
-    refused = invoke("prune", "--table", "Orders", "--retention-days", "7")  # no --yes, no input: aborts
-    assert refused.exit_code == 1 and len(list_backups(aws["dynamodb"], "Orders")) == 2
+    refused = invoke("prune", "--table", "Orders", "--retention-days", "7")  # no --yes, no terminal: refused
+    assert refused.exit_code == 2 and len(list_backups(aws["dynamodb"], "Orders")) == 2
+    assert [ln for ln in refused.stderr.splitlines() if ln.startswith("error:")] == [
+        "error: backup prune Orders: refused: no terminal to ask on (stdin or stdout is not one); pass --yes to proceed"]
+    monkeypatch.setattr(common, "interactive", lambda: True)
+    declined = CliRunner().invoke(cli, ["backup", "prune", "--table", "Orders", "--retention-days", "7"], input="n\n")
+    assert declined.exit_code == 1 and "cancelled, nothing changed" in declined.stderr
+    assert len(list_backups(aws["dynamodb"], "Orders")) == 2
     done = invoke("prune", "--table", "Orders", "--retention-days", "7", "--yes", "--json")
     assert done.exit_code == 0, done.output
     assert [b["name"] for b in json.loads(done.stdout)["deleted"]] == ["first"]

@@ -115,6 +115,7 @@ def test_no_region_fails_naming_region_and_aws_region(path: tuple[str, ...], no_
 
 def test_region_from_the_environment_is_used(moto: MotoGaps, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_REGION")  # AWS_REGION comes first (tests/test_region.py)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     result = run("plan", str(component(tmp_path, TABLE)))
     assert result.exit_code == 0, result.output
@@ -279,7 +280,9 @@ def test_apply_says_an_index_rebuild_is_disruptive(moto: MotoGaps, tmp_path: Pat
     plan = run("plan", str(component(tmp_path, changed)))
     assert "disruptive: index ByG of Orders is deleted and rebuilt" in plan.stdout
     assert "unusable" in plan.stdout or "fail until the new index finishes backfilling" in plan.stdout
-    result = run("apply", str(component(tmp_path, changed)), "--poll", "0")
+    unattended = run("apply", str(component(tmp_path, changed)), "--poll", "0")  # no terminal, no --yes
+    assert unattended.exit_code == 2 and "pass --yes to proceed" in unattended.stderr
+    result = run("apply", str(component(tmp_path, changed)), "--poll", "0", "--yes")
     assert result.exit_code == 0, result.output
     assert "disruptive: index ByG of Orders is deleted and rebuilt" in result.stdout
     dropped = {**TABLE, "globalSecondaryIndexes": [], "attributeDefinitions": TABLE["attributeDefinitions"][:1]}

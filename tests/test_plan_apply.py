@@ -318,7 +318,7 @@ def test_destroy_refuses_with_deletion_protection_then_deletes(moto: MotoGaps) -
 def test_cli_destroy_with_protection_exits_1(inprocess: MotoGaps, tmp_path: Path) -> None:
     protected = with_(BASE, deletionProtectionEnabled=True)
     run(effective(protected), inprocess)
-    result = CliRunner().invoke(cli, ["destroy", str(write_component(tmp_path, protected)), "--poll", "0"])
+    result = CliRunner().invoke(cli, ["destroy", str(write_component(tmp_path, protected)), "--poll", "0", "--yes"])
     assert result.exit_code == 1 and "deletion protection is on" in result.output
     assert inprocess.raw_client("dynamodb").list_tables()["TableNames"] == ["Orders"]
 

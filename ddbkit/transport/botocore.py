@@ -79,9 +79,12 @@ class BotocoreTransport:
                 session = boto3.DEFAULT_SESSION
             from botocore.exceptions import NoRegionError as BotoNoRegionError
 
+            from ddbkit.region import resolve_region
+
             create = getattr(session, "client", None) or session.create_client  # boto3 / botocore Session
+            region = resolve_region(region_name, session)  # AWS_REGION too (boto3 reads AWS_DEFAULT_REGION)
             try:
-                client = create("dynamodb", region_name=region_name, endpoint_url=endpoint_url,
+                client = create("dynamodb", region_name=region, endpoint_url=endpoint_url,
                                 config=merged_config(config), verify=verify)
             except BotoNoRegionError:
                 raise NoRegionError() from None

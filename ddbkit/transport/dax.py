@@ -54,7 +54,10 @@ class DaxTransport:
             with self._lock:
                 if self._dax is None:
                     try:
-                        client = self._factory(self.endpoint, self.region_name, self._session)
+                        from ddbkit.region import resolve_region
+
+                        client = self._factory(self.endpoint, resolve_region(self.region_name, self._session),
+                                               self._session)
                     except Exception as err:  # noqa: BLE001 - cluster discovery failed: retryable
                         raise ConnectionFailed("DaxUnavailable", f"cannot reach DAX cluster {self.endpoint}: {err}",
                                                operation="connect") from err

@@ -90,8 +90,9 @@ def resolve_region_and_endpoint(session: Any, region_name: str | None,
     (configured endpoints, FIPS, dual-stack, account-based endpoints, partitions)."""
     if not endpoint_url:
         return region_name or "", None
-    bs = _botocore_session(session)
-    region = region_name or getattr(session, "region_name", None) or bs.get_config_variable("region")
+    from ddbkit.region import resolve_region
+
+    region = resolve_region(region_name, _botocore_session(session))
     if not region:
         raise NoRegionError()  # botocore's wording, on every transport
     return region, endpoint_url

@@ -78,7 +78,11 @@ def _run_and_report(job: Any, runner: str, workers: int, address: str | None, in
 
     from ddbkit.bulk import ProgressMonitor, RichProgress, run
 
-    click.echo(f"job {job.job_id}: {job.source.segment_count()} segments on {runner} ({workers} workers)", err=True)
+    if runner == "dask" and address:
+        where = f"the Dask cluster at {address} ({_cluster_workers(address)} workers)"
+    else:
+        where = f"{runner} ({workers} workers)"
+    click.echo(f"job {job.job_id}: {job.source.segment_count()} segments on {where}", err=True)
     console = _terminal(as_json)
     view = RichProgress(console) if console is not None else None
     with view or nullcontext(), ProgressMonitor(job.checkpoints, job.job_id, job.source.segment_count(),
@@ -89,11 +93,47 @@ def _run_and_report(job: Any, runner: str, workers: int, address: str | None, in
                f"{c.read:,} items read, {c.changed:,} changed, {c.dropped:,} dropped, {c.emitted:,} emitted, "
                f"{c.skipped:,} skipped, {c.conflicts:,} conflicts, {c.throttles:,} throttles in {result.seconds:.1f}s")
     failed = result.failed()
+    by_error: dict[tuple[str, str], list[int]] = {}  # the same error in every segment is said once
     for s in failed:
-        click.echo(f"error: segment {s.segment}: {s.status}: {'; '.join(s.errors[-1:]) or 'stopped'}", err=True)
+        by_error.setdefault((s.status, "; ".join(s.errors[-1:]) or "stopped"), []).append(s.segment)
+    for (status, why), segs in by_error.items():
+        which = f"segment {segs[0]}" if len(segs) == 1 else f"segments {', '.join(map(str, segs))}"
+        click.echo(f"error: {which}: {status}: {why}", err=True)
     if failed:
-        click.echo(f"resume with: ddbkit bulk resume {job.job_id}", err=True)
+        if any(s.status == "DONE" or s.counts.read for s in result.segments):  # something to resume from
+            click.echo(f"resume with: ddbkit bulk resume {job.job_id}", err=True)
         sys.exit(1)
+
+
+def _cluster_workers(address: str) -> int:
+    """How many workers the Dask scheduler at ``address`` has now (what the job runs on, not --workers)."""
+    import importlib
+
+    distributed: Any = importlib.import_module("distributed")
+    with distributed.Client(address, timeout=30) as client:
+        return len(client.nthreads())
+
+
+def _preflight(session: Any, table: str, index: str | None, endpoint_url: str | None) -> None:
+    """Before any checkpoint or worker: the table exists, has a key schema (and ``index``, if given) and one
+    item can be read, so a wrong name or a missing permission is one error line, exit 1, nothing created."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ddbkit_infra.cli.common import explain
+
+    client = session.client("dynamodb", endpoint_url=endpoint_url)
+    try:
+        described = client.describe_table(TableName=table)["Table"]
+        if not any(k.get("KeyType") == "HASH" for k in described.get("KeySchema") or []):
+            fail(f"bulk job on {table}: the table has no key schema (DescribeTable answered without one)")
+        indexes = [i["IndexName"] for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+                   for i in described.get(kind) or []]
+        if index is not None and index not in indexes:
+            fail(f"bulk job on {table}: --index {index}: no such index (the table has: "
+                 f"{', '.join(indexes) or 'none'})")
+        client.scan(TableName=table, Limit=1, **({"IndexName": index} if index else {}))
+    except (ClientError, BotoCoreError) as err:
+        fail(f"bulk job on {table}: {explain(err, session.region_name)}; nothing was started")
 
 
 @click.group(epilog=EXIT_CODES_HELP)
@@ -138,6 +178,7 @@ def run_cmd(job_file: str, table: str, function: str, runner: str, workers: int,
                   rate_rcu=rate_rcu, rate_wcu=rate_wcu,
                   meta={"job_file": os.path.abspath(job_file), "function": function, "table": table,
                         "index": index, "marker": marker, "endpoint_url": endpoint_url})
+        _preflight(session, table, index, endpoint_url)
         if dry_run:
             for line in estimate(job).lines():
                 click.echo(line)

@@ -8,6 +8,7 @@ to AWS takes ``--region`` and ``--profile`` and follows one region rule (:func:`
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
@@ -20,12 +21,14 @@ from ddbkit.config import ComponentFile, ConfigError, load_component_file
 EXIT_OK = 0
 EXIT_FAILURE = 1  # a finding (validate, audit, plan refusal) or a failed operation
 EXIT_USAGE = 2  # the command line itself is wrong (click's own usage errors use 2 as well)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as a shell reports it
 
 EXIT_CODES_HELP = ("Exit codes: 0 ok; 1 findings (invalid config, failed audit control, refused change) or a "
-                   "failed operation; 2 usage error (plan --detailed-exitcode: 2 means changes pending).")
+                   "failed operation; 2 usage error (plan --detailed-exitcode: 2 means changes pending; a "
+                   "destructive change with no terminal to ask on and no --yes); 130 interrupted (Ctrl-C).")
 
-REGION_HELP = ("AWS region (default: AWS_REGION / AWS_DEFAULT_REGION, else the profile's region; "
-               "no default region: the command fails).")
+REGION_HELP = ("AWS region (default: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region; "
+               "no region: the command fails).")
 PROFILE_HELP = "AWS named profile for credentials and region (default: AWS_PROFILE, else the default chain)."
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,6 +65,52 @@ def dump(data: Any, fmt: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
+# Consent and interruption
+# --------------------------------------------------------------------------------------------------
+
+
+def interactive() -> bool:
+    """Whether a person can be asked: stdin AND stdout are terminals (``| tee log``, ``< answers`` and CI
+    are not). Tests replace this (``provision_cmds.interactive`` for plan/apply/destroy)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def consent(question: str, what: str, yes: bool, *, ask: bool | None = None) -> None:
+    """Go on only with consent: ``--yes``, or a y at the prompt on a terminal (``ask``: whether one is there,
+    default :func:`interactive`). No terminal and no --yes: one ``error:`` line naming --yes, exit 2.
+    A no: ``error: <what>: cancelled, nothing changed``, exit 1."""
+    if yes:
+        return
+    if not (interactive() if ask is None else ask):
+        fail(f"{what}: refused: no terminal to ask on (stdin or stdout is not one); pass --yes to proceed",
+             EXIT_USAGE)
+    if not click.confirm(f"{question}?", default=False):
+        fail(f"{what}: cancelled, nothing changed")
+
+
+def listing(items: list[str], limit: int = 4) -> str:
+    """``a, b, c and 3 more`` (``nothing`` when empty): a list on one line."""
+    if not items:
+        return "nothing"
+    head = ", ".join(items[:limit])
+    return head + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+@contextmanager
+def interrupts(command: str, report: Callable[[], tuple[list[str], list[str]]]) -> Iterator[None]:
+    """Ctrl-C inside: ONE line, ``error: <command>: interrupted: done: ...; not done: ...; ...``, exit 130.
+
+    ``report()`` returns (what was done, what was not) at that moment. Every command using this converges
+    when run again (apply and destroy plan from the live state; backup calls are requests AWS goes on with)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        done, not_done = report()
+        fail(f"{command}: interrupted (Ctrl-C): done: {listing(done)}; not done: {listing(not_done)}; "
+             "run the same command again to finish", EXIT_INTERRUPTED)
+
+
+# --------------------------------------------------------------------------------------------------
 # AWS options and the region rule
 # --------------------------------------------------------------------------------------------------
 
@@ -92,8 +141,11 @@ def known_region(region: str | None, profile: str | None = None) -> str | None:
 
 
 def resolve_region(region: str | None, profile: str | None = None) -> str:
-    """The one region rule: ``--region``, else the environment/profile's region, else fail naming both."""
-    found = region or session(None, profile).region_name
+    """The one region rule (:func:`ddbkit.region.resolve_region`, the AWS CLI v2's precedence): ``--region``,
+    else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else the profile's region; else fail naming them."""
+    from ddbkit.region import resolve_region as region_rule
+
+    found = region or region_rule(None, session(None, profile))
     if not found:
         fail("no AWS region: pass --region REGION or set AWS_REGION (or a region in your AWS profile)", EXIT_USAGE)
     return str(found)

@@ -21,8 +21,10 @@ from ddbkit_infra.cli.common import (
     PROFILE_HELP,
     REGION_HELP,
     client,
+    consent,
     errors,
     fail,
+    interrupts,
     resolve_region,
 )
 
@@ -100,13 +102,27 @@ def _client(service: str, region: str | None, endpoint_url: str | None, profile:
 
 
 @contextmanager
-def _waiting(poll_interval: float, timeout: float) -> Iterator[Any]:
-    """:class:`ddbkit.backup.WaitOptions` whose progress shows on stderr (spinner, or periodic lines)."""
+def _waiting(poll_interval: float, timeout: float, command: str, request: str) -> Iterator[Any]:
+    """:class:`ddbkit.backup.WaitOptions` whose progress shows on stderr (spinner, or periodic lines).
+
+    Ctrl-C: one ``error:`` line (exit 130) saying whether ``request`` was made (AWS carries a made request
+    on by itself) and that the wait was not finished."""
     from ddbkit.backup import WaitOptions
     from ddbkit_infra.cli.progress import reporting
 
-    with reporting() as reporter:
-        yield WaitOptions(interval=poll_interval, timeout=timeout, on_poll=reporter.report)
+    polled: list[bool] = []
+
+    def report() -> tuple[list[str], list[str]]:
+        if polled:
+            return [f"{request} (AWS carries it on)"], ["waiting for it to finish"]
+        return [], [f"{request} (it may have been sent just before: check before running it again)"]
+
+    with interrupts(command, report), reporting() as reporter:
+        def on_poll(what: str, status: str, elapsed: float) -> None:
+            polled.append(True)
+            reporter.report(what, status, elapsed)
+
+        yield WaitOptions(interval=poll_interval, timeout=timeout, on_poll=on_poll)
 
 
 def _parse_time(value: str | None, option: str) -> datetime | None:
@@ -196,7 +212,8 @@ def create_cmd(file: str | None, table_name: str | None, component: str | None, 
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
-    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout) as opts:
+    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout, f"backup create {table}",
+                                                          "the backup") as opts:
         info = create_backup(_client("dynamodb", region, endpoint_url, profile), table, name=name,
                              wait=opts if wait else None)
     if as_json:
@@ -241,12 +258,15 @@ def list_cmd(file: str | None, table_name: str | None, component: str | None, en
 @click.option("--keep", default=1, show_default=True, type=click.IntRange(0),
               help="Always keep this many of the newest available backups.")
 @click.option("--dry-run", is_flag=True, help="Only show what would be deleted.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", "-y", is_flag=True,
+              help="Do not ask for confirmation (without a terminal, prune refuses unless given).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def prune_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
               region: str | None, profile: str | None, retention_days: int, keep: int, dry_run: bool, yes: bool, as_json: bool) -> None:
-    """Delete backups older than --retention-days; never one without a newer AVAILABLE backup."""
-    from ddbkit.backup import prune_backups
+    """Delete backups older than --retention-days; never one without a newer AVAILABLE backup.
+
+    Lists them and asks on a terminal (--yes skips); without one it refuses (exit 2) unless --yes."""
+    from ddbkit.backup import list_backups, prune_backups
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
@@ -254,11 +274,19 @@ def prune_cmd(file: str | None, table_name: str | None, component: str | None, e
     now = datetime.now(timezone.utc)  # the same cutoff for the preview and the deletion
     with errors(f"table {table}", region, endpoint_url):
         plan = prune_backups(dynamodb, table, retention_days=retention_days, keep_min=keep, dry_run=True, now=now)
-        if not dry_run and plan.deleted and not yes:
-            names = "\n".join(f"  {b.name} ({b.created:%Y-%m-%d})" for b in plan.deleted)
-            click.confirm(f"delete {len(plan.deleted)} backup(s) of {table}?\n{names}\n", abort=True, err=True)
-        result = plan if dry_run or not plan.deleted else prune_backups(
-            dynamodb, table, retention_days=retention_days, keep_min=keep, now=now)
+        if not dry_run and plan.deleted:
+            for b in plan.deleted:
+                click.echo(f"  would delete {b.name} ({b.created:%Y-%m-%d})", err=True)
+            consent(f"delete {len(plan.deleted)} backup(s) of {table}", f"backup prune {table}", yes)
+
+        def report() -> tuple[list[str], list[str]]:
+            left = {b.arn for b in list_backups(dynamodb, table)}
+            return ([f"deleted {b.name}" for b in plan.deleted if b.arn not in left],
+                    [f"delete {b.name}" for b in plan.deleted if b.arn in left])
+
+        with interrupts(f"backup prune {table}", report):
+            result = plan if dry_run or not plan.deleted else prune_backups(
+                dynamodb, table, retention_days=retention_days, keep_min=keep, now=now)
     if as_json:
         _echo_json(result.to_dict())
         return
@@ -297,7 +325,8 @@ def restore_cmd(file: str | None, table_name: str | None, component: str | None,
     when = _parse_time(restore_time, "--time")
     region = resolve_region(region, profile)
     dynamodb = _client("dynamodb", region, endpoint_url, profile)
-    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout) as opts:
+    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout, f"backup restore {table}",
+                                                          f"the restore into {target}") as opts:
         if pitr:
             result = restore_to_point_in_time(dynamodb, table, target, restore_time=when,
                                               wait=opts if wait else None, reconcile=reconcile)
@@ -348,7 +377,8 @@ def export_cmd(file: str | None, table_name: str | None, component: str | None, 
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
-    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout) as opts:
+    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout, f"backup export {table}",
+                                                          "the export") as opts:
         result = export_table(
             _client("dynamodb", region, endpoint_url, profile), table, bucket, prefix=prefix, export_format=export_format,
             export_type="INCREMENTAL_EXPORT" if incremental else "FULL_EXPORT",
@@ -387,7 +417,8 @@ def import_cmd(file: str | None, table_name: str | None, component: str | None, 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
     dynamodb = _client("dynamodb", region, endpoint_url, profile)
-    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout) as opts:
+    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout, f"backup import {table}",
+                                                          f"the import into {target}") as opts:
         params = import_table_parameters(dynamodb.describe_table(TableName=table)["Table"], target)
         result = import_from_s3(dynamodb, bucket, prefix, params, input_format=input_format,
                                 compression=compression, wait=opts if wait else None)
@@ -416,7 +447,8 @@ def copy_cmd(file: str | None, table_name: str | None, component: str | None, en
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
-    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout) as opts:
+    with errors(f"table {table}", region, endpoint_url), _waiting(poll_interval, timeout, f"backup copy {table}",
+                                                          "the copy job") as opts:
         arn = _client("dynamodb", region, endpoint_url, profile).describe_table(TableName=table)["Table"]["TableArn"]
         result = start_copy_job(_client("backup", region, endpoint_url, profile), table_arn=arn,
                                 destination_region=destination_region, destination_vault=vault,

@@ -20,9 +20,11 @@ from ddbkit_infra.cli.common import (
     EXIT_USAGE,
     PROFILE_HELP,
     REGION_HELP,
+    consent,
     dump,
     explain,
     fail,
+    interrupts,
     known_region,
     load_or_exit,
     resolve_region,
@@ -67,7 +69,9 @@ def _clients(region: str | None, profile: str | None, endpoint_url: str | None) 
 
 def interactive() -> bool:
     """Whether apply/destroy can ask a person (stdin and stdout are terminals). Tests replace this."""
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    from ddbkit_infra.cli.common import interactive as terminal
+
+    return terminal()
 
 
 @contextmanager
@@ -162,7 +166,9 @@ def plan(file: str, component: str | None, region: str | None, profile: str | No
 @_profile
 @_endpoint
 @click.option("--dry-run", is_flag=True, help="Plan and list the calls; change nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (a terminal is asked; CI is not).")
+@click.option("--yes", "-y", is_flag=True,
+              help="Do not ask for confirmation. Without a terminal (CI, a pipe) a destructive or disruptive "
+                   "change is refused unless given.")
 @click.option("--replace-table", is_flag=True,
               help="Allow a change DynamoDB cannot make in place (key schema, key types, LSIs) by deleting and "
                    "re-creating the table: EVERY ITEM IS LOST. Refused without this flag.")
@@ -175,11 +181,13 @@ def apply(file: str, component: str | None, region: str | None, profile: str | N
           skip_unsupported: bool) -> None:
     """Make the live resources match FILE (idempotent: a second apply changes nothing).
 
-    Shows the plan and what in it is destructive or disruptive, then asks on a terminal (--yes skips;
-    without a terminal it goes on). While it waits for tables, indexes and replicas it shows their status:
-    a progress bar on a terminal, a line at least every 30 s otherwise.
+    Shows the plan and what in it is destructive or disruptive, then asks on a terminal (--yes skips).
+    Without a terminal (stdin or stdout not one: CI, a pipe), a plan with nothing destructive or disruptive
+    goes on, and one with such a change is refused (exit 2) unless --yes. While it waits for tables, indexes
+    and replicas it shows their status: a progress bar on a terminal, a line at least every 30 s otherwise.
+    Ctrl-C prints what was done and what was not (exit 130); running apply again finishes the job.
     """
-    from ddbkit_infra.apply import apply_plan
+    from ddbkit_infra.apply import ApplyResult, apply_plan
     from ddbkit_infra.apply import destroy as run_destroy
     from ddbkit_infra.cli.progress import WaitReporter
     from ddbkit_infra.cli.risk import assess, replaceable
@@ -188,46 +196,75 @@ def apply(file: str, component: str | None, region: str | None, profile: str | N
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
     lines = WaitReporter(terminal=False, echo=click.echo)
-    for name, eff in _effective(loaded, component).items():
-        table = eff.config.table_name
-        with _errors(f"table {table}", clients.region, endpoint_url):
-            p = make_plan(eff, clients, **_binds(loaded, name))
-            click.echo(p.render())
-            if p.refused and not (replace_table and replaceable(p)):
-                hint = ("; to replace the table (delete it and every item, then create it anew) pass --replace-table"
-                        if replaceable(p) else "")
-                fail("\n".join(f"error: {c.label}: refused: {c.reason}" for c in p.refused) + hint)
-            replaced = bool(p.refused)
-            if replaced:  # --replace-table and only table-level refusals
-                click.secho(f"destructive: table {table} is REPLACED: deleted with every item, then created from "
-                            "FILE", fg="red", bold=True)
-                _confirm(f"delete table {table} in {clients.region} and every item in it", yes, dry_run, table)
-                run_destroy(eff.config, clients, dry_run=dry_run, echo=click.echo, poll=poll, timeout=timeout,
-                            on_wait=lines.report)
-                if dry_run:
-                    click.secho(f"{table}: would replace the table (dry run)", fg="yellow")
-                    continue
+    effective = _effective(loaded, component)
+    finished: list[str] = []  # tables done, for the line Ctrl-C prints
+    current: dict[str, Any] = {}  # the table under way: its name, its calls, the ApplyResult filling in
+
+    def report() -> tuple[list[str], list[str]]:
+        done, todo = [f"table {t}" for t in finished], []
+        if current:
+            made = current["result"].calls + current["result"].skipped if current.get("result") else []
+            calls = current.get("calls", [])
+            done += [f"{current['table']}: {c}" for c in made]
+            todo += [f"{current['table']}: {c}" for c in calls[len(made):]] or [f"table {current['table']}"]
+        todo += [f"table {e.config.table_name}" for e in list(effective.values())[len(finished) + bool(current):]]
+        return done, todo
+
+    with interrupts(f"apply {file}", report):
+        for name, eff in effective.items():
+            table = eff.config.table_name
+            current.clear()
+            current["table"] = table
+            with _errors(f"table {table}", clients.region, endpoint_url):
                 p = make_plan(eff, clients, **_binds(loaded, name))
                 click.echo(p.render())
-            if not p.pending:
-                p.check()
-                click.echo(f"{p.table}: nothing to do")
-                continue
-            for risk in assess(p):
-                click.secho(f"  {risk}", fg="red" if risk.kind == "destructive" else "yellow")
-            if not replaced:  # a replacement was confirmed by the table's name already
-                _confirm(f"apply {len(p.pending)} change(s) to {table} in {clients.region}", yes, dry_run)
-            result = apply_plan(p, clients, dry_run=dry_run, echo=click.echo, poll=poll, timeout=timeout,
-                                skip_unsupported=skip_unsupported, on_wait=lines.report)
-        verb = "would make" if dry_run else "made"
-        skipped = f", skipped {len(result.skipped)} the endpoint lacks" if result.skipped else ""
-        click.secho(f"{p.table}: {verb} {len(result.calls)} call(s){skipped}", fg="yellow" if dry_run else "green")
+                if p.refused and not (replace_table and replaceable(p)):
+                    hint = ("; to replace the table (delete it and every item, then create it anew) pass "
+                            "--replace-table" if replaceable(p) else "")
+                    fail("\n".join(f"error: {c.label}: refused: {c.reason}" for c in p.refused) + hint)
+                replaced = bool(p.refused)
+                if replaced:  # --replace-table and only table-level refusals
+                    click.secho(f"destructive: table {table} is REPLACED: deleted with every item, then created "
+                                "from FILE", fg="red", bold=True)
+                    _confirm(f"delete table {table} in {clients.region} and every item in it", yes, dry_run, table)
+                    current["calls"] = [f"delete table {table} (replacing it)"]
+                    run_destroy(eff.config, clients, dry_run=dry_run, echo=click.echo, poll=poll, timeout=timeout,
+                                on_wait=lines.report)
+                    if dry_run:
+                        click.secho(f"{table}: would replace the table (dry run)", fg="yellow")
+                        finished.append(table)
+                        continue
+                    p = make_plan(eff, clients, **_binds(loaded, name))
+                    click.echo(p.render())
+                if not p.pending:
+                    p.check()
+                    click.echo(f"{p.table}: nothing to do")
+                    finished.append(table)
+                    continue
+                risks = assess(p)
+                for risk in risks:
+                    click.secho(f"  {risk}", fg="red" if risk.kind == "destructive" else "yellow")
+                if not replaced:  # a replacement was confirmed by the table's name already
+                    _confirm(f"apply {len(p.pending)} change(s) to {table} in {clients.region}", yes, dry_run,
+                             risks=[str(r) for r in risks])
+                current["calls"] = [c.describe() for change in p.pending for c in change.calls]
+                current["result"] = result = ApplyResult()
+                apply_plan(p, clients, dry_run=dry_run, echo=click.echo, poll=poll, timeout=timeout,
+                           skip_unsupported=skip_unsupported, on_wait=lines.report, result=result)
+            finished.append(table)
+            current.clear()
+            verb = "would make" if dry_run else "made"
+            skipped = f", skipped {len(result.skipped)} the endpoint lacks" if result.skipped else ""
+            click.secho(f"{p.table}: {verb} {len(result.calls)} call(s){skipped}", fg="yellow" if dry_run else "green")
 
 
-def _confirm(question: str, yes: bool, dry_run: bool, type_name: str | None = None) -> None:
-    """Ask on a terminal (``--yes``, ``--dry-run`` and non-terminals go on); a no aborts with exit 1.
+def _confirm(question: str, yes: bool, dry_run: bool, type_name: str | None = None,
+             risks: list[str] | None = None) -> None:
+    """Consent before changing anything (``--yes`` and ``--dry-run`` go on).
 
-    With ``type_name`` (replacing a table) the person types the table's name, not just y.
+    On a terminal the person answers y (or, with ``type_name``, replacing a table, types its name); a no
+    exits 1 with nothing changed. Without a terminal, a change with ``risks`` (destructive or disruptive)
+    or a replacement is refused with exit 2 naming --yes; a harmless one goes on.
     """
     if yes or dry_run:
         return
@@ -235,14 +272,16 @@ def _confirm(question: str, yes: bool, dry_run: bool, type_name: str | None = No
         if type_name is not None:  # deleting every item needs a person or an explicit --yes
             fail(f"table {type_name}: replacing it deletes every item: confirm on a terminal or pass --yes",
                  EXIT_USAGE)
+        if risks:
+            fail(f"{question}: refused: {risks[0]}{f' (and {len(risks) - 1} more)' if len(risks) > 1 else ''}; "
+                 "no terminal to ask on (stdin or stdout is not one): pass --yes to proceed", EXIT_USAGE)
         return
     if type_name is not None:
         answer = click.prompt(f"{question}? type the table name to confirm", default="", show_default=False)
         if answer != type_name:
             fail(f"table {type_name}: not replaced (confirmation did not match)")
         return
-    if not click.confirm(f"{question}?", default=False):
-        fail(f"{question}: cancelled, nothing changed")
+    consent(question, question, yes, ask=True)
 
 
 @click.command()
@@ -252,14 +291,16 @@ def _confirm(question: str, yes: bool, dry_run: bool, type_name: str | None = No
 @_profile
 @_endpoint
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (a terminal is asked; CI is not).")
+@click.option("--yes", "-y", is_flag=True,
+              help="Do not ask for confirmation. Without a terminal (CI, a pipe) destroy refuses unless given.")
 @click.option("--poll", type=float, default=5.0, show_default=True, help="Seconds between waiter polls.")
 def destroy(file: str, component: str | None, region: str | None, profile: str | None, endpoint_url: str | None,
             dry_run: bool, yes: bool, poll: float) -> None:
     """Delete the table (replicas first), its alarms and scalable targets.
 
     Refuses while deletion protection is on. The KMS key, backup vault, recovery points and DAX
-    cluster are kept. Asks on a terminal (--yes skips).
+    cluster are kept. Asks on a terminal (--yes skips); without one (stdin or stdout not a terminal) it
+    refuses with exit 2 unless --yes. Ctrl-C prints what was deleted and what was not (exit 130).
     """
     from ddbkit_infra.apply import destroy as run_destroy
     from ddbkit_infra.cli.progress import WaitReporter
@@ -267,11 +308,26 @@ def destroy(file: str, component: str | None, region: str | None, profile: str |
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
     lines = WaitReporter(terminal=False, echo=click.echo)
-    for eff in _effective(loaded, component).values():
-        table = eff.config.table_name
-        _confirm(f"delete table {table} in {clients.region} with every item", yes, dry_run)
-        with _errors(f"table {table}", clients.region, endpoint_url):
-            run_destroy(eff.config, clients, dry_run=dry_run, echo=click.echo, poll=poll, on_wait=lines.report)
+    effective = list(_effective(loaded, component).values())
+    if not dry_run:
+        names = ", ".join(e.config.table_name for e in effective)
+        consent(f"delete table(s) {names} in {clients.region} with every item", f"destroy {names}", yes,
+                ask=interactive())
+    steps: list[str] = []
+    started: list[str] = []
+
+    def report() -> tuple[list[str], list[str]]:
+        todo = [f"the rest of table {started[-1]}"] if started else []
+        todo += [f"table {e.config.table_name}" for e in effective[len(started):]]
+        return list(steps), todo
+
+    with interrupts(f"destroy {file}", report):
+        for eff in effective:
+            table = eff.config.table_name
+            started.append(table)
+            with _errors(f"table {table}", clients.region, endpoint_url):
+                run_destroy(eff.config, clients, dry_run=dry_run, echo=click.echo, poll=poll, on_wait=lines.report,
+                            done=steps)
 
 
 @click.command()

@@ -31,6 +31,7 @@ from typing import Any
 
 from ddbkit.engine import Transport
 from ddbkit.errors import ConnectionFailed, connection_failed, redact
+from ddbkit.transport.scrub import scrubbed_cause
 from ddbkit.transport.wire import (
     DATA_PLANE,
     abandon,
@@ -151,6 +152,7 @@ class FastTransport:
             return self.control.send(operation, request)
         body, headers = wire.prepare(operation, request, self._credentials.get_frozen_credentials()
                                      if self._credentials is not None else None)
+        failure: BaseException | None = None
         try:
             if self._direct:
                 status, data, crc = self._exchange(wire, body, headers)
@@ -159,7 +161,9 @@ class FastTransport:
                                                  timeout=self._timeout, redirect=False, assert_same_host=False)
                 status, data, crc = response.status, response.data, response.headers.get("x-amz-crc32")
         except self._http_errors as err:
-            raise connection_failed(err, operation, wire.endpoint_url) from err  # names the endpoint, no reprs
+            failure = err
+        if failure is not None:  # names the endpoint, no reprs; the cause is scrubbed of proxy credentials
+            raise connection_failed(failure, operation, wire.endpoint_url) from scrubbed_cause(failure)
         return wire.parse(operation, status, data, crc)
 
     def _exchange(self, wire: WireProtocol, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, str | None]:
@@ -380,13 +384,16 @@ class AsyncFastTransport:
         body, headers = wire.prepare(operation, request, await self._frozen())
         if self._request_proxy_headers:
             headers.update(self._request_proxy_headers)
+        failure: BaseException | None = None
         try:
             async with self._http.post(wire.url, data=body, headers=headers, proxy=self._proxy,
                                        proxy_headers=self._proxy_headers, allow_redirects=False) as resp:
                 data = await resp.read()
                 status, crc = resp.status, resp.headers.get("x-amz-crc32")
         except self._errors as err:
-            raise connection_failed(err, operation, wire.endpoint_url) from err  # names the endpoint, no reprs
+            failure = err
+        if failure is not None:  # names the endpoint, no reprs; the cause is scrubbed of proxy credentials
+            raise connection_failed(failure, operation, wire.endpoint_url) from scrubbed_cause(failure)
         return wire.parse(operation, status, data, crc)
 
     def _forked(self) -> None:

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
-from ddbkit.errors import CorruptResponse, NoCredentialsError, NoRegionError
+from ddbkit.errors import CorruptResponse, NoCredentialsError, NoRegionError, damaged_error_reply
 from ddbkit.transport.errors import error_from_response
 from ddbkit.transport.sigv4 import DynamoDBSigner, host_header
 
@@ -198,7 +198,10 @@ class WireProtocol:
             code = str(data.get("__type") or data.get("code"))
             message = str(data.get("message") or data.get("Message") or "")
             raise error_from_response(code, message, operation=operation, status=status, response=data)
-        # no JSON error: a bare 5xx/4xx from a load balancer or proxy
+        damaged = damaged_error_reply(operation, status, body, data)
+        if damaged is not None:  # a cut or damaged error reply: retried, its body (item values) withheld
+            raise damaged
+        # no JSON at all: a bare 5xx/4xx from a load balancer or proxy
         text = body[:500].decode("utf-8", "replace").strip()
         raise error_from_response(str(status), text or f"HTTP {status}", operation=operation, status=status,
                                   response={"body": text})
@@ -231,7 +234,7 @@ def _binary_as_bytes(key: dict[str, Any]) -> dict[str, Any]:
     return key
 
 
-class _ResponseError(ConnectionError):
+class InvalidHTTPResponse(ConnectionError):
     """The server's answer was not valid HTTP/1.1 (or ended early)."""
 
 
@@ -244,10 +247,10 @@ def read_response(fp: Any) -> tuple[int, bytes, str | None, bool]:
     while True:
         line = fp.readline(65537)
         if not line:
-            raise _ResponseError("connection closed before a response")
+            raise InvalidHTTPResponse("connection closed before a response")
         parts = line.split(None, 2)
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-            raise _ResponseError(f"not an HTTP status line: {line[:80]!r}")
+            raise InvalidHTTPResponse(f"not an HTTP status line: {line[:80]!r}")
         status = int(parts[1])
         keep_alive = parts[0] == b"HTTP/1.1"
         length: int | None = None
@@ -258,7 +261,7 @@ def read_response(fp: Any) -> tuple[int, bytes, str | None, bool]:
             if line in (b"\r\n", b"\n"):
                 break
             if not line:
-                raise _ResponseError("connection closed in the response headers")
+                raise InvalidHTTPResponse("connection closed in the response headers")
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
@@ -286,7 +289,7 @@ def read_response(fp: Any) -> tuple[int, bytes, str | None, bool]:
     elif length is not None:
         data = fp.read(length)
         if len(data) != length:
-            raise _ResponseError(f"response body ended after {len(data)} of {length} bytes")
+            raise InvalidHTTPResponse(f"response body ended after {len(data)} of {length} bytes")
     elif status in (204, 304):
         data = b""
     else:

@@ -460,14 +460,11 @@ def damaged_error_reply(operation: str, status: int, body: bytes, data: Any) -> 
     ``data`` is ``body`` parsed as JSON (None if it is not JSON). DynamoDB's error replies are JSON objects
     with ``__type``: a body that starts like JSON but is not such an object (cut short, framed as complete,
     no CRC) is damage in transit, not an answer, whatever the status: retryable, and its body withheld (a
-    ConditionalCheckFailed reply carries the stored item); so is an empty body. A body that is not JSON at
-    all (a load balancer's or proxy's text or HTML page) is a bare HTTP error, not this.
+    ConditionalCheckFailed reply carries the stored item). A body that is empty or not JSON at all (a load
+    balancer's or proxy's 503, text or HTML page) is a bare HTTP error, as botocore reads it.
     """
     if isinstance(data, dict) and (data.get("__type") or data.get("code")):
         return None
-    if not body.strip():  # DynamoDB never answers an error without its JSON body: cut to nothing
-        return CorruptResponse("InvalidResponse", f"HTTP {status} error reply with an empty body",
-                               operation=operation, status=status)
     if data is None and body.lstrip()[:1] not in (b"{", b"["):
         return None
     return CorruptResponse("InvalidResponse", f"HTTP {status} error reply that is not a complete JSON error "

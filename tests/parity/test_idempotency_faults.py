@@ -2,7 +2,8 @@
 outcome, on every transport (sync decorator on fast/botocore, async decorator on fast-async/aioboto3).
 
 The reply-damaging proxy (fault_integrity.FaultProxy, here also damaging *error* replies) sits in front of
-moto's server (which evaluates the lock's condition). The targeted case: the lock PutItem is applied and its
+DynamoDB Local (which evaluates the lock's condition; moto's in-process server would register its botocore
+stubber in every later session of the parity run). The targeted case: the lock PutItem is applied and its
 reply lost; the retry's reply (the ConditionalCheckFailed our own lock causes) is cut short. The call must
 read the record back, find its own lock and run the function. The run with faults: every payload runs
 exactly once.
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from backends import MOTO_SERVER, Backend
+from backends import DYNAMODB_LOCAL, Backend
 from fault_integrity import FaultProxy
 
 from ddbkit import Table
@@ -51,18 +52,18 @@ class ErrorDamagingProxy(FaultProxy):
 
 
 @pytest.fixture
-def idem_table(moto_server: Any) -> Iterator[tuple[str, str]]:
-    """A new idempotency table on moto's server: ``(moto endpoint, table name)``."""
+def idem_table(dynamodb_local: Any) -> Iterator[tuple[str, str]]:
+    """A new idempotency table on DynamoDB Local: ``(its endpoint, table name)``."""
     from ddbkit.idempotency import load_component
     from ddbkit_infra.table_api import create_table_request
 
-    backend = Backend.for_name(MOTO_SERVER, moto_server.endpoint_url)
+    backend = Backend.for_name(DYNAMODB_LOCAL, dynamodb_local.endpoint_url)
     name = f"Idem-{uuid.uuid4().hex[:10]}"
     req = create_table_request(load_component(table_name=name).table())
     req.pop("SSESpecification", None)
     req.pop("Tags", None)
     backend.client().create_table(**req)
-    yield moto_server.endpoint_url, name
+    yield dynamodb_local.endpoint_url, name
     backend.client().delete_table(TableName=name)
 
 

@@ -6,7 +6,7 @@ applied *after* the newer write. Unconditional writes then end at the older valu
 docs/reliability.md now say: last-wins holds only for writes not in doubt). A version condition
 (``version < :new``) makes the newer value win: the late attempt fails its condition on the server.
 
-moto's server (it evaluates conditions) behind the reply-damaging proxy, here holding one request.
+DynamoDB Local (it evaluates conditions) behind the reply-damaging proxy, here holding one request.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from backends import MOTO_SERVER, Backend
+from backends import DYNAMODB_LOCAL, Backend
 from botocore.config import Config
 from fault_integrity import FaultProxy
 
@@ -57,14 +57,14 @@ class HoldingProxy(FaultProxy):
 
 
 @pytest.fixture
-def things(moto_server: Any) -> Iterator[tuple[str, str]]:
-    backend = Backend.for_name(MOTO_SERVER, moto_server.endpoint_url)
+def things(dynamodb_local: Any) -> Iterator[tuple[str, str]]:
+    backend = Backend.for_name(DYNAMODB_LOCAL, dynamodb_local.endpoint_url)
     name = f"Things-{uuid.uuid4().hex[:10]}"
     client = backend.client()
     client.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                         BillingMode="PAY_PER_REQUEST")
-    yield moto_server.endpoint_url, name
+    yield dynamodb_local.endpoint_url, name
     client.delete_table(TableName=name)
 
 

@@ -360,7 +360,7 @@ class Options:
 
 _WATCHED_EVENTS = ("provide-client-params", "before-parameter-build", "before-call", "request-created",
                    "before-sign", "before-send", "after-call", "after-call-error", "needs-retry")
-_BASELINE: set[str] | None = None
+_BASELINE: tuple[int, set[str]] | None = None
 
 
 def _handler_names(bs: Any) -> set[str]:
@@ -401,11 +401,16 @@ def instrumented(session: Any) -> str | None:
         if call is not None and (type(call) is not types.FunctionType or code is None
                                  or not code.co_filename.startswith(home)):
             return f"{cls.__module__}.{cls.__name__}._make_api_call is instrumented"
-    if _BASELINE is None:
+    import botocore.handlers
+
+    # botocore's built-in handlers, recomputed when a library adds to them (moto does when imported: its
+    # stubber is then in every new session, inert unless a mock is active, and is no instrumentation)
+    builtin = len(botocore.handlers.BUILTIN_HANDLERS)
+    if _BASELINE is None or _BASELINE[0] != builtin:
         import botocore.session
 
-        _BASELINE = _handler_names(botocore.session.Session())
-    extra = _handler_names(_botocore_session(session)) - _BASELINE
+        _BASELINE = (builtin, _handler_names(botocore.session.Session()))
+    extra = _handler_names(_botocore_session(session)) - _BASELINE[1]
     if extra:
         return f"the session has handlers for DynamoDB events: {', '.join(sorted(extra))}"
     return None

@@ -465,7 +465,7 @@ def damaged_error_reply(operation: str, status: int, body: bytes, data: Any) -> 
     """
     if isinstance(data, dict) and (data.get("__type") or data.get("code")):
         return None
-    if data is None and body.lstrip()[:1] not in (b"{", b"["):
+    if body.lstrip()[:1] not in (b"{", b"["):  # empty, text, HTML: not JSON at all
         return None
     return CorruptResponse("InvalidResponse", f"HTTP {status} error reply that is not a complete JSON error "
                            "(body withheld: it may hold item values)", operation=operation, status=status)

@@ -52,6 +52,7 @@ __all__ = [
     "connection_failed",
     "not_a_dynamodb_reply",
     "verify_reply",
+    "damaged_error_reply",
     "name_resource",
     "RETRYABLE_CODES",
     "RETRYABLE_CANCELLATION_REASONS",
@@ -301,7 +302,9 @@ class BatchWriteError(DdbkitError):
         self.written = written
         self.cause = cause
         why = f" (last error: {cause})" if cause else " (retries exhausted)"
-        super().__init__(f"{len(self.unprocessed)} write(s) not applied, {written} applied{why}")
+        # the documented contract, not "not applied": a chunk whose reply was lost may have been written
+        super().__init__(f"{len(self.unprocessed)} write(s) not known to be written (safe to resend), "
+                         f"{written} written{why}")
 
     @property
     def items(self) -> list[dict[str, Any]]:
@@ -478,6 +481,23 @@ def not_a_dynamodb_reply(error: BaseException, endpoint: str | None, region: str
     return error
 
 
+def damaged_error_reply(operation: str, status: int, body: bytes, data: Any) -> CorruptResponse | None:
+    """The :class:`CorruptResponse` for an error reply (status other than 200) that is damaged, else None.
+
+    ``data`` is ``body`` parsed as JSON (None if it is not JSON). DynamoDB's error replies are JSON objects
+    with ``__type``: a body that starts like JSON but is not such an object (cut short, framed as complete,
+    no CRC) is damage in transit, not an answer, whatever the status: retryable, and its body withheld (a
+    ConditionalCheckFailed reply carries the stored item). A body that is empty or not JSON at all (a load
+    balancer's or proxy's 503, text or HTML page) is a bare HTTP error, as botocore reads it.
+    """
+    if isinstance(data, dict) and (data.get("__type") or data.get("code")):
+        return None
+    if body.lstrip()[:1] not in (b"{", b"["):  # empty, text, HTML: not JSON at all
+        return None
+    return CorruptResponse("InvalidResponse", f"HTTP {status} error reply that is not a complete JSON error "
+                           "(body withheld: it may hold item values)", operation=operation, status=status)
+
+
 def verify_reply(operation: str, status: int, body: bytes, crc32: str | None,
                  content_length: str | int | None = None) -> None:
     """Raise :class:`CorruptResponse` unless ``body`` is the whole, intact reply.
@@ -494,6 +514,18 @@ def verify_reply(operation: str, status: int, body: bytes, crc32: str | None,
         if int(crc32) != zlib.crc32(body) & 0xFFFFFFFF:
             raise CorruptResponse("CRC32CheckFailed", f"response CRC32 mismatch (HTTP {status})", operation=operation,
                                   status=status)
+        if status == 200:
+            return
+    if status != 200:
+        import json
+
+        try:
+            data = json.loads(body) if body.strip() else None
+        except ValueError:
+            data = None
+        damaged = damaged_error_reply(operation, status, body, data)
+        if damaged is not None:
+            raise damaged
         return
     if status == 200:
         import json

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -157,14 +159,70 @@ def _closed_port() -> int:
     return port
 
 
-@pytest.mark.parametrize("transport", [
-    "fast", "botocore", "fast-async"])
-@pytest.mark.parametrize("port", ["closed", "99999"])
+@pytest.fixture
+def refusing_proxy() -> Iterator[int]:
+    """A forward proxy on 127.0.0.1 that answers every request (CONNECT included) with 407: its port."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n"
+                                 b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(server.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()
+
+
+def _chain_texts(exc: BaseException) -> list[str]:
+    """The whole formatted traceback of ``exc`` (its chain included), and str/repr/args of every exception
+    reachable through ``__cause__``/``__context__`` (suppressed or not: an error tracker may walk them)."""
+    out, seen, stack = ["".join(traceback.format_exception(exc))], set(), [exc]
+    while stack:
+        e = stack.pop()
+        if id(e) not in seen:
+            seen.add(id(e))
+            out += [str(e), repr(e), repr(e.args), repr(vars(e))]
+            stack += [c for c in (e.__cause__, e.__context__) if c is not None]
+    return out
+
+
+def _all_records(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Every record of every logger at every level (DEBUG included), as a handler would format it."""
+    formatter = logging.Formatter("%(name)s %(message)s")
+    return [formatter.format(r) + repr(r.args) for r in caplog.records]
+
+
+@pytest.mark.parametrize("transport", ["fast", "botocore", "fast-async", "aioboto3"])
+@pytest.mark.parametrize("port", ["closed", "99999", "refusing"])
 def test_proxy_errors_do_not_carry_the_proxy_password(monkeypatch: pytest.MonkeyPatch, transport: str, port: str,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+                                                      caplog: pytest.LogCaptureFixture, refusing_proxy: int) -> None:
     if transport == "fast" and port == "closed":
         pytest.skip("covered by the other transports; the fast transport's own case is the malformed URL")
+    if transport == "aioboto3":
+        pytest.importorskip("aioboto3")
     # a malformed port makes urllib3/aiohttp/botocore quote the whole proxy URL, password included
+    if port == "refusing":  # a proxy that answers 407 (aiohttp's ClientHttpProxyError quotes the proxy URL)
+        port = str(refusing_proxy)
     proxy = f"http://alice:{PROXY_PASSWORD}@127.0.0.1:{_closed_port() if port == 'closed' else port}"
     for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.setenv(var, proxy)
@@ -173,10 +231,11 @@ def test_proxy_errors_do_not_carry_the_proxy_password(monkeypatch: pytest.Monkey
     caplog.set_level(logging.DEBUG)
     endpoint = "https://dynamodb.us-east-1.amazonaws.com"
     texts: list[str] = []
-    if transport == "fast-async":
+    if transport in ("fast-async", "aioboto3"):
         async def main() -> None:
-            t = AsyncTable("Things", key="pk", retry=QUICK,
-                           transport=AsyncFastTransport(endpoint_url=endpoint, region_name="us-east-1"))
+            t = AsyncTable("Things", key="pk", retry=QUICK, region_name="us-east-1", endpoint_url=endpoint,
+                           transport=AsyncFastTransport(endpoint_url=endpoint, region_name="us-east-1")
+                           if transport == "fast-async" else "botocore")
             try:
                 await t.get({"pk": "k"})
             finally:
@@ -190,9 +249,10 @@ def test_proxy_errors_do_not_carry_the_proxy_password(monkeypatch: pytest.Monkey
                   if transport == "fast" else "botocore")
         with pytest.raises(DdbkitError) as exc:
             t.get({"pk": "k"})
-    # the ddbkit exception (str/repr) and every log line; its __cause__ is the library's own exception
-    texts += [str(exc.value), repr(exc.value)]
-    _assert_clean(texts + _lines(caplog))
+    # the ddbkit exception and its whole chain, formatted as logger.exception / an error tracker would, and
+    # every log record of every logger at DEBUG (botocore's own records of ddbkit's calls included)
+    texts += _chain_texts(exc.value)
+    _assert_clean(texts + _all_records(caplog))
 
 
 def test_redact_removes_url_credentials_and_auth_headers() -> None:

@@ -28,7 +28,7 @@ from pathlib import PurePath
 from typing import Any, Literal
 
 from ddbkit.engine import Op, Sleep
-from ddbkit.errors import ConditionalCheckFailed
+from ddbkit.errors import ConditionalCheckFailed, ConnectionFailed, DynamoDBError
 from ddbkit.idempotency.errors import (
     IdempotencyInProgress,
     IdempotencyKeyError,
@@ -310,6 +310,19 @@ class IdempotencyStore:
             return None
         except ConditionalCheckFailed as err:
             old = err.item
+        except DynamoDBError as err:
+            if not (isinstance(err, ConnectionFailed) or err.retried):
+                raise  # an answer: the lock write was not applied
+            # the outcome is unknown (a reply lost, cut or damaged, maybe after an attempt that was applied):
+            # read the record back; if the lock is this call's, it was taken and the function runs
+            try:
+                current = yield from self.table._op_get({self.key_attr: key}, consistent=True)
+            except DynamoDBError:
+                raise err from None
+            if current is None:
+                raise  # not applied: the caller sees the failure and may retry
+            rec = self._record(current)
+            return None if rec.lock == lock else rec
         if old is None:  # a backend without ReturnValuesOnConditionCheckFailure: read it
             old = yield from self.table._op_get({self.key_attr: key}, consistent=True)
             if old is None:  # deleted in between (the holder failed): the caller tries again

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed, not_a_dynamodb_reply
 from ddbkit.transport.botocore import install_reply_check, merged_config, snake_case
 from ddbkit.transport.errors import error_from_response
+from ddbkit.transport.scrub import scrubbed, scrubbed_cause
 
 __all__ = ["AsyncTransport", "AioBotocoreTransport"]
 
@@ -86,8 +87,10 @@ class AioBotocoreTransport:
         from botocore.exceptions import HTTPClientError
         from botocore.exceptions import NoCredentialsError as BotoNoCredentialsError
 
+        failure: BaseException | None = None
         try:
-            response: dict[str, Any] = await getattr(client, snake_case(operation))(**request)
+            with scrubbed():  # botocore's own records of this call: no bodies, no proxy credentials
+                response: dict[str, Any] = await getattr(client, snake_case(operation))(**request)
         except ClientError as err:
             error = err.response.get("Error", {})
             status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -98,7 +101,10 @@ class AioBotocoreTransport:
         except BotoNoCredentialsError:
             raise NoCredentialsError() from None
         except (BotoConnectionError, HTTPClientError, asyncio.TimeoutError) as err:
-            raise connection_failed(err, operation, client.meta.endpoint_url, client.meta.region_name) from err
+            failure = err
+        if failure is not None:  # raised outside the except: aiohttp's ClientHttpProxyError quotes the proxy URL
+            raise connection_failed(failure, operation, client.meta.endpoint_url,
+                                   client.meta.region_name) from scrubbed_cause(failure)
         response.pop("ResponseMetadata", None)
         return response
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed, not_a_dynamodb_reply, verify_reply
 from ddbkit.transport.errors import error_from_response
+from ddbkit.transport.scrub import scrubbed, scrubbed_cause
 
 __all__ = ["BotocoreTransport", "snake_case", "client_config", "merged_config", "install_reply_check"]
 
@@ -120,8 +121,10 @@ class BotocoreTransport:
         from botocore.exceptions import ClientError
         from botocore.exceptions import NoCredentialsError as BotoNoCredentialsError
 
+        failure: BaseException | None = None
         try:
-            response: dict[str, Any] = method(**request)
+            with scrubbed():  # botocore's own records of this call: no bodies, no proxy credentials
+                response: dict[str, Any] = method(**request)
         except ClientError as err:
             error = err.response.get("Error", {})
             status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -132,7 +135,10 @@ class BotocoreTransport:
         except BotoNoCredentialsError:
             raise NoCredentialsError() from None
         except _connection_errors() as err:
-            raise connection_failed(err, operation, self.client.meta.endpoint_url, self.client.meta.region_name) from err
+            failure = err
+        if failure is not None:  # raised outside the except: the library's chain may quote a proxy password
+            raise connection_failed(failure, operation, self.client.meta.endpoint_url,
+                                   self.client.meta.region_name) from scrubbed_cause(failure)
         response.pop("ResponseMetadata", None)
         return response
 

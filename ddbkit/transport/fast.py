@@ -31,6 +31,7 @@ from typing import Any
 
 from ddbkit.engine import Transport
 from ddbkit.errors import ConnectionFailed, DynamoDBError, connection_failed, not_a_dynamodb_reply, redact
+from ddbkit.transport.scrub import scrubbed_cause
 from ddbkit.transport.wire import (
     DATA_PLANE,
     abandon,
@@ -80,6 +81,7 @@ class FastTransport:
         self._config = config
         self._options = Options(config, max_pool_connections=max_pool_connections, connect_timeout=connect_timeout,
                                 read_timeout=read_timeout, verify=verify)
+        check_proxies_config(self._options.proxies_config)
         self._lock = threading.RLock()  # _setup may build the control transport while holding it
         self._wire: WireProtocol | None = None
         self._credentials: Any = None
@@ -131,7 +133,7 @@ class FastTransport:
                 self._direct = proxy is None
                 if proxy:
                     try:
-                        self._manager = _proxy_manager(proxy, opts.proxies_config, kwargs)
+                        self._manager = _proxy_manager(proxy, opts.proxies_config, kwargs, wire.scheme)
                         self._pool = self._manager.connection_from_url(wire.url)
                     except ValueError as err:  # urllib3's LocationParseError quotes the URL, password included
                         raise ConnectionFailed(type(err).__name__,
@@ -151,6 +153,7 @@ class FastTransport:
             return self.control.send(operation, request)
         body, headers = wire.prepare(operation, request, self._credentials.get_frozen_credentials()
                                      if self._credentials is not None else None)
+        failure: BaseException | None = None
         try:
             if self._direct:
                 status, data, crc = self._exchange(wire, body, headers)
@@ -159,7 +162,10 @@ class FastTransport:
                                                  timeout=self._timeout, redirect=False, assert_same_host=False)
                 status, data, crc = response.status, response.data, response.headers.get("x-amz-crc32")
         except self._http_errors as err:
-            raise connection_failed(err, operation, wire.endpoint_url, wire.signer.region) from err  # no reprs
+            failure = err
+        if failure is not None:  # names the endpoint, no reprs; the cause is scrubbed of proxy credentials
+            raise connection_failed(failure, operation, wire.endpoint_url,
+                                    wire.signer.region) from scrubbed_cause(failure)
         try:
             return wire.parse(operation, status, data, crc)
         except DynamoDBError as err:
@@ -221,7 +227,8 @@ class FastTransport:
         return f"FastTransport({where})"
 
 
-def _proxy_manager(proxy: str, proxies_config: dict[str, Any], pool_kwargs: dict[str, Any]) -> Any:
+def _proxy_manager(proxy: str, proxies_config: dict[str, Any], pool_kwargs: dict[str, Any],
+                   scheme: str = "https") -> Any:
     """A urllib3 ProxyManager for ``proxy``, with ``Proxy-Authorization`` from its ``user:password@``
     (as botocore sends it) and botocore's ``proxies_config`` (proxy CA bundle, client cert, forwarding)."""
     import urllib3
@@ -232,13 +239,51 @@ def _proxy_manager(proxy: str, proxies_config: dict[str, Any], pool_kwargs: dict
     if parts.username is not None:
         headers = urllib3.make_headers(proxy_basic_auth=f"{unquote(parts.username)}:{unquote(parts.password or '')}")
         proxy = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+    # proxy_ca_bundle / proxy_client_cert are for the TLS connection to an https:// proxy, never the
+    # endpoint's: for an https endpoint urllib3 takes them as proxy_ssl_context; for an http endpoint the
+    # connection to the proxy is the only TLS one (urllib3 makes it with the pool's own TLS settings).
+    # proxy_use_forwarding_for_https sends https requests to an https:// proxy instead of tunnelling them
+    # (urllib3 ignores it for an http:// proxy, as botocore does).
     kwargs = dict(pool_kwargs)
-    if proxies_config.get("proxy_ca_bundle"):
-        kwargs["ca_certs"] = proxies_config["proxy_ca_bundle"]
-    if proxies_config.get("proxy_client_cert"):
-        cert = proxies_config["proxy_client_cert"]
-        kwargs["cert_file"], kwargs["key_file"] = (cert if isinstance(cert, tuple) else (cert, None))
-    return urllib3.ProxyManager(proxy, num_pools=1, proxy_headers=headers, **kwargs)
+    bundle, cert = proxies_config.get("proxy_ca_bundle"), proxies_config.get("proxy_client_cert")
+    if scheme == "http" and (bundle or cert):
+        kwargs["cert_reqs"] = "CERT_REQUIRED"
+        if bundle:
+            kwargs["ca_certs"] = str(bundle)
+        if cert:
+            kwargs["cert_file"], kwargs["key_file"] = cert if isinstance(cert, (tuple, list)) else (cert, None)
+    return urllib3.ProxyManager(proxy, num_pools=1, proxy_headers=headers,
+                                proxy_ssl_context=proxy_ssl_context(proxies_config) if scheme == "https" else None,
+                                use_forwarding_for_https=bool(proxies_config.get("proxy_use_forwarding_for_https")),
+                                **kwargs)
+
+
+PROXIES_CONFIG_KEYS = frozenset({"proxy_ca_bundle", "proxy_client_cert", "proxy_use_forwarding_for_https"})
+
+
+def check_proxies_config(proxies_config: dict[str, Any]) -> None:
+    """Refuse ``Config(proxies_config=...)`` keys botocore does not define (a typo would be ignored silently)."""
+    unknown = sorted(set(proxies_config) - PROXIES_CONFIG_KEYS)
+    if unknown:
+        raise ValueError(f"Config(proxies_config=...): unknown key(s) {', '.join(map(repr, unknown))} (known: "
+                         f"{', '.join(sorted(PROXIES_CONFIG_KEYS))})")
+
+
+def proxy_ssl_context(proxies_config: dict[str, Any], base: Any = None) -> Any:
+    """The TLS context for an https:// proxy from ``proxy_ca_bundle`` / ``proxy_client_cert`` (botocore's
+    ``_setup_proxy_ssl_context``), or None when neither is set. ``base``: a context to add them to."""
+    bundle, cert = proxies_config.get("proxy_ca_bundle"), proxies_config.get("proxy_client_cert")
+    if not bundle and not cert:
+        return None
+    import ssl
+
+    context = base if base is not None else ssl.create_default_context()
+    if bundle:
+        context.load_verify_locations(cafile=str(bundle))
+    if cert:
+        cert_file, key_file = cert if isinstance(cert, (tuple, list)) else (cert, None)
+        context.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
+    return context
 
 
 class ThreadedTransport:
@@ -274,6 +319,7 @@ class AsyncFastTransport:
         self._config = config
         self._options = Options(config, max_pool_connections=max_pool_connections, connect_timeout=connect_timeout,
                                 read_timeout=read_timeout, verify=verify)
+        check_proxies_config(self._options.proxies_config)
         self._wire: WireProtocol | None = None
         self._credentials: Any = None
         self._http: Any = None
@@ -345,6 +391,8 @@ class AsyncFastTransport:
                 if wire.scheme == "https":
                     ca = _ca_bundle(self._session, opts.verify)
                     ssl_arg = False if ca is False else ssl.create_default_context(cafile=str(ca))
+                proxy = _proxy_for(wire.scheme, wire.host, opts.proxies)
+                ssl_arg = _aiohttp_proxy_tls(proxy, opts.proxies_config, ssl_arg)
                 connector = aiohttp.TCPConnector(limit=opts.max_pool, ssl=ssl_arg if ssl_arg is not None else True,
                                                  keepalive_timeout=30)
                 timeout = aiohttp.ClientTimeout(total=None, sock_connect=opts.connect_timeout,
@@ -352,7 +400,6 @@ class AsyncFastTransport:
                 # trust_env would also read ~/.netrc credentials into an Authorization header: proxies
                 # from the environment are applied per request instead
                 self._http = aiohttp.ClientSession(connector=connector, timeout=timeout)
-                proxy = _proxy_for(wire.scheme, wire.host, opts.proxies)
                 self._proxy, self._proxy_headers = _split_proxy_auth(proxy) if proxy else (None, None)
                 if self._proxy_headers and wire.scheme == "http":
                     # aiohttp sends proxy_headers only on a CONNECT: for an http endpoint the absolute-form
@@ -388,13 +435,17 @@ class AsyncFastTransport:
         body, headers = wire.prepare(operation, request, await self._frozen())
         if self._request_proxy_headers:
             headers.update(self._request_proxy_headers)
+        failure: BaseException | None = None
         try:
             async with self._http.post(wire.url, data=body, headers=headers, proxy=self._proxy,
                                        proxy_headers=self._proxy_headers, allow_redirects=False) as resp:
                 data = await resp.read()
                 status, crc = resp.status, resp.headers.get("x-amz-crc32")
         except self._errors as err:
-            raise connection_failed(err, operation, wire.endpoint_url, wire.signer.region) from err  # no reprs
+            failure = err
+        if failure is not None:  # names the endpoint, no reprs; the cause is scrubbed of proxy credentials
+            raise connection_failed(failure, operation, wire.endpoint_url,
+                                    wire.signer.region) from scrubbed_cause(failure)
         try:
             return wire.parse(operation, status, data, crc)
         except DynamoDBError as err:
@@ -417,6 +468,27 @@ class AsyncFastTransport:
     def __repr__(self) -> str:
         where = self._wire.endpoint_url if self._wire else self._endpoint_url or "(resolved on first use)"
         return f"AsyncFastTransport({where})"
+
+
+def _aiohttp_proxy_tls(proxy: str | None, proxies_config: dict[str, Any], ssl_arg: Any) -> Any:
+    """The connector's ``ssl`` with ``proxies_config`` applied for an https:// ``proxy``.
+
+    aiohttp has one TLS setting per request, used for the connection to an https:// proxy and for the
+    endpoint's own TLS: ``proxy_ca_bundle`` is added to the endpoint's trust (not substituted for it) and
+    ``proxy_client_cert`` is loaded into it (offered to whichever side asks for a client certificate).
+    aiohttp always tunnels (CONNECT) to an https endpoint: ``proxy_use_forwarding_for_https`` with an
+    https:// proxy cannot be honoured and is refused (botocore would forward). For an http:// proxy the
+    three keys do nothing, on botocore as here.
+    """
+    if not proxy or not proxy.lower().startswith("https://"):
+        return ssl_arg
+    if proxies_config.get("proxy_use_forwarding_for_https"):
+        raise ValueError("Config(proxies_config={'proxy_use_forwarding_for_https': True}) with an https:// proxy "
+                         "is not supported by the fast async transport (aiohttp always tunnels with CONNECT): "
+                         "use transport='botocore' (aioboto3) or drop the option")
+    if ssl_arg is False:  # verify=False: nothing is verified, the proxy's certificate neither
+        return False
+    return proxy_ssl_context(proxies_config, ssl_arg) or ssl_arg
 
 
 def _split_proxy_auth(proxy: str) -> tuple[str, dict[str, str] | None]:

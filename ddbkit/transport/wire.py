@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
-from ddbkit.errors import CorruptResponse, NoCredentialsError, NoRegionError
+from ddbkit.errors import CorruptResponse, NoCredentialsError, NoRegionError, damaged_error_reply
 from ddbkit.transport.errors import error_from_response
 from ddbkit.transport.sigv4 import DynamoDBSigner, host_header
 
@@ -199,7 +199,10 @@ class WireProtocol:
             code = str(data.get("__type") or data.get("code"))
             message = str(data.get("message") or data.get("Message") or "")
             raise error_from_response(code, message, operation=operation, status=status, response=data)
-        # no JSON error: a bare 5xx/4xx from a load balancer or proxy
+        damaged = damaged_error_reply(operation, status, body, data)
+        if damaged is not None:  # a cut or damaged error reply: retried, its body (item values) withheld
+            raise damaged
+        # no JSON at all: a bare 5xx/4xx from a load balancer or proxy
         text = body[:500].decode("utf-8", "replace").strip()
         raise error_from_response(str(status), text or f"HTTP {status}", operation=operation, status=status,
                                   response={"body": text})
@@ -232,7 +235,7 @@ def _binary_as_bytes(key: dict[str, Any]) -> dict[str, Any]:
     return key
 
 
-class _ResponseError(ConnectionError):
+class InvalidHTTPResponse(ConnectionError):
     """The server's answer was not valid HTTP/1.1 (or ended early)."""
 
 
@@ -245,10 +248,10 @@ def read_response(fp: Any) -> tuple[int, bytes, str | None, bool]:
     while True:
         line = fp.readline(65537)
         if not line:
-            raise _ResponseError("connection closed before a response")
+            raise InvalidHTTPResponse("connection closed before a response")
         parts = line.split(None, 2)
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-            raise _ResponseError(f"not an HTTP status line: {line[:80]!r}")
+            raise InvalidHTTPResponse(f"not an HTTP status line: {line[:80]!r}")
         status = int(parts[1])
         keep_alive = parts[0] == b"HTTP/1.1"
         length: int | None = None
@@ -259,7 +262,7 @@ def read_response(fp: Any) -> tuple[int, bytes, str | None, bool]:
             if line in (b"\r\n", b"\n"):
                 break
             if not line:
-                raise _ResponseError("connection closed in the response headers")
+                raise InvalidHTTPResponse("connection closed in the response headers")
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
@@ -287,7 +290,7 @@ def read_response(fp: Any) -> tuple[int, bytes, str | None, bool]:
     elif length is not None:
         data = fp.read(length)
         if len(data) != length:
-            raise _ResponseError(f"response body ended after {len(data)} of {length} bytes")
+            raise InvalidHTTPResponse(f"response body ended after {len(data)} of {length} bytes")
     elif status in (204, 304):
         data = b""
     else:
@@ -358,7 +361,7 @@ class Options:
 
 _WATCHED_EVENTS = ("provide-client-params", "before-parameter-build", "before-call", "request-created",
                    "before-sign", "before-send", "after-call", "after-call-error", "needs-retry")
-_BASELINE: set[str] | None = None
+_BASELINE: tuple[int, set[str]] | None = None
 #: Modules whose handlers only append to the User-Agent (Powertools registers one on every session it
 #: sees once imported): no instrumentation, so they never send a call through botocore.
 _USER_AGENT_ONLY = frozenset({"aws_lambda_powertools.shared.user_agent"})
@@ -405,11 +408,16 @@ def instrumented(session: Any) -> str | None:
         if call is not None and (type(call) is not types.FunctionType or code is None
                                  or not code.co_filename.startswith(home)):
             return f"{cls.__module__}.{cls.__name__}._make_api_call is instrumented"
-    if _BASELINE is None:
+    import botocore.handlers
+
+    # botocore's built-in handlers, recomputed when a library adds to them (moto does when imported: its
+    # stubber is then in every new session, inert unless a mock is active, and is no instrumentation)
+    builtin = len(botocore.handlers.BUILTIN_HANDLERS)
+    if _BASELINE is None or _BASELINE[0] != builtin:
         import botocore.session
 
-        _BASELINE = _handler_names(botocore.session.Session())
-    extra = _handler_names(_botocore_session(session)) - _BASELINE
+        _BASELINE = (builtin, _handler_names(botocore.session.Session()))
+    extra = _handler_names(_botocore_session(session)) - _BASELINE[1]
     if extra:
         return f"the session has handlers for DynamoDB events: {', '.join(sorted(extra))}"
     return None

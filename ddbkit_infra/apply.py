@@ -1,6 +1,6 @@
-"""``ddbkit apply`` / ``ddbkit destroy``: execute a :class:`~ddbkit_infra.plan.Plan`, and delete a table.
+"""``ddbkit apply`` / ``ddbkit destroy``: execute a :class:`~ddbkit_infra.plan.planner.Plan`, and delete a table.
 
-:func:`apply_plan` runs the plan's calls in order, filling :class:`~ddbkit_infra.plan.Ref` placeholders
+:func:`apply_plan` runs the plan's calls in order, filling :class:`~ddbkit_infra.plan.planner.Ref` placeholders
 with outputs of earlier calls and waiting after each call that needs it (table and indexes ACTIVE, replica
 ACTIVE, DAX cluster available). It refuses a plan holding a ``refuse`` change before making any call.
 Idempotent by construction: the plan was computed from the live state, so after an apply a new plan is
@@ -25,7 +25,7 @@ from typing import Any
 
 from ddbkit.config import TableConfig
 
-from ddbkit_infra.plan import (
+from ddbkit_infra.plan.planner import (
     Action,
     ApiCall,
     AwsClients,
@@ -39,7 +39,7 @@ from ddbkit_infra.plan import (
     stream_policy_gap,
     unsupported,
 )
-from ddbkit_infra.table_api import alarm_prefix, dax_enabled
+from ddbkit_infra.resources import alarm_prefix, dax_enabled
 
 __all__ = ["ApplyResult", "OnWait", "apply_plan", "destroy", "wait_for"]
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
 
-from ddbkit.engine import Op, Sleep
+from ddbkit.core.engine import Op, Sleep
 from ddbkit.errors import ConditionalCheckFailed, ConnectionFailed, DynamoDBError
 from ddbkit.idempotency.errors import (
     IdempotencyInProgress,

@@ -43,8 +43,8 @@ class Outbox:
     def actions(self, table: Any, item: Mapping[str, Any], event_type: str, payload: Mapping[str, Any] | None = None,
                 *, condition: Any = None, event_id: str | None = None) -> list[Any]:
         """The two transaction actions: put ``item`` (if ``condition``) into ``table``, put the event (once)."""
-        from ddbkit import transactions as tx
-        from ddbkit.expressions import Attr
+        from ddbkit.core import transactions as tx
+        from ddbkit.core.expressions import Attr
 
         event = self.event_item(event_type, payload if payload is not None else item, event_id)
         return [tx.Put(item, condition=condition, table=table if table is not self.events else None),

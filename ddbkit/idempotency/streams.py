@@ -31,7 +31,7 @@ class RecordIdempotency:
 
     ``key`` selects the identity of a record: None (default) its ``eventID`` (each stream record once),
     a JMESPath over the raw record (``"dynamodb.Keys"``, ``"dynamodb.NewImage.orderId.S"``: one run per
-    order), or a callable of the :class:`~ddbkit.streams.StreamRecord`. ``prefix`` namespaces the keys
+    order), or a callable of the :class:`~ddbkit.streams.processors.StreamRecord`. ``prefix`` namespaces the keys
     (default ``"stream"``: set one per processor sharing a store). Other options as
     :class:`IdempotencyConfig` (``expires_after``: keep it longer than the stream's 24-hour retention when
     keying by event ID, so a redelivery is always recognised).

@@ -11,7 +11,7 @@ taken from the config's key schema)::
         version: Annotated[int, Version] = 0             # optimistic locking
 
 Conversion both ways goes through pydantic's own (Rust) serializer and validator, then ddbkit's codec
-(:func:`ddbkit.codec.marshal_item`): so a field's ``PlainSerializer``/``field_serializer`` applies, and
+(:func:`ddbkit.core.codec.marshal_item`): so a field's ``PlainSerializer``/``field_serializer`` applies, and
 numbers follow the codec's exact policy. What the codec cannot store is converted per field type, decided
 once per class: ``datetime`` to fixed-width UTC text (``2026-12-04T22:40:07.123456Z``, or a
 :class:`DateTimeFormat`), epoch seconds with ``EpochSeconds`` (microseconds kept) and for the TTL attribute
@@ -39,10 +39,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import to_jsonable_python
 from typing_extensions import Self
 
-from ddbkit.codec import NumberMode, marshal_item, unmarshal_item
+from ddbkit.core.codec import NumberMode, marshal_item, unmarshal_item
 from ddbkit.errors import ClientValidationError, DdbkitError, ExpressionError
-from ddbkit.expressions import Attr, Key, KeyCondition, Path
-from ddbkit.keys import KeySchema
+from ddbkit.core.expressions import Attr, Key, KeyCondition, Path
+from ddbkit.core.keys import KeySchema
 from ddbkit.models.templates import KeyTemplate
 
 __all__ = ["Model", "HashKey", "RangeKey", "Version", "TTL", "EpochSeconds", "DateTimeFormat", "ModelAttr",

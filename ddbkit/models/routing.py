@@ -25,9 +25,9 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ddbkit.errors import ClientValidationError
-from ddbkit.expressions import Key, KeyCondition
+from ddbkit.core.expressions import Key, KeyCondition
 from ddbkit.models.base import Model
-from ddbkit.operations import Page
+from ddbkit.core.operations import Page
 
 if TYPE_CHECKING:
     from ddbkit.aio import AsyncTable

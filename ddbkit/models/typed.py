@@ -18,12 +18,12 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from ddbkit import transactions as tx
-from ddbkit.batch import BatchWriteResult
-from ddbkit.engine import Op
+from ddbkit.core import transactions as tx
+from ddbkit.core.batch import BatchWriteResult
+from ddbkit.core.engine import Op
 from ddbkit.errors import ClientValidationError, ConditionalCheckFailed
-from ddbkit.expressions import Attr, Condition, Key, KeyCondition, Update
-from ddbkit.keys import KeySchema
+from ddbkit.core.expressions import Attr, Condition, Key, KeyCondition, Update
+from ddbkit.core.keys import KeySchema
 from ddbkit.models.base import (
     ItemValidationError,
     Model,
@@ -33,7 +33,7 @@ from ddbkit.models.base import (
     decode_item,
     stores_nothing,
 )
-from ddbkit.operations import Page, TableCore, VersionConflict
+from ddbkit.core.operations import Page, TableCore, VersionConflict
 
 if TYPE_CHECKING:
     from ddbkit.aio import AsyncTable

@@ -67,7 +67,7 @@ class AioBotocoreTransport:
                     session = self._session or _default_aio_session(aioboto3)
                     kwargs = dict(self._kwargs)
                     kwargs["config"] = merged_config(kwargs["config"])
-                    from ddbkit.region import resolve_region
+                    from ddbkit.core.region import resolve_region
 
                     kwargs["region_name"] = resolve_region(kwargs["region_name"], session)
                     cm = session.client("dynamodb", **kwargs)

@@ -29,7 +29,7 @@ import inspect
 import threading
 from typing import Any
 
-from ddbkit.engine import Transport
+from ddbkit.core.engine import Transport
 from ddbkit.errors import ConnectionFailed, DynamoDBError, connection_failed, not_a_dynamodb_reply, redact
 from ddbkit.transport.scrub import scrubbed_cause
 from ddbkit.transport.wire import (
@@ -57,7 +57,7 @@ __all__ = ["DATA_PLANE", "WireProtocol", "FastTransport", "AsyncFastTransport", 
 
 
 class FastTransport:
-    """A synchronous :class:`~ddbkit.engine.Transport` for the data plane over urllib3.
+    """A synchronous :class:`~ddbkit.core.engine.Transport` for the data plane over urllib3.
 
     ``session`` (boto3 or botocore Session; default ``boto3.DEFAULT_SESSION``, as boto3) supplies
     credentials, region, configured endpoints and the app id; ``endpoint_url`` overrides the endpoint
@@ -287,7 +287,7 @@ def proxy_ssl_context(proxies_config: dict[str, Any], base: Any = None) -> Any:
 
 
 class ThreadedTransport:
-    """A blocking :class:`~ddbkit.engine.Transport` behind the async protocol (each call on a worker thread):
+    """A blocking :class:`~ddbkit.core.engine.Transport` behind the async protocol (each call on a worker thread):
     the async fast transport's control plane when it was given a boto3 session."""
 
     def __init__(self, transport: Transport) -> None:

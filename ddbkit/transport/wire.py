@@ -2,7 +2,7 @@
 
 Settings resolution (region, endpoint, credentials through botocore's session), request encoding and
 SigV4 signing, HTTP/1.1 response reading and response/error parsing live here once; ``ddbkit.transport.fast``
-only does I/O. Responses keep B values as base64 text (``ddbkit.codec`` decodes both forms), except in
+only does I/O. Responses keep B values as base64 text (``ddbkit.core.codec`` decodes both forms), except in
 ``LastEvaluatedKey``, which is normalised to bytes so cursors are identical whichever transport made them.
 """
 
@@ -90,7 +90,7 @@ def resolve_region_and_endpoint(session: Any, region_name: str | None,
     (configured endpoints, FIPS, dual-stack, account-based endpoints, partitions)."""
     if not endpoint_url:
         return region_name or "", None
-    from ddbkit.region import resolve_region
+    from ddbkit.core.region import resolve_region
 
     region = resolve_region(region_name, _botocore_session(session))
     if not region:

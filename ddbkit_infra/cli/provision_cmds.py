@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ddbkit.config import ComponentFile
 
     from ddbkit_infra.compliance import EffectiveConfig
-    from ddbkit_infra.plan import AwsClients
+    from ddbkit_infra.plan.planner import AwsClients
 
 TIERS = ["commercial", "fedramp-moderate", "fedramp-high"]
 
@@ -47,7 +47,7 @@ def register(group: click.Group) -> None:
 
 def make_clients(region: str | None, endpoint_url: str | None, *, profile: str | None = None) -> AwsClients:
     """The clients every command uses (tests replace this to attach emulators or stubs)."""
-    from ddbkit_infra.plan import AwsClients
+    from ddbkit_infra.plan.planner import AwsClients
 
     config = None
     if endpoint_url:
@@ -81,8 +81,8 @@ def _errors(what: str, region: str | None = None, endpoint: str | None = None) -
 
     from ddbkit.config import ConfigError
     from ddbkit.errors import DdbkitError
-    from ddbkit_infra.iam import BindError
-    from ddbkit_infra.plan import ProvisioningError, UnsupportedOperationError
+    from ddbkit_infra.iam.binds import BindError
+    from ddbkit_infra.plan.planner import ProvisioningError, UnsupportedOperationError
 
     try:
         yield
@@ -110,7 +110,7 @@ def _effective(loaded: ComponentFile, component: str | None, tier: str | None = 
 def _binds(loaded: ComponentFile, name: str) -> dict[str, Any]:
     """The file's binds to table component ``name``, as make_plan/synthesize take them (the VPC endpoint
     policy's actions and the resource policy's grants to other accounts)."""
-    from ddbkit_infra.security import bind_accesses, bind_grants
+    from ddbkit_infra.iam.security import bind_accesses, bind_grants
 
     return {"bind_accesses": bind_accesses(loaded, name), "bind_grants": bind_grants(loaded, name)}
 
@@ -138,7 +138,7 @@ def plan(file: str, component: str | None, region: str | None, profile: str | No
     Destructive and disruptive changes are named. Exit 1 when a change is refused (key schema, LSIs, ...).
     """
     from ddbkit_infra.cli.risk import assess
-    from ddbkit_infra.plan import make_plan
+    from ddbkit_infra.plan.planner import make_plan
 
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
@@ -191,7 +191,7 @@ def apply(file: str, component: str | None, region: str | None, profile: str | N
     from ddbkit_infra.apply import destroy as run_destroy
     from ddbkit_infra.cli.progress import WaitReporter
     from ddbkit_infra.cli.risk import assess, replaceable
-    from ddbkit_infra.plan import make_plan
+    from ddbkit_infra.plan.planner import make_plan
 
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
@@ -345,7 +345,7 @@ def synth(file: str, component: str | None, region: str | None, tier: str | None
 
     A FILE with several tables needs --component; run synth once per table.
     """
-    from ddbkit_infra.cloudformation import render, synthesize
+    from ddbkit_infra.synth.cloudformation import render, synthesize
 
     loaded = load_or_exit(file)
     with _errors(file):
@@ -383,11 +383,11 @@ def bind(file: str, component: str, account_id: str | None, region: str | None, 
     --account-id or STS GetCallerIdentity; when either is unknown bind says how to give it. Environment
     values are real or left out (no /stream/* wildcard). Only --format cloudformation keeps ${AWS::...}
     placeholders, as Fn::Sub in a template CloudFormation fills."""
-    from ddbkit_infra.iam import arn_context, bind_outputs, bind_template
+    from ddbkit_infra.iam.binds import arn_context, bind_outputs, bind_template
 
     loaded = load_or_exit(file)
     if fmt == "cloudformation":
-        from ddbkit_infra.cloudformation import render
+        from ddbkit_infra.synth.cloudformation import render
 
         with _errors(f"{file}: component {component}"):
             effs = {n: e.config for n, e in _effective(loaded, None).items()}

@@ -12,7 +12,7 @@ import asyncio
 from typing import Any, Protocol
 
 from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed, not_a_dynamodb_reply
-from ddbkit.transport.botocore import install_reply_check, merged_config, snake_case
+from ddbkit.transport.botocore import client_location, install_reply_check, merged_config, snake_case
 from ddbkit.transport.errors import error_from_response
 from ddbkit.transport.scrub import scrubbed, scrubbed_cause
 
@@ -97,14 +97,13 @@ class AioBotocoreTransport:
             mapped = error_from_response(str(error.get("Code", "Unknown")), str(error.get("Message", "")),
                                          operation=operation, status=status, response=err.response)
             # a reply without a DynamoDB error code (an HTML page): never its body; name region and endpoint
-            raise not_a_dynamodb_reply(mapped, client.meta.endpoint_url, client.meta.region_name) from None
+            raise not_a_dynamodb_reply(mapped, *client_location(client)) from None
         except BotoNoCredentialsError:
             raise NoCredentialsError() from None
         except (BotoConnectionError, HTTPClientError, asyncio.TimeoutError) as err:
             failure = err
         if failure is not None:  # raised outside the except: aiohttp's ClientHttpProxyError quotes the proxy URL
-            raise connection_failed(failure, operation, client.meta.endpoint_url,
-                                   client.meta.region_name) from scrubbed_cause(failure)
+            raise connection_failed(failure, operation, *client_location(client)) from scrubbed_cause(failure)
         response.pop("ResponseMetadata", None)
         return response
 

@@ -23,10 +23,21 @@ from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed, 
 from ddbkit.transport.errors import error_from_response
 from ddbkit.transport.scrub import scrubbed, scrubbed_cause
 
-__all__ = ["BotocoreTransport", "snake_case", "client_config", "merged_config", "install_reply_check"]
+__all__ = ["BotocoreTransport", "snake_case", "client_config", "client_location", "merged_config", "install_reply_check"]
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _METHODS: dict[str, str] = {}
+
+
+def client_location(client: Any) -> tuple[str | None, str | None]:
+    """The endpoint URL and region of a botocore-shaped client, for error messages, or None for each.
+
+    Read defensively: a DAX client (amazondax) or a test double has no botocore ``meta``, and an
+    AttributeError raised while building an error must not pass for "this client lacks the operation"
+    (DaxTransport would then silently send the call to DynamoDB instead)."""
+    meta = getattr(client, "meta", None)
+    endpoint, region = getattr(meta, "endpoint_url", None), getattr(meta, "region_name", None)
+    return (endpoint if isinstance(endpoint, str) else None, region if isinstance(region, str) else None)
 
 
 def snake_case(operation: str) -> str:
@@ -131,14 +142,13 @@ class BotocoreTransport:
             mapped = error_from_response(str(error.get("Code", "Unknown")), str(error.get("Message", "")),
                                          operation=operation, status=status, response=err.response)
             # a reply without a DynamoDB error code (an HTML page): never its body; name region and endpoint
-            raise not_a_dynamodb_reply(mapped, self.client.meta.endpoint_url, self.client.meta.region_name) from None
+            raise not_a_dynamodb_reply(mapped, *client_location(self.client)) from None
         except BotoNoCredentialsError:
             raise NoCredentialsError() from None
         except _connection_errors() as err:
             failure = err
         if failure is not None:  # raised outside the except: the library's chain may quote a proxy password
-            raise connection_failed(failure, operation, self.client.meta.endpoint_url,
-                                   self.client.meta.region_name) from scrubbed_cause(failure)
+            raise connection_failed(failure, operation, *client_location(self.client)) from scrubbed_cause(failure)
         response.pop("ResponseMetadata", None)
         return response
 

@@ -127,6 +127,7 @@ def test_powertools_user_agent_marker_keeps_the_fast_path(capture: CaptureServer
     only appends a feature to the User-Agent. That is no instrumentation: a Lambda using Powertools keeps
     the fast path (before, once the fast path had seen a session before Powertools was imported, every
     later session delegated to botocore)."""
+    import botocore.handlers
     import botocore.session
     from aws_lambda_powertools.shared.user_agent import register_feature_to_session
 
@@ -134,7 +135,8 @@ def test_powertools_user_agent_marker_keeps_the_fast_path(capture: CaptureServer
 
     # The baseline as the fast path computes it when its first session predates the Powertools import.
     fresh = wire._handler_names(botocore.session.Session())
-    monkeypatch.setattr(wire, "_BASELINE", {n for n in fresh if "aws_lambda_powertools" not in n})
+    monkeypatch.setattr(wire, "_BASELINE", (len(botocore.handlers.BUILTIN_HANDLERS),
+                                            {n for n in fresh if "aws_lambda_powertools" not in n}))
     session = boto3.Session(region_name="us-east-1")
     register_feature_to_session(session, "idempotency")
     t = _send(name, session=session, endpoint_url=capture.url)

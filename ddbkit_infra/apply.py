@@ -1,6 +1,6 @@
-"""``ddbkit apply`` / ``ddbkit destroy``: execute a :class:`~ddbkit_infra.plan.planner.Plan`, and delete a table.
+"""``ddbkit apply`` / ``ddbkit destroy``: execute a :class:`~ddbkit_infra.plan.Plan`, and delete a table.
 
-:func:`apply_plan` runs the plan's calls in order, filling :class:`~ddbkit_infra.plan.planner.Ref` placeholders
+:func:`apply_plan` runs the plan's calls in order, filling :class:`~ddbkit_infra.plan.Ref` placeholders
 with outputs of earlier calls and waiting after each call that needs it (table and indexes ACTIVE, replica
 ACTIVE, DAX cluster available). It refuses a plan holding a ``refuse`` change before making any call.
 Idempotent by construction: the plan was computed from the live state, so after an apply a new plan is
@@ -25,7 +25,7 @@ from typing import Any
 
 from ddbkit.config import TableConfig
 
-from ddbkit_infra.plan.planner import (
+from ddbkit_infra.plan import (
     Action,
     ApiCall,
     AwsClients,

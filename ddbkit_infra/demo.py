@@ -94,7 +94,7 @@ def provision(path: str | Path, *, endpoint_url: str | None, region: str = "us-e
     keys created on the local backend.
     """
     from ddbkit_infra.apply import apply_plan
-    from ddbkit_infra.plan.planner import AwsClients, make_plan
+    from ddbkit_infra.plan import AwsClients, make_plan
 
     loaded = load_component_file(path)
     config = None

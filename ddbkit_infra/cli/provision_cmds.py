@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ddbkit.config import ComponentFile
 
     from ddbkit_infra.compliance import EffectiveConfig
-    from ddbkit_infra.plan.planner import AwsClients
+    from ddbkit_infra.plan import AwsClients
 
 TIERS = ["commercial", "fedramp-moderate", "fedramp-high"]
 
@@ -47,7 +47,7 @@ def register(group: click.Group) -> None:
 
 def make_clients(region: str | None, endpoint_url: str | None, *, profile: str | None = None) -> AwsClients:
     """The clients every command uses (tests replace this to attach emulators or stubs)."""
-    from ddbkit_infra.plan.planner import AwsClients
+    from ddbkit_infra.plan import AwsClients
 
     config = None
     if endpoint_url:
@@ -82,7 +82,7 @@ def _errors(what: str, region: str | None = None, endpoint: str | None = None) -
     from ddbkit.config import ConfigError
     from ddbkit.errors import DdbkitError
     from ddbkit_infra.iam.binds import BindError
-    from ddbkit_infra.plan.planner import ProvisioningError, UnsupportedOperationError
+    from ddbkit_infra.plan import ProvisioningError, UnsupportedOperationError
 
     try:
         yield
@@ -138,7 +138,7 @@ def plan(file: str, component: str | None, region: str | None, profile: str | No
     Destructive and disruptive changes are named. Exit 1 when a change is refused (key schema, LSIs, ...).
     """
     from ddbkit_infra.cli.risk import assess
-    from ddbkit_infra.plan.planner import make_plan
+    from ddbkit_infra.plan import make_plan
 
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
@@ -191,7 +191,7 @@ def apply(file: str, component: str | None, region: str | None, profile: str | N
     from ddbkit_infra.apply import destroy as run_destroy
     from ddbkit_infra.cli.progress import WaitReporter
     from ddbkit_infra.cli.risk import assess, replaceable
-    from ddbkit_infra.plan.planner import make_plan
+    from ddbkit_infra.plan import make_plan
 
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)

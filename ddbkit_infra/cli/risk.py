@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ddbkit_infra.plan.planner import Action, Plan
+from ddbkit_infra.plan import Action, Plan
 
 __all__ = ["Risk", "assess", "replaceable"]
 

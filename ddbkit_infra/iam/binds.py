@@ -29,6 +29,7 @@ from ddbkit.core.envconfig import env_prefix as _env_prefix
 from ddbkit.core.envconfig import table_env_vars
 
 from ddbkit_infra.resources import kms_alias_name, sse_target
+from ddbkit_infra.synth.intrinsics import logical_id, sub
 
 __all__ = [
     "ACCESS_LEVELS",
@@ -487,7 +488,6 @@ def bind_template(loaded: ComponentFile, component: str, tables: Mapping[str, Ta
     A stream ARN is still left out of the variables (its label is only known once the table exists;
     take it from the table stack's ``StreamArn`` output); the stream-read policy keeps ``/stream/*``.
     """
-    from ddbkit_infra.synth.cloudformation import _lid, _sub
 
     ctx = ctx or ArnContext()
     report = bind_outputs(loaded, component, ctx, tables=tables)
@@ -495,10 +495,10 @@ def bind_template(loaded: ComponentFile, component: str, tables: Mapping[str, Ta
     resources: dict[str, Any] = {}
     variables: dict[str, Any] = dict(report.environment)
     for b in report.binds:
-        resources[_lid(component, b.target, b.access, "Policy")] = {
+        resources[logical_id(component, b.target, b.access, "Policy")] = {
             "Type": "AWS::IAM::ManagedPolicy",
             "Properties": {"Description": f"ddbkit: {b.access} access of {component} to {b.target}",
-                           "PolicyDocument": _sub(b.policy)}}
+                           "PolicyDocument": sub(b.policy)}}
         variables.setdefault(f"{env_prefix(b.target)}_TABLE_ARN", ctx.table_arn(tabs[b.target].table_name))
     for key in report.omitted:
         resolved = resolve_references(_own_variables(loaded.component(component).config)[key], tabs, ctx)
@@ -506,5 +506,5 @@ def bind_template(loaded: ComponentFile, component: str, tables: Mapping[str, Ta
             variables[key] = resolved
     return {"AWSTemplateFormatVersion": "2010-09-09",
             "Description": f"ddbkit bind: IAM policies and environment of {component}",
-            "Metadata": {"ddbkit": {"Environment": {"Variables": _sub(variables)}}},
+            "Metadata": {"ddbkit": {"Environment": {"Variables": sub(variables)}}},
             "Resources": resources}

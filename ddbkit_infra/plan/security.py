@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddbkit.config import TableConfig
-
 from ddbkit_infra.iam.security import (
     audit_trail_wanted,
     data_event_selectors,
@@ -68,13 +67,13 @@ def _code(err: Exception) -> str:
 def _absent(err: Exception, *codes: str) -> bool:
     """The resource does not exist, or the endpoint (a local emulator) does not implement the call: either
     way there is nothing to read, and the plan creates it."""
-    from ddbkit_infra.plan.planner import unsupported
+    from ddbkit_infra.plan.model import unsupported
 
     return _code(err) in codes or unsupported(err)
 
 
 def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, account: str | None) -> SecurityState:
-    from ddbkit_infra.plan.planner import stream_policy_gap
+    from ddbkit_infra.plan.model import stream_policy_gap
 
     st = SecurityState()
     region = clients.region
@@ -157,7 +156,7 @@ def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, 
 def diff_security(b: Any, cfg: TableConfig, st: SecurityState, table_arn: Any, stream_arn: Any,
                   accesses: list[str] | None = None, grants: list[tuple[str, str]] | None = None) -> None:
     """Add the changes taking ``st`` to ``cfg`` to the plan builder ``b`` (see plan.diff)."""
-    from ddbkit_infra.plan.planner import Action, ApiCall, FieldChange, Ref
+    from ddbkit_infra.plan.model import Action, ApiCall, FieldChange, Ref
 
     region, partition = b.home, b.partition
     unchecked_reason = ("the backend does not serve resource policies on streams (a local emulator): not checked, "
@@ -220,7 +219,7 @@ def diff_security(b: Any, cfg: TableConfig, st: SecurityState, table_arn: Any, s
 
 
 def _has_ref(value: Any) -> bool:
-    from ddbkit_infra.plan.planner import Ref
+    from ddbkit_infra.plan.model import Ref
 
     if isinstance(value, Ref):
         return True
@@ -232,7 +231,7 @@ def _has_ref(value: Any) -> bool:
 
 
 def _trail(b: Any, cfg: TableConfig, st: SecurityState, table_arn: Any) -> None:
-    from ddbkit_infra.plan.planner import Action, ApiCall, FieldChange, Ref
+    from ddbkit_infra.plan.model import Action, ApiCall, FieldChange, Ref
 
     at = cfg.audit_trail
     assert at is not None
@@ -342,8 +341,8 @@ def _trail_logs(b: Any, cfg: TableConfig, st: SecurityState, key: Any, account: 
     """The trail's CloudWatch Logs group (retention, the trail's KMS key) and the role CloudTrail delivers
     through (a customer-managed policy, as synth's ``AuditTrailLogs``/``AuditTrailLogsRole``/``...Policy``).
     Returns the group ARN and the role ARN the trail names."""
-    from ddbkit_infra.plan.planner import Action, ApiCall, FieldChange, Ref
     from ddbkit_infra.iam.security import log_retention
+    from ddbkit_infra.plan.model import Action, ApiCall, FieldChange, Ref
     from ddbkit_infra.resources import service_trust_policy
 
     at = cfg.audit_trail

@@ -24,6 +24,7 @@ from typing import Any
 
 from ddbkit.config import BillingMode, CapacityScaling, TableConfig
 
+from ddbkit_infra.synth.intrinsics import logical_id, sub
 from ddbkit_infra.synth.alarms import alarm_specs, alarm_topic_key_policy, alarm_topic_name, creates_alarm_topic
 from ddbkit_infra.compliance import EffectiveConfig
 from ddbkit_infra.iam.binds import ArnContext, policy_for_access
@@ -69,22 +70,6 @@ KEY_ID = "TableKey"
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 AUTOSCALING_ROLE = ("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/"
                     "dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable")
-
-
-def _lid(*parts: str) -> str:
-    """A CloudFormation logical id (alphanumeric) from ``parts``."""
-    return "".join(re.sub(r"[^A-Za-z0-9]", "", p[:1].upper() + p[1:]) for p in parts)
-
-
-def _sub(obj: Any) -> Any:
-    """Wrap every string holding a ``${AWS::...}``/``${Logical.Attr}`` placeholder in ``Fn::Sub``."""
-    if isinstance(obj, str):
-        return {"Fn::Sub": obj} if "${" in obj else obj
-    if isinstance(obj, list):
-        return [_sub(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: _sub(v) for k, v in obj.items()}
-    return obj
 
 
 def _tags(cfg: TableConfig) -> list[dict[str, str]]:
@@ -162,7 +147,7 @@ def synthesize(eff: EffectiveConfig, *, region: str | None = None,
         _alarm_topic(resources, outputs, cfg)
         topic = {"Ref": "AlarmTopic"}
     for alarm in alarm_specs(cfg, home_region=home):
-        resources[_lid("Alarm", alarm.key)] = {"Type": "AWS::CloudWatch::Alarm",
+        resources[logical_id("Alarm", alarm.key)] = {"Type": "AWS::CloudWatch::Alarm",
                                                "Properties": alarm.cfn_properties([topic] if topic else [])}
 
     outputs["TableName"] = {"Description": "DynamoDB table name", "Value": {"Ref": TABLE_ID}}
@@ -521,7 +506,7 @@ def _replica(cfg: TableConfig, region: str, home: str | None, kms: bool, provisi
 
 
 def _scaling(resources: dict[str, Any], spec: ScalingSpec) -> None:
-    base = _lid("Index", spec.index) if spec.index else "Table"
+    base = logical_id("Index", spec.index) if spec.index else "Table"
     target_id = f"{base}{spec.side.capitalize()}ScalableTarget"
     resource_id = "table/${" + TABLE_ID + "}" + (f"/index/{spec.index}" if spec.index else "")
     resources[target_id] = {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {
@@ -583,7 +568,7 @@ def _dax(resources: dict[str, Any], outputs: dict[str, Any], cfg: TableConfig) -
         # a customer-managed policy, not an inline one (IAM_NO_INLINE_POLICY_CHECK; AC-6)
         resources["DaxPolicy"] = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
             "Description": f"ddbkit: DAX access to {cfg.table_name}",
-            "PolicyDocument": _sub(policy_for_access(cfg, "read-write", ctx)),
+            "PolicyDocument": sub(policy_for_access(cfg, "read-write", ctx)),
             "Roles": [{"Ref": "DaxRole"}],
         }}
         role = {"Fn::GetAtt": ["DaxRole", "Arn"]}

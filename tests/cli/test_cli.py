@@ -327,7 +327,7 @@ def test_apply_plan_wait_status_goes_to_lines_or_the_bar(moto: MotoGaps, rich: b
     from moto_gaps import effective
 
     from ddbkit_infra import apply as apply_mod
-    from ddbkit_infra.plan.planner import make_plan
+    from ddbkit_infra.plan import make_plan
 
     bar: list[str] = []
     real_waiting = apply_mod._Progress.waiting
@@ -350,7 +350,7 @@ def test_apply_plan_wait_status_goes_to_lines_or_the_bar(moto: MotoGaps, rich: b
 
 def test_wait_status_names_indexes_and_replicas_not_active() -> None:
     from ddbkit_infra.apply import _status
-    from ddbkit_infra.plan.planner import Wait
+    from ddbkit_infra.plan import Wait
 
     class Ddb:
         def describe_table(self, TableName: str) -> dict[str, Any]:  # noqa: N803

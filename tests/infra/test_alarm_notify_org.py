@@ -16,7 +16,7 @@ from ddbkit.config import ConfigError, check_table_warnings, load_component_text
 from ddbkit_infra.cli import cli
 from ddbkit_infra.synth.cloudformation import synthesize
 from ddbkit_infra.compliance import resolve
-from ddbkit_infra.plan.planner import LiveState, diff
+from ddbkit_infra.plan import LiveState, diff
 from ddbkit_infra.plan.security import SecurityState
 from ddbkit_infra.iam.security import stream_resource_policy, table_resource_policy
 

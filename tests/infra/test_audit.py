@@ -18,7 +18,7 @@ from moto_gaps import MotoGaps, effective, run
 
 from ddbkit_infra.audit import audit_table
 from ddbkit_infra.cli import cli, provision_cmds
-from ddbkit_infra.plan.planner import AwsClients
+from ddbkit_infra.plan import AwsClients
 
 TABLE: dict[str, Any] = {
     "tableName": "Audited",

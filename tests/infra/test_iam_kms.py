@@ -17,7 +17,7 @@ from ddbkit_infra.cli import cli
 from ddbkit_infra.synth.cloudformation import synthesize
 from ddbkit_infra.compliance import resolve
 from ddbkit_infra.iam.binds import ArnContext, backup_function_policy, bind_template, policy_for_access
-from ddbkit_infra.plan.planner import LiveState, diff
+from ddbkit_infra.plan import LiveState, diff
 
 CTX = ArnContext(region="us-east-1", account="111122223333", partition="aws")
 KEY = "arn:aws:kms:us-east-1:111122223333:key/12345678-1234-1234-1234-123456789012"

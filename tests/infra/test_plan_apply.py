@@ -23,7 +23,7 @@ from ddbkit.config import load_component_file
 from ddbkit_infra.apply import apply_plan, destroy
 from ddbkit_infra.cli import cli, provision_cmds
 from ddbkit_infra.compliance import resolve
-from ddbkit_infra.plan.planner import (
+from ddbkit_infra.plan import (
     Action,
     AwsClients,
     LiveState,
@@ -470,7 +470,7 @@ def test_contributor_insights_requests_with_stubber() -> None:
     stubs = Stubs()
     stubs.expect("dynamodb", REGION, "describe_contributor_insights", {"TableName": "Orders"},
                  {"TableName": "Orders", "ContributorInsightsStatus": "ENABLED"})
-    from ddbkit_infra.plan.planner import _ci_status
+    from ddbkit_infra.plan import _ci_status
 
     clients = AwsClients(REGION, session=boto3.Session(region_name=REGION), customize=stubs.install)
     assert _ci_status(live, clients.client("dynamodb"), "Orders", "ci") == "ENABLED"
@@ -520,7 +520,7 @@ def test_replica_updates_with_per_region_kms_and_pitr_with_stubber() -> None:
 def test_replica_removal_is_refused() -> None:
     cfg = effective(with_(GLOBAL, globalTables={"regions": ["us-east-1", "us-west-2"], "replicationGroup": [
         {"region": "us-west-2", "kmsKeyId": WEST_KEY}]})).config
-    from ddbkit_infra.plan.planner import ReplicaState
+    from ddbkit_infra.plan import ReplicaState
 
     live = LiveState(region=REGION, account="123456789012", table=_live_table(cfg), pitr=True,
                      replicas={"us-west-2": ReplicaState("us-west-2", "ACTIVE", WEST_KEY, True, "ENABLED", None,
@@ -588,7 +588,7 @@ def test_ttl_attribute_rename_is_refused() -> None:
 
 def test_endpoint_without_an_operation_fails_clearly(managed_policies: None, inprocess: MotoGaps) -> None:
     """Plain moto (no emulator) lacks CreateBackupSelection: apply stops there, naming it."""
-    from ddbkit_infra.plan.planner import UnsupportedOperationError
+    from ddbkit_infra.plan import UnsupportedOperationError
 
     data = with_(BASE, backupPolicy={"backupPlan": {"ruleName": "Daily", "schedule": "cron(0 2 * * ? *)",
                                                     "retention": 7}})
@@ -614,7 +614,7 @@ def test_progress_plain_lines_or_rich_bar(inprocess: MotoGaps) -> None:
 def test_unsupported_operation_detection() -> None:
     from botocore.exceptions import ClientError
 
-    from ddbkit_infra.plan.planner import unsupported
+    from ddbkit_infra.plan import unsupported
 
     def err(code: str, status: int) -> ClientError:
         return ClientError({"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}},
@@ -632,7 +632,7 @@ def test_unsupported_operation_detection() -> None:
 
 
 def test_apply_on_plain_moto_server_skips_unsupported_only_when_asked(managed_policies: None, moto_backend: Any) -> None:
-    from ddbkit_infra.plan.planner import UnsupportedOperationError
+    from ddbkit_infra.plan import UnsupportedOperationError
 
     eff = resolve(load_component_file(ROOT / "examples/session-store/component.yaml").table())
     eff.config.sse_specification = None  # the example's KMS key ARN does not exist in moto

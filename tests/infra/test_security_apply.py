@@ -16,7 +16,7 @@ from moto_gaps import MotoGaps, effective, run
 
 from ddbkit_infra.apply import apply_plan
 from ddbkit_infra.audit import audit_table
-from ddbkit_infra.plan.planner import diff, make_plan
+from ddbkit_infra.plan import diff, make_plan
 from ddbkit_infra.plan.security import SecurityState, trail_bucket_name
 
 ORDERS: dict[str, Any] = {
@@ -104,7 +104,7 @@ def test_audit_fails_a_fedramp_table_without_trail_or_tls_policy(inprocess: Moto
 def test_event_data_store_apply_checked_with_stubber() -> None:
     """moto has no CloudTrail Lake: the create call is checked against botocore's model with Stubber."""
     eff = effective({**ORDERS, "auditTrail": {"kind": "event-data-store"}}, "fedramp-moderate")
-    from ddbkit_infra.plan.planner import LiveState
+    from ddbkit_infra.plan import LiveState
 
     live = LiveState(region="us-east-1", account="123456789012", security=SecurityState(
         trail_key_arn="arn:aws:kms:us-east-1:123456789012:key/12345678-1234-1234-1234-123456789012"))

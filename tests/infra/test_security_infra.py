@@ -20,7 +20,7 @@ from ddbkit_infra.synth.alarms import alarm_specs, alarm_topic_name
 from ddbkit_infra.synth.cloudformation import synthesize
 from ddbkit_infra.compliance import resolve
 from ddbkit_infra.iam.binds import ArnContext, backup_function_policy, bind_outputs, policy_for_access
-from ddbkit_infra.plan.planner import make_plan
+from ddbkit_infra.plan import make_plan
 
 CTX = ArnContext(region="us-east-1", account="123456789012", partition="aws")
 ORDERS: dict[str, Any] = {

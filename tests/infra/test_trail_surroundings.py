@@ -14,7 +14,7 @@ from moto_gaps import MotoGaps, effective, run
 
 from ddbkit_infra.audit import audit_table
 from ddbkit_infra.synth.cloudformation import synthesize
-from ddbkit_infra.plan.planner import make_plan
+from ddbkit_infra.plan import make_plan
 
 ORDERS: dict[str, Any] = {
     "tableName": "Orders",

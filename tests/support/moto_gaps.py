@@ -12,7 +12,7 @@ from botocore.awsrequest import AWSResponse
 from ddbkit.config import parse_table_config
 from ddbkit_infra.apply import apply_plan
 from ddbkit_infra.compliance import EffectiveConfig, resolve
-from ddbkit_infra.plan.planner import (
+from ddbkit_infra.plan import (
     AwsClients,
     Plan,
     make_plan,

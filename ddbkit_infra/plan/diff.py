@@ -1,43 +1,40 @@
-"""``ddbkit plan``: read the live state of a table and everything around it, and diff it with the config.
+"""Diff the tier-resolved config with the live state (step 2 of a plan, pure).
 
-Three steps, kept apart so each can be tested on its own:
-
-1. :func:`read_live_state` asks AWS (DescribeTable, DescribeTimeToLive, DescribeContinuousBackups,
-   ListTagsOfResource, DescribeContributorInsights, replicas' regions, application-autoscaling, KMS,
-   AWS Backup, IAM, DAX, CloudWatch) and returns a :class:`LiveState`.
-2. :func:`diff` (pure) compares the tier-resolved config with that state and returns a :class:`Plan`:
-   a list of :class:`Change` (create / update / delete / no-op / refuse), each with its field-by-field
-   :class:`FieldChange` list and the exact API calls (:class:`ApiCall`) that would make it so.
-3. :mod:`ddbkit_infra.apply` executes those calls, with waiters.
-
-Changes DynamoDB cannot make in place (key schema, LSIs, DAX encryption, ...) become ``refuse`` changes
-with the reason; :mod:`~ddbkit_infra.apply` will not run a plan holding one. Nothing here ever deletes a
-table: only ``ddbkit destroy`` does, and it refuses while deletion protection is on.
-
-Values produced at apply time (a KMS key ddbkit creates, the ARN of a table being created, a new
-backup plan's id) appear in calls as :class:`Ref` placeholders that apply fills in.
+:func:`diff` returns a :class:`~ddbkit_infra.plan.model.Plan`: a list of changes (create / update / delete /
+no-op / refuse), each with its field-by-field changes and the exact API calls that would make it so.
+Changes DynamoDB cannot make in place (key schema, LSIs, DAX encryption, ...) become ``refuse`` changes with
+the reason. Nothing here ever deletes a table: only ``ddbkit destroy`` does. :func:`make_plan` reads, then
+diffs.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any
 
 from ddbkit.config import BillingMode, TableConfig
-
-from ddbkit_infra.synth.alarms import (
-    alarm_specs,
-    alarm_topic_key_alias,
-    alarm_topic_key_policy,
-    alarm_topic_name,
-    creates_alarm_topic,
-)
 from ddbkit_infra.compliance import EffectiveConfig
 from ddbkit_infra.iam.binds import ArnContext, policy_for_access
+from ddbkit_infra.plan.model import (
+    UNKNOWN,
+    Action,
+    ApiCall,
+    Change,
+    FieldChange,
+    Plan,
+    ProvisioningError,
+    Ref,
+    Wait,
+    not_checked,
+)
+from ddbkit_infra.plan.read import (
+    GLOBAL_TABLES,
+    AwsClients,
+    LiveState,
+    ReplicaState,
+    read_live_state,
+    scaling_regions,
+)
 from ddbkit_infra.resources import (
     BACKUP_MANAGED_POLICIES,
     ScalingSpec,
@@ -74,595 +71,13 @@ from ddbkit_infra.resources import (
     throughput,
     ttl_request,
 )
-
-__all__ = [
-    "Action",
-    "ApiCall",
-    "AwsClients",
-    "Change",
-    "FieldChange",
-    "LiveState",
-    "Plan",
-    "ProvisioningError",
-    "Ref",
-    "ReplicaState",
-    "UnsupportedOperationError",
-    "Wait",
-    "diff",
-    "make_plan",
-    "read_live_state",
-    "stream_policy_gap",
-]
-
-DEFAULT_REGION = "us-east-1"
-UNKNOWN = "<unknown>"
-
-
-class ProvisioningError(Exception):
-    """A change ddbkit refuses to make (or cannot), with the resource and the reason."""
-
-    def __init__(self, resource: str, reason: str) -> None:
-        self.resource = resource
-        self.reason = reason
-        super().__init__(f"{resource}: {reason}")
-
-
-class UnsupportedOperationError(ProvisioningError):
-    """The endpoint does not implement an operation the plan needs (a local emulator such as moto)."""
-
-
-class Action(str, Enum):
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-    NOOP = "no-op"
-    REFUSE = "refuse"
-    #: the backend (a local emulator) cannot answer the read this resource needs: not checked, not pending
-    UNCHECKED = "not checked locally"
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    """One field that differs: ``path`` (e.g. ``ProvisionedThroughput.ReadCapacityUnits``), old and new."""
-
-    path: str
-    old: Any
-    new: Any
-
-    def __str__(self) -> str:
-        return f"{self.path}: {_show(self.old)} -> {_show(self.new)}"
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A value known only at apply time: output ``name`` of an earlier call."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class Wait:
-    """What to wait for after a call: the table (and its indexes/replicas) ACTIVE, the table gone, DAX up."""
-
-    kind: Literal["table", "table-deleted", "dax"]
-    name: str
-    region: str | None = None
-
-
-@dataclass
-class ApiCall:
-    """One boto3 call: ``clients.client(service, region).<operation>(**params)``.
-
-    ``outputs`` maps :class:`Ref` names to dotted paths in the response; ``json_params`` are params to
-    JSON-encode after refs are filled (IAM policy documents); ``wait`` runs after the call.
-    """
-
-    service: str
-    operation: str
-    params: dict[str, Any]
-    region: str | None = None
-    outputs: dict[str, str] = field(default_factory=dict)
-    json_params: tuple[str, ...] = ()
-    wait: Wait | None = None
-
-    def describe(self) -> str:
-        where = f" [{self.region}]" if self.region else ""
-        return f"{self.service}.{self.operation}{where}"
-
-
-@dataclass
-class Change:
-    """What one resource needs: the action, field by field, and the calls that make it."""
-
-    resource: str
-    name: str
-    action: Action
-    fields: list[FieldChange] = field(default_factory=list)
-    calls: list[ApiCall] = field(default_factory=list)
-    reason: str = ""
-    region: str | None = None
-
-    @property
-    def label(self) -> str:
-        where = f" [{self.region}]" if self.region else ""
-        return f"{self.resource} {self.name}{where}"
-
-
-_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NOOP: "=", Action.REFUSE: "!",
-           Action.UNCHECKED: "?"}
-
-
-@dataclass
-class Plan:
-    """Every change for one table, in the order apply runs them (dependencies first)."""
-
-    table: str
-    region: str
-    changes: list[Change] = field(default_factory=list)
-    account: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def refused(self) -> list[Change]:
-        return [c for c in self.changes if c.action is Action.REFUSE]
-
-    @property
-    def pending(self) -> list[Change]:
-        """Changes apply would run (create/update/delete)."""
-        return [c for c in self.changes if c.action in (Action.CREATE, Action.UPDATE, Action.DELETE)]
-
-    @property
-    def has_changes(self) -> bool:
-        return bool(self.pending or self.refused)
-
-    def counts(self) -> dict[str, int]:
-        return {a.value: sum(1 for c in self.changes if c.action is a) for a in Action}
-
-    def check(self) -> None:
-        """Raise :class:`ProvisioningError` for the first refused change (apply calls this first)."""
-        for c in self.refused:
-            raise ProvisioningError(c.label, c.reason)
-
-    def render(self, *, show_noop: bool = False, show_calls: bool = False) -> str:
-        """Terraform-like text: one block per change, one line per field."""
-        lines = [f"Plan for table {self.table} in {self.region}:"]
-        for c in self.changes:
-            if c.action is Action.NOOP and not show_noop:
-                continue
-            lines.append(f"  {_SYMBOL[c.action]} {c.action.value} {c.label}")
-            if c.reason:
-                lines.append(f"      reason: {c.reason}")
-            lines += [f"      {f}" for f in c.fields]
-            if show_calls:
-                lines += [f"      call {call.describe()}" for call in c.calls]
-        for note in self.notes:
-            lines.append(f"  note: {note}")
-        n = self.counts()
-        unchecked = f", {n['not checked locally']} not checked locally" if n["not checked locally"] else ""
-        lines.append(f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete, "
-                     f"{n['no-op']} unchanged, {n['refuse']} refused{unchecked}.")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "region": self.region, "counts": self.counts(), "changes": [
-            {"resource": c.resource, "name": c.name, "region": c.region, "action": c.action.value,
-             "reason": c.reason or None,
-             "fields": [{"path": f.path, "old": _plain(f.old), "new": _plain(f.new)} for f in c.fields],
-             "calls": [{"service": a.service, "operation": a.operation, "region": a.region} for a in c.calls]}
-            for c in self.changes]}
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, Ref):
-        return "(known after apply)"
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    return v
-
-
-def _show(v: Any) -> str:
-    if v is None:
-        return "(none)"
-    if isinstance(v, Ref):
-        return "(known after apply)"
-    if isinstance(v, dict | list | tuple):
-        return json.dumps(_plain(v), sort_keys=True, default=str)
-    return json.dumps(v) if isinstance(v, str | bool) else str(v)
-
-
-# ==================================================================================================
-# Clients
-# ==================================================================================================
-
-
-class AwsClients:
-    """boto3 clients per (service, region), sharing one session and an optional endpoint URL.
-
-    ``endpoint_url`` (moto's server, a local emulator) applies to every service. ``customize`` is called
-    with each new client, its service and region (tests use it to attach Stubbers or emulate what a
-    local backend lacks).
-    """
-
-    def __init__(self, region: str | None = None, *, endpoint_url: str | None = None, session: Any = None,
-                 customize: Callable[[Any, str, str], None] | None = None, config: Any = None) -> None:
-        import boto3
-
-        self.config = config  # a botocore Config for every client (e.g. fewer retries on a local emulator)
-        self.session = session or boto3.Session(region_name=region)
-        from ddbkit.core.region import resolve_region
-
-        self.region: str = resolve_region(region, self.session) or DEFAULT_REGION
-        self.endpoint_url = endpoint_url
-        self.customize = customize
-        self._clients: dict[tuple[str, str], Any] = {}
-
-    def client(self, service: str, region: str | None = None) -> Any:
-        reg = region or self.region
-        key = (service, reg)
-        if key not in self._clients:
-            kwargs: dict[str, Any] = {"region_name": reg}
-            if self.endpoint_url:
-                kwargs["endpoint_url"] = self.endpoint_url
-            if self.config is not None:
-                kwargs["config"] = self.config
-            c = self.session.client(service, **kwargs)  # type: ignore[call-overload]
-            if self.customize is not None:
-                self.customize(c, service, reg)
-            self._clients[key] = c
-        return self._clients[key]
-
-    @property
-    def local_endpoint(self) -> bool:
-        """Whether every call goes to a loopback endpoint (``ddbkit local``, DynamoDB Local): resources the
-        config names in an AWS account (a KMS key ARN) are not there, and audit says "not checked locally"."""
-        if not self.endpoint_url:
-            return False
-        from urllib.parse import urlsplit
-
-        host = urlsplit(self.endpoint_url).hostname or ""
-        return host == "localhost" or host == "::1" or host.startswith("127.")
-
-    def account_id(self) -> str | None:
-        """The caller's account (STS), or None when STS does not answer."""
-        try:
-            return str(self.client("sts").get_caller_identity()["Account"])
-        except Exception:  # noqa: BLE001 - unknown account is handled by callers
-            return None
-
-
-def error_code(err: BaseException) -> str:
-    resp = getattr(err, "response", None)
-    if isinstance(resp, dict):
-        return str(resp.get("Error", {}).get("Code", ""))
-    return ""
-
-
-def unsupported(err: BaseException) -> bool:
-    """The endpoint does not implement the operation.
-
-    moto in-process raises NotImplementedError; moto's server answers an HTML 500 (or 404), which botocore
-    reports with the bare status as the error code. A service's own 5xx has a named code and is not this.
-    """
-    if isinstance(err, NotImplementedError):
-        return True
-    return error_code(err) in ("NotImplemented", "UnknownOperationException", "404", "500", "501")
-
-
-def stream_policy_gap(arn: str, err: BaseException) -> bool:
-    """The endpoint does not serve resource policies on streams: moto 5.2 reads a stream ARN's last segment
-    as a table name and answers ResourceNotFound naming a table; AWS itself answers PolicyNotFound (or names
-    the stream) for a stream that exists."""
-    return ("/stream/" in arn and error_code(err) == "ResourceNotFoundException" and "Table: " in str(err)
-            and "/stream/" not in str(err))
-
-
-def _not_checked(what: str) -> str:
-    """The reason of an :attr:`Action.UNCHECKED` change: the backend cannot read ``what``."""
-    return f"the backend does not implement {what} (a local emulator): not checked, not applied"
-
-
-# ==================================================================================================
-# Live state
-# ==================================================================================================
-
-
-@dataclass
-class ReplicaState:
-    """A replica as DescribeTable reports it, plus its own region's settings."""
-
-    region: str
-    status: str | None = None
-    kms_key: str | None = None
-    pitr: bool | None = None
-    contributor_insights: str | None = None
-    deletion_protection: bool | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class LiveState:
-    """Everything :func:`diff` compares against. ``None`` means absent; :data:`UNKNOWN` means unreadable."""
-
-    region: str
-    account: str | None = None
-    table: dict[str, Any] | None = None
-    ttl: dict[str, Any] | None = None
-    pitr: bool | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    contributor_insights: str | None = None
-    created_key_arn: str | None = None
-    created_key_rotation: bool | None = None
-    resolved_keys: dict[str, str] = field(default_factory=dict)
-    replicas: dict[str, ReplicaState] = field(default_factory=dict)
-    scaling_targets: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
-    scaling_policies: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
-    vaults: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-    backup_role_arn: str | None = None
-    backup_plan: dict[str, Any] | None = None
-    backup_selection: dict[str, Any] | None = None
-    dax_role_arn: str | None = None
-    dax_subnet_group: dict[str, Any] | None = None
-    dax_parameter_group: dict[str, Any] | None = None
-    dax_cluster: dict[str, Any] | None = None
-    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
-    alarm_topic_arn: str | None = None
-    alarm_topic_key_arn: str | None = None
-    security: Any = None  # plan_security.SecurityState: resource policies, VPC endpoints, audit trail
-    unsupported: list[str] = field(default_factory=list)
-    replicas_unsupported: bool = False  # the backend has no global tables (a wanted replica cannot be checked)
-
-    @property
-    def table_arn(self) -> str | None:
-        return str(self.table["TableArn"]) if self.table and "TableArn" in self.table else None
-
-
-def _missing(call: Callable[[], Any], *codes: str) -> Any:
-    """``call()``, or None when it fails with one of ``codes`` (the resource does not exist)."""
-    try:
-        return call()
-    except Exception as err:  # noqa: BLE001 - re-raised unless it is a not-found code
-        if error_code(err) in codes:
-            return None
-        raise
-
-
-def _optional(live: LiveState, what: str, call: Callable[[], Any], *codes: str) -> Any:
-    """Like :func:`_missing`, but an unimplemented operation is recorded and returns :data:`UNKNOWN`."""
-    try:
-        return _missing(call, *codes)
-    except Exception as err:  # noqa: BLE001
-        if unsupported(err):
-            live.unsupported.append(what)
-            return UNKNOWN
-        raise
-
-
-def _tags_of(client: Any, arn: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    kwargs: dict[str, Any] = {"ResourceArn": arn}
-    while True:
-        resp = client.list_tags_of_resource(**kwargs)
-        out.update({t["Key"]: t["Value"] for t in resp.get("Tags", [])})
-        if not resp.get("NextToken"):
-            return out
-        kwargs["NextToken"] = resp["NextToken"]
-
-
-def _ci_status(live: LiveState, client: Any, table: str, what: str) -> str | None:
-    resp = _optional(live, what, lambda: client.describe_contributor_insights(TableName=table),
-                     "ResourceNotFoundException")
-    if resp is None or resp == UNKNOWN:
-        return resp if resp == UNKNOWN else None
-    return str(resp.get("ContributorInsightsStatus", "DISABLED"))
-
-
-def read_live_state(clients: AwsClients, cfg: TableConfig) -> LiveState:
-    """Read everything ddbkit manages for ``cfg`` (tier-resolved) in ``clients.region`` and replica regions."""
-    home = clients.region
-    live = LiveState(region=home, account=clients.account_id())
-    ddb = clients.client("dynamodb")
-    name = cfg.table_name
-    live.table = _missing(lambda: ddb.describe_table(TableName=name)["Table"], "ResourceNotFoundException")
-    if live.account is None and live.table_arn:
-        live.account = live.table_arn.split(":")[4]
-
-    target = sse_target(cfg)
-    kms = clients.client("kms")
-    if target is not None and target.kind == "create":
-        meta = _missing(lambda: kms.describe_key(KeyId=kms_alias_name(name))["KeyMetadata"], "NotFoundException")
-        if meta is not None:
-            live.created_key_arn = str(meta["Arn"])
-            live.created_key_rotation = bool(
-                kms.get_key_rotation_status(KeyId=meta["KeyId"]).get("KeyRotationEnabled"))
-    elif target is not None and target.kind == "customer" and target.key and ":key/" not in target.key:
-        # an alias or bare key id: compare the table's key ARN with what it points to
-        key = target.key
-        try:
-            live.resolved_keys[key] = str(kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"])
-        except Exception as err:  # noqa: BLE001 - an unresolvable key is compared as given
-            if not error_code(err) and not unsupported(err):
-                raise
-
-    if live.table is not None:
-        live.ttl = ddb.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
-        cb = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
-        live.pitr = cb.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
-        live.tags = _tags_of(ddb, str(live.table["TableArn"]))
-        if cfg.contributor_insights_specification is not None:
-            live.contributor_insights = _ci_status(live, ddb, name, "dynamodb:DescribeContributorInsights")
-        for rep in live.table.get("Replicas", []):
-            region = rep["RegionName"]
-            if region == home:
-                continue
-            rs = ReplicaState(region, status=rep.get("ReplicaStatus"), kms_key=rep.get("KMSMasterKeyId"))
-            _read_replica(clients, cfg, live, rs)
-            live.replicas[region] = rs
-        if any(r not in live.replicas for r in replica_regions(cfg, home)):
-            _probe_global_tables(live, ddb, name)
-
-    _read_scaling(clients, cfg, live)
-    if has_backup_plan(cfg):
-        _read_backup(clients, cfg, live)
-    if dax_enabled(cfg):
-        _read_dax(clients, cfg, live)
-    _read_alarms(clients, cfg, live)
-    from ddbkit_infra.plan.security import read_security
-
-    live.security = read_security(clients, cfg, live.table, live.account)
-    return live
-
-
-_GLOBAL_TABLES = "global table replicas (dynamodb:DescribeTableReplicaAutoScaling)"
-
-
-def _probe_global_tables(live: LiveState, ddb: Any, name: str) -> None:
-    """A wanted replica is not listed: a real pending create, or a backend without global tables (moto and
-    DynamoDB Local accept ReplicaUpdates and create nothing). Such a backend lacks the replica API
-    DescribeTableReplicaAutoScaling too; any other answer (AWS's) leaves the replica planned as a create."""
-    if _optional_any(live, _GLOBAL_TABLES, lambda: ddb.describe_table_replica_auto_scaling(TableName=name)) == UNKNOWN:
-        live.replicas_unsupported = True
-
-
-def _optional_any(live: LiveState, what: str, call: Callable[[], Any]) -> Any:
-    """:func:`_optional` for a read whose other failures do not matter (a probe)."""
-    try:
-        return _optional(live, what, call)
-    except Exception:  # noqa: BLE001 - only "not implemented" is an answer here
-        return None
-
-
-def _read_replica(clients: AwsClients, cfg: TableConfig, live: LiveState, rs: ReplicaState) -> None:
-    ddb = clients.client("dynamodb", rs.region)
-    name = cfg.table_name
-    desc = _missing(lambda: ddb.describe_table(TableName=name)["Table"], "ResourceNotFoundException")
-    if desc is None:
-        return
-    rs.deletion_protection = bool(desc.get("DeletionProtectionEnabled", False))
-    cb = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
-    rs.pitr = cb.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
-    rs.tags = _tags_of(ddb, str(desc["TableArn"]))
-    if replica_contributor_insights(cfg, rs.region) is not None:
-        rs.contributor_insights = _ci_status(live, ddb, name, f"dynamodb:DescribeContributorInsights[{rs.region}]")
-
-
-def _scaling_regions(cfg: TableConfig, home: str) -> list[str]:
-    return [home, *replica_regions(cfg, home)]
-
-
-def _read_scaling(clients: AwsClients, cfg: TableConfig, live: LiveState) -> None:
-    """Scalable targets and policies on the table and its GSIs (desired or not: stale ones are removed)."""
-    resource_ids = [f"table/{cfg.table_name}"] + [f"table/{cfg.table_name}/index/{g.index_name}"
-                                                  for g in cfg.global_secondary_indexes]
-    if live.table:
-        resource_ids += [f"table/{cfg.table_name}/index/{g['IndexName']}"
-                         for g in live.table.get("GlobalSecondaryIndexes", [])]
-    resource_ids = list(dict.fromkeys(resource_ids))
-    for region in _scaling_regions(cfg, live.region):
-        aas = clients.client("application-autoscaling", region)
-        for t in pages(aas.describe_scalable_targets, "ScalableTargets", ServiceNamespace="dynamodb",
-                        ResourceIds=resource_ids):
-            live.scaling_targets[(region, t["ResourceId"], t["ScalableDimension"])] = t
-        for rid in resource_ids:
-            for p in pages(aas.describe_scaling_policies, "ScalingPolicies", ServiceNamespace="dynamodb",
-                            ResourceId=rid):
-                if p.get("PolicyName", "").startswith("ddbkit-"):
-                    live.scaling_policies[(region, p["ResourceId"], p["ScalableDimension"])] = p
-
-
-def pages(op: Callable[..., Any], key: str, **kwargs: Any) -> Iterable[dict[str, Any]]:
-    """Every item under ``key`` of a NextToken-paginated operation."""
-    while True:
-        resp = op(**kwargs)
-        yield from resp.get(key, [])
-        token = resp.get("NextToken")
-        if not token:
-            return
-        kwargs["NextToken"] = token
-
-
-def _read_backup(clients: AwsClients, cfg: TableConfig, live: LiveState) -> None:
-    regions = [live.region] + [c.region for r in (cfg.backup_policy.rules if cfg.backup_policy else [])
-                               for c in r.copy_to]
-    for region in dict.fromkeys(regions):
-        names = {backup_vault_name(cfg)} if region == live.region else {
-            copy_vault_name(cfg, c) for r in cfg.backup_policy.rules for c in r.copy_to  # type: ignore[union-attr]
-            if c.region == region}
-        bk = clients.client("backup", region)
-        for vault in names:
-            live.vaults[f"{region}/{vault}"] = _missing(
-                functools.partial(bk.describe_backup_vault, BackupVaultName=vault), "ResourceNotFoundException")
-    iam = clients.client("iam")
-    role = _missing(lambda: iam.get_role(RoleName=backup_role_name(cfg.table_name))["Role"], "NoSuchEntity")
-    live.backup_role_arn = str(role["Arn"]) if role else None
-    bk = clients.client("backup")
-    plan_name = backup_plan_name(cfg)
-    for p in pages(bk.list_backup_plans, "BackupPlansList"):
-        if p.get("BackupPlanName") == plan_name:
-            got = bk.get_backup_plan(BackupPlanId=p["BackupPlanId"])
-            live.backup_plan = {"BackupPlanId": got["BackupPlanId"], "Rules": got["BackupPlan"].get("Rules", [])}
-            break
-    if live.backup_plan is not None:
-        plan_id = live.backup_plan["BackupPlanId"]
-        sels = _optional(live, "backup:ListBackupSelections",
-                         lambda: list(pages(bk.list_backup_selections, "BackupSelectionsList", BackupPlanId=plan_id)))
-        if sels == UNKNOWN:
-            live.backup_selection = {"unknown": True}
-            return
-        for s in sels or []:
-            if s.get("SelectionName") == backup_selection_name(cfg):
-                got = bk.get_backup_selection(BackupPlanId=plan_id, SelectionId=s["SelectionId"])
-                live.backup_selection = {"SelectionId": s["SelectionId"], **got["BackupSelection"]}
-
-
-def _read_dax(clients: AwsClients, cfg: TableConfig, live: LiveState) -> None:
-    dax_cfg = cfg.dax_cluster
-    assert dax_cfg is not None and dax_cfg.cluster_name
-    dax = clients.client("dax")
-    if dax_cfg.iam_role_arn is None:
-        iam = clients.client("iam")
-        role = _missing(lambda: iam.get_role(RoleName=dax_role_name(cfg.table_name))["Role"], "NoSuchEntity")
-        live.dax_role_arn = str(role["Arn"]) if role else None
-    group = dax_subnet_group_name(dax_cfg)
-    if dax_cfg.subnet_ids and group:
-        got = _optional(live, "dax:DescribeSubnetGroups",
-                        lambda: dax.describe_subnet_groups(SubnetGroupNames=[group])["SubnetGroups"],
-                        "SubnetGroupNotFoundFault")
-        live.dax_subnet_group = {"unknown": True} if got == UNKNOWN else (got[0] if got else None)
-    if dax_cfg.parameter_group_name:
-        pg = dax_cfg.parameter_group_name
-        got = _optional(live, "dax:DescribeParameterGroups",
-                        lambda: dax.describe_parameter_groups(ParameterGroupNames=[pg])["ParameterGroups"],
-                        "ParameterGroupNotFoundFault")
-        live.dax_parameter_group = {"unknown": True} if got == UNKNOWN else (got[0] if got else None)
-    name = dax_cfg.cluster_name
-    got = _missing(lambda: dax.describe_clusters(ClusterNames=[name])["Clusters"], "ClusterNotFoundFault")
-    live.dax_cluster = got[0] if got else None
-
-
-def _read_alarms(clients: AwsClients, cfg: TableConfig, live: LiveState) -> None:
-    cw = clients.client("cloudwatch")
-    for a in pages(cw.describe_alarms, "MetricAlarms", AlarmNamePrefix=alarm_prefix(cfg.table_name)):
-        live.alarms[a["AlarmName"]] = a
-    if creates_alarm_topic(cfg):
-        kms = clients.client("kms")
-        meta = _missing(lambda: kms.describe_key(KeyId=alarm_topic_key_alias(cfg.table_name))["KeyMetadata"],
-                        "NotFoundException")
-        live.alarm_topic_key_arn = str(meta["Arn"]) if meta else None
-        if live.account is not None:
-            partition = "aws-cn" if live.region.startswith("cn-") else (
-                "aws-us-gov" if live.region.startswith("us-gov-") else "aws")
-            arn = f"arn:{partition}:sns:{live.region}:{live.account}:{alarm_topic_name(cfg.table_name)}"
-            sns = clients.client("sns")
-            got = _missing(lambda: sns.get_topic_attributes(TopicArn=arn)["Attributes"], "NotFound",
-                           "NotFoundException")
-            live.alarm_topic_arn = arn if got else None
-
-
-# ==================================================================================================
-# Diff
-# ==================================================================================================
+from ddbkit_infra.synth.alarms import (
+    alarm_specs,
+    alarm_topic_key_alias,
+    alarm_topic_key_policy,
+    alarm_topic_name,
+    creates_alarm_topic,
+)
 
 
 def make_plan(eff: EffectiveConfig, clients: AwsClients, *, bind_accesses: list[str] | None = None,
@@ -1004,7 +419,7 @@ def _contributor_insights(b: _Builder) -> None:
         b.add(label, b.cfg.table_name, Action.NOOP)
         return
     if have == UNKNOWN:
-        b.add(label, b.cfg.table_name, Action.UNCHECKED, reason=_not_checked("dynamodb:DescribeContributorInsights"))
+        b.add(label, b.cfg.table_name, Action.UNCHECKED, reason=not_checked("dynamodb:DescribeContributorInsights"))
         return
     b.add(label, b.cfg.table_name, Action.CREATE if b.live.table is None else Action.UPDATE,
           [FieldChange("ContributorInsightsEnabled", have if b.live.table else None, ci.enabled)],
@@ -1030,7 +445,7 @@ def _replicas(b: _Builder) -> None:
         target = sse_target(cfg)
         cmk = target is not None and target.kind in ("create", "customer")
         if rs is None and live.replicas_unsupported:
-            b.add("dynamodb:replica", name, Action.UNCHECKED, reason=_not_checked(_GLOBAL_TABLES),
+            b.add("dynamodb:replica", name, Action.UNCHECKED, reason=not_checked(GLOBAL_TABLES),
                   region=region)
             continue
         if rs is None:
@@ -1110,7 +525,7 @@ def _policy_diff(spec: ScalingSpec, live: dict[str, Any] | None) -> list[FieldCh
 
 def _scaling(b: _Builder) -> None:
     specs = scaling_specs(b.cfg)
-    for region in _scaling_regions(b.cfg, b.home):
+    for region in scaling_regions(b.cfg, b.home):
         reg = None if region == b.home else region
         wanted: set[tuple[str, str]] = set()
         for spec in specs:
@@ -1135,7 +550,7 @@ def _scaling(b: _Builder) -> None:
             action = Action.NOOP if not calls else Action.CREATE if target is None else Action.UPDATE
             if calls and reg is not None and b.live.replicas_unsupported and reg not in b.live.replicas:
                 b.add("application-autoscaling:target", spec.label, Action.UNCHECKED,
-                      reason=_not_checked(_GLOBAL_TABLES), region=reg)
+                      reason=not_checked(GLOBAL_TABLES), region=reg)
                 continue
             b.add("application-autoscaling:target", spec.label, action, fields, calls, region=reg)
         for (r, rid, dim), t in b.live.scaling_targets.items():
@@ -1225,7 +640,7 @@ def _backup(b: _Builder, key_value: Any, table_arn: Any) -> None:
     if have_sel is None:
         b.add("backup:selection", sel_name, Action.CREATE, [FieldChange("Resources", None, [table_arn])], [create_sel])
     elif have_sel.get("unknown"):
-        b.add("backup:selection", sel_name, Action.UNCHECKED, reason=_not_checked("backup:ListBackupSelections"))
+        b.add("backup:selection", sel_name, Action.UNCHECKED, reason=not_checked("backup:ListBackupSelections"))
     elif list(have_sel.get("Resources", [])) != [table_arn] or have_sel.get("IamRoleArn") != role_arn:
         b.add("backup:selection", sel_name, Action.UPDATE,
               [FieldChange("Resources", have_sel.get("Resources"), [table_arn]),
@@ -1297,7 +712,7 @@ def _dax(b: _Builder) -> None:
     if dax.subnet_ids and group:
         have = live.dax_subnet_group
         if have is not None and have.get("unknown"):
-            b.add("dax:subnet-group", group, Action.UNCHECKED, reason=_not_checked("dax:DescribeSubnetGroups"))
+            b.add("dax:subnet-group", group, Action.UNCHECKED, reason=not_checked("dax:DescribeSubnetGroups"))
         elif have is None:
             b.add("dax:subnet-group", group, Action.CREATE, [FieldChange("SubnetIds", None, dax.subnet_ids)],
                   [ApiCall("dax", "create_subnet_group", {"SubnetGroupName": group, "SubnetIds": dax.subnet_ids,
@@ -1312,7 +727,7 @@ def _dax(b: _Builder) -> None:
     if dax.parameter_group_name:
         pg = dax.parameter_group_name
         if live.dax_parameter_group is not None and live.dax_parameter_group.get("unknown"):
-            b.add("dax:parameter-group", pg, Action.UNCHECKED, reason=_not_checked("dax:DescribeParameterGroups"))
+            b.add("dax:parameter-group", pg, Action.UNCHECKED, reason=not_checked("dax:DescribeParameterGroups"))
         elif live.dax_parameter_group is None:
             b.add("dax:parameter-group", pg, Action.CREATE, [FieldChange("ParameterGroupName", None, pg)],
                   [ApiCall("dax", "create_parameter_group", {"ParameterGroupName": pg,

@@ -113,7 +113,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _wire_json(key: Mapping[str, Any]) -> bytes:
+def wire_json(key: Mapping[str, Any]) -> bytes:
     # B values are bytes with botocore and base64 text on raw transports: store them as text
     def norm(av: Any) -> Any:
         if isinstance(av, dict):
@@ -237,7 +237,7 @@ class CursorCodec:
         condition) is bound in: as associated data when encrypted, as digests in a plain cursor."""
         if not key:
             return None
-        body = _wire_json(key)
+        body = wire_json(key)
         if not self._keys:
             _warn_plain()
             bound = json.dumps({"k": json.loads(body), "b": _binding(scope)}, separators=(",", ":"),
@@ -345,7 +345,7 @@ def _warn_plain() -> None:
 
 
 def _normalise(av: Mapping[str, Any]) -> Any:
-    return _from_json(json.loads(_wire_json(av)))
+    return _from_json(json.loads(wire_json(av)))
 
 
 def encode_cursor(key: Mapping[str, Any] | None, secret: CursorSecret = None,

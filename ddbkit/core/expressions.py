@@ -140,7 +140,7 @@ class Compiler:
         return ph
 
     def operand(self, value: Any, where: str = "") -> str:
-        if isinstance(value, _Operand):
+        if isinstance(value, Operand):
             return value._compile(self)
         return self.value(value, where)
 
@@ -171,7 +171,7 @@ class Compiler:
 # --------------------------------------------------------------------------------------------------
 
 
-class _Operand:
+class Operand:
     __slots__ = ()
 
     def _compile(self, c: Compiler) -> str:
@@ -185,7 +185,7 @@ class _Operand:
         return _Arith(self, "-", other)
 
 
-class _Arith(_Operand):
+class _Arith(Operand):
     __slots__ = ("left", "op", "right")
 
     def __init__(self, left: Any, op: str, right: Any) -> None:
@@ -195,7 +195,7 @@ class _Arith(_Operand):
         return f"{c.operand(self.left)} {self.op} {c.operand(self.right)}"
 
 
-class _Func(_Operand):
+class _Func(Operand):
     __slots__ = ("name", "args")
 
     def __init__(self, name: str, args: tuple[Any, ...]) -> None:
@@ -222,7 +222,7 @@ def _path_arg(func: str, pos: int, arg: Any) -> Attr:
 
 
 def _list_arg(pos: int, arg: Any) -> Any:
-    if isinstance(arg, _Operand):  # Attr, or a nested if_not_exists/list_append
+    if isinstance(arg, Operand):  # Attr, or a nested if_not_exists/list_append
         return arg
     if isinstance(arg, (str, Name, Path)):
         return Attr(arg)
@@ -232,7 +232,7 @@ def _list_arg(pos: int, arg: Any) -> Any:
                           f"{type(arg).__name__}", f"list_append(argument {pos})", "expression.function")
 
 
-def if_not_exists(path: PathLike | Attr, default: Any) -> _Operand:
+def if_not_exists(path: PathLike | Attr, default: Any) -> Operand:
     """``if_not_exists(path, default)`` for SET: keep the current value, else use ``default``.
 
     ``path`` is an attribute path (str, :class:`Name`, :class:`Path` or :class:`Attr`); ``default`` is a
@@ -240,7 +240,7 @@ def if_not_exists(path: PathLike | Attr, default: Any) -> _Operand:
     return _Func("if_not_exists", (_path_arg("if_not_exists", 1, path), default))
 
 
-def list_append(first: Any, second: Any) -> _Operand:
+def list_append(first: Any, second: Any) -> Operand:
     """``list_append(a, b)`` for SET. Each side is a list value (list or tuple) or an attribute path: a
     ``str`` is a path (``list_append("lst", [5])`` appends 5 to ``lst``; ``list_append([0], "lst")``
     prepends), as are :class:`Name`, :class:`Path`, :class:`Attr` and nested ``if_not_exists(...)``."""
@@ -252,7 +252,7 @@ def size(path: PathLike) -> Attr:
     return _SizeAttr(_path_arg("size", 1, path).path)
 
 
-class Attr(_Operand):
+class Attr(Operand):
     """An attribute path in a condition, filter or update (``Attr("status") == "ACTIVE"``)."""
 
     __slots__ = ("path",)

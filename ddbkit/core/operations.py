@@ -29,7 +29,7 @@ from ddbkit.core.codec import (
     unmarshal_item,
 )
 from ddbkit.core.cursor import CursorCodec, CursorScope, CursorSecret
-from ddbkit.core.cursor import _wire_json as _cursor_json
+from ddbkit.core.cursor import wire_json as _cursor_json
 from ddbkit.core.engine import Call, Op
 from ddbkit.errors import ClientValidationError, ConditionalCheckFailed, DynamoDBError
 from ddbkit.errors import TransactionCanceled  # exactly-once writes
@@ -40,7 +40,7 @@ from ddbkit.core.expressions import (
     Condition,
     KeyCondition,
     Update,
-    _Operand,
+    Operand,
     check_expression,
     check_placeholders,
     projection,
@@ -867,7 +867,7 @@ def _update_outcome(update: Update | str | None, set: Mapping[str, Any] | None, 
         return None
     u = update if update is not None else Update.from_dicts(set, remove, add, delete)
     # Update's clauses are read here (same package) to know what the write leaves behind
-    if u._add or u._delete or any(isinstance(v, _Operand) for _, v in u._set):
+    if u._add or u._delete or any(isinstance(v, Operand) for _, v in u._set):
         return None
     return [(p.parts, _plain(marshal(v, str(p)))) for p, v in u._set] + [(p.parts, _ABSENT) for p in u._remove]
 

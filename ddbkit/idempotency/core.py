@@ -432,7 +432,7 @@ class IdempotencyStore:
                                                   error) from error
             raise
         try:
-            data = (config.dumps or _dumps)(result)
+            data = (config.dumps or canonical_json)(result)
         except Exception as cause:
             yield ("op", self._op_release(key, lock))
             raise IdempotencyPersistenceError("the result cannot be stored (not JSON serialisable: pass dumps=/"
@@ -450,5 +450,5 @@ class IdempotencyStore:
             raise IdempotencyValidationError(rec.key)
 
 
-def _dumps(result: Any) -> str:
+def canonical_json(result: Any) -> str:
     return json.dumps(result, sort_keys=True, default=_json_default)

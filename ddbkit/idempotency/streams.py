@@ -85,10 +85,10 @@ class RecordIdempotency:
         store, cfg, prefix = self.store, self.config, self.prefix
 
         def mark(record: Any) -> Any:
-            from ddbkit.idempotency.core import _dumps, hash_data
+            from ddbkit.idempotency.core import canonical_json, hash_data
 
             key = f"{prefix}#{hash_data(self.identity(record), cfg.hash_function)}"
-            return store._op_complete(key, _dumps({"dead_lettered": True}), None, cfg.expires_after)
+            return store._op_complete(key, canonical_json({"dead_lettered": True}), None, cfg.expires_after)
 
         if store.is_async:
             async def arun(record: Any, error: BaseException) -> Any:

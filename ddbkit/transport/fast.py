@@ -38,9 +38,9 @@ from ddbkit.transport.wire import (
     Options,
     Settings,
     WireProtocol,
-    _ca_bundle,
-    _get_credentials,
-    _proxy_for,
+    resolve_ca_bundle,
+    resolve_credentials,
+    proxy_for,
     encode_request,
     instrumented,
     moto_mock_active,
@@ -126,10 +126,10 @@ class FastTransport:
                 kwargs: dict[str, Any] = {"maxsize": opts.max_pool, "block": False, "timeout": self._timeout,
                                           "retries": False}
                 if wire.scheme == "https":
-                    ca = _ca_bundle(self._session, opts.verify)
+                    ca = resolve_ca_bundle(self._session, opts.verify)
                     kwargs.update(cert_reqs="CERT_NONE" if ca is False else "CERT_REQUIRED",
                                   ca_certs=None if ca is False else ca)
-                proxy = _proxy_for(wire.scheme, wire.host, opts.proxies)
+                proxy = proxy_for(wire.scheme, wire.host, opts.proxies)
                 self._direct = proxy is None
                 if proxy:
                     try:
@@ -383,15 +383,15 @@ class AsyncFastTransport:
                 if url is None:  # botocore's endpoint ruleset, through the control client
                     url, region = await self._ruleset_endpoint()
                 # credentials: the first resolution may do blocking I/O (IMDS, SSO): off the loop
-                creds = await asyncio.to_thread(_get_credentials, self._session)
+                creds = await asyncio.to_thread(resolve_credentials, self._session)
                 if inspect.isawaitable(creds):
                     creds = await creds
                 wire = WireProtocol(url, region, await asyncio.to_thread(opts.appid, self._session))
                 ssl_arg: Any = None
                 if wire.scheme == "https":
-                    ca = _ca_bundle(self._session, opts.verify)
+                    ca = resolve_ca_bundle(self._session, opts.verify)
                     ssl_arg = False if ca is False else ssl.create_default_context(cafile=str(ca))
-                proxy = _proxy_for(wire.scheme, wire.host, opts.proxies)
+                proxy = proxy_for(wire.scheme, wire.host, opts.proxies)
                 ssl_arg = _aiohttp_proxy_tls(proxy, opts.proxies_config, ssl_arg)
                 connector = aiohttp.TCPConnector(limit=opts.max_pool, ssl=ssl_arg if ssl_arg is not None else True,
                                                  keepalive_timeout=30)

@@ -126,7 +126,7 @@ class ScanSource:
         assert isinstance(self.table, TableSpec)
         table = self.table.open()
         while True:
-            resp = table._run("scan", _scan_once(self.request(segment, position)), self.index)
+            resp = table.run_op("scan", _scan_once(self.request(segment, position)), self.index)
             last = resp.get("LastEvaluatedKey")
             position = key_to_json(last) if last else None
             cc = resp.get("ConsumedCapacity") or {}

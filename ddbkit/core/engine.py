@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from queue import SimpleQueue
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from ddbkit.errors import DdbkitError, DynamoDBError, name_resource
 from ddbkit.core.retry import RetryPolicy
@@ -180,7 +180,7 @@ class SyncDriver:
                     raise TypeError(f"unknown effect {effect!r}")
             except DdbkitError as err:
                 step.fail(err)
-        return step.value  # type: ignore[no-any-return]
+        return cast(T, step.value)
 
     # -- the worker pool, kept between calls ------------------------------------------------------
     def _mark_worker(self) -> None:
@@ -297,7 +297,7 @@ def run_inline(op: Op[T], responder: Any) -> T:
         try:
             effect = op.send(send)
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            return cast(T, stop.value)
         if isinstance(effect, Call):
             send = responder(effect.operation, effect.request)
         elif isinstance(effect, Gather):

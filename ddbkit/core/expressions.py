@@ -269,10 +269,10 @@ class Attr(Operand):
     def _cmp(self, op: str, value: Any) -> Condition:
         return _Compare(self, op, value)
 
-    def __eq__(self, value: Any) -> Condition:  # type: ignore[override]
+    def __eq__(self, value: Any) -> Condition:  # type: ignore[override]  # Attr == value builds a Condition (as boto3's conditions and SQLAlchemy do)
         return self._cmp("=", value)
 
-    def __ne__(self, value: Any) -> Condition:  # type: ignore[override]
+    def __ne__(self, value: Any) -> Condition:  # type: ignore[override]  # Attr == value builds a Condition (as boto3's conditions and SQLAlchemy do)
         return self._cmp("<>", value)
 
     def __lt__(self, value: Any) -> Condition:
@@ -287,7 +287,7 @@ class Attr(Operand):
     def __ge__(self, value: Any) -> Condition:
         return self._cmp(">=", value)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # Attr == value builds a Condition (as boto3's conditions and SQLAlchemy do)
 
     def eq(self, value: Any) -> Condition:
         return self._cmp("=", value)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Generic
+from typing import Any, Generic, TYPE_CHECKING
 
 from ddbkit.core import batch as _batch
 from ddbkit.core.codec import (
@@ -139,7 +139,7 @@ class TableCore:
             raise ClientValidationError("return_consumed_capacity is TOTAL, INDEXES or NONE",
                                         "return_consumed_capacity", "capacity")
         self.name = name
-        self._keys: KeySchema | None = KeySchema.of(key) if key is not None else None
+        self.known_keys: KeySchema | None = KeySchema.of(key) if key is not None else None
         self.retry = retry or DEFAULT_POLICY
         self.cursors = (cursor_secret if isinstance(cursor_secret, CursorCodec)
                         else CursorCodec(cursor_secret, from_env=True))
@@ -177,26 +177,27 @@ class TableCore:
     # ------------------------------------------------------------------------------------------
     # helpers
     # ------------------------------------------------------------------------------------------
-    def _op_keys(self) -> Op[KeySchema]:
-        if self._keys is None:
+    def op_keys(self) -> Op[KeySchema]:
+        if self.known_keys is None:
             resp = yield Call("DescribeTable", {"TableName": self.name})
-            self._keys = KeySchema.from_description(resp["Table"])
-        return self._keys
+            self.known_keys = KeySchema.from_description(resp["Table"])
+        return self.known_keys
 
-    def _op_keys_for(self, index: str | None) -> Op[KeySchema]:
+    def op_keys_for(self, index: str | None) -> Op[KeySchema]:
         """The key schema, described once more if ``index`` is not known yet (``key=`` named only the
         table's keys): a Table built with ``key="pk"`` can still query any index."""
-        keys = yield from self._op_keys()
+        keys = yield from self.op_keys()
         if index is not None and index not in keys.indexes and not keys.complete:
-            yield from self._op_describe()
-            assert self._keys is not None
-            keys = self._keys
+            yield from self.op_describe()
+            assert self.known_keys is not None
+            keys = self.known_keys
         return keys
 
-    def _op_describe(self) -> Op[dict[str, Any]]:
+    def op_describe(self) -> Op[dict[str, Any]]:
         resp = yield Call("DescribeTable", {"TableName": self.name})
-        self._keys = KeySchema.from_description(resp["Table"])
-        return resp["Table"]  # type: ignore[no-any-return]
+        self.known_keys = KeySchema.from_description(resp["Table"])
+        table: dict[str, Any] = resp["Table"]
+        return table
 
     def _key(self, key: Mapping[str, Any], keys: KeySchema, where: str = "key") -> dict[str, Any]:
         if not isinstance(key, Mapping):
@@ -264,7 +265,7 @@ class TableCore:
         attrs = resp.get("Attributes")
         return unmarshal_item(attrs, self.number) if attrs else None
 
-    def _op_call(self, operation: str, req: dict[str, Any], applied: AppliedCheck | None = None) -> Op[dict[str, Any]]:
+    def op_call(self, operation: str, req: dict[str, Any], applied: AppliedCheck | None = None) -> Op[dict[str, Any]]:
         """One call; a conditional failure comes back with the item as plain Python.
 
         ``applied`` detects a conditional write that was sent again after a timeout/reset and then failed
@@ -281,7 +282,7 @@ class TableCore:
                 if item:
                     err.item = unmarshal_item(item, self.number)
             if err.retried and applied is not None:
-                current = yield from self._op_stored(req, err)
+                current = yield from self.op_stored(req, err)
                 if current is not _UNKNOWN and applied(current):
                     logger.warning("%s on %s: the condition failed on a retry because the first attempt had been "
                                    "applied (the stored item is what was written); reported as applied",
@@ -292,11 +293,11 @@ class TableCore:
             raise
         return resp
 
-    def _op_stored(self, req: Mapping[str, Any], err: ConditionalCheckFailed) -> Op[Any]:
+    def op_stored(self, req: Mapping[str, Any], err: ConditionalCheckFailed) -> Op[Any]:
         """The stored wire item (None: absent) after a conditional failure, or ``_UNKNOWN``."""
         if req.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
             return (err.response or {}).get("Item") or None
-        keys = yield from self._op_keys()
+        keys = yield from self.op_keys()
         key = req.get("Key") or {k: req["Item"][k] for k in keys.names}
         try:
             resp = yield Call("GetItem", {"TableName": self.name, "Key": key, "ConsistentRead": True})
@@ -307,9 +308,9 @@ class TableCore:
     # ------------------------------------------------------------------------------------------
     # single items
     # ------------------------------------------------------------------------------------------
-    def _op_get(self, key: Mapping[str, Any], consistent: bool = False,
+    def op_get(self, key: Mapping[str, Any], consistent: bool = False,
                 attributes: Sequence[str] | None = None) -> Op[dict[str, Any] | None]:
-        keys = yield from self._op_keys()
+        keys = yield from self.op_keys()
         req: dict[str, Any] = {"TableName": self.name, "Key": self._key(key, keys)}
         if consistent:
             req["ConsistentRead"] = True
@@ -320,13 +321,13 @@ class TableCore:
         item = resp.get("Item")
         return unmarshal_item(item, self.number) if item else None
 
-    def _op_put(self, item: Mapping[str, Any], condition: Condition | str | None = None,
+    def op_put(self, item: Mapping[str, Any], condition: Condition | str | None = None,
                 names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                 return_values: str | None = None, return_on_failure: bool = False) -> Op[dict[str, Any] | None]:
         if self.exactly_once and condition is not None:
-            yield from self._op_put_once(item, condition, names, values, return_values, return_on_failure)
+            yield from self.op_put_once(item, condition, names, values, return_values, return_on_failure)
             return None
-        keys = yield from self._op_keys()
+        keys = yield from self.op_keys()
         req: dict[str, Any] = {"TableName": self.name, "Item": self._item(item, keys)}
         c = Compiler()
         self._condition(c, req, condition, names, values)
@@ -336,21 +337,21 @@ class TableCore:
         if "ConditionExpression" in req:
             def check(stored: Mapping[str, Any] | None) -> bool:
                 return stored is not None and _same(stored, written)
-        resp = yield from self._op_call("PutItem", self._finish(c, req), check)
+        resp = yield from self.op_call("PutItem", self._finish(c, req), check)
         return self._parse_attrs(resp)
 
-    def _op_update(self, key: Mapping[str, Any], update: Update | str | None = None, *,
+    def op_update(self, key: Mapping[str, Any], update: Update | str | None = None, *,
                    set: Mapping[str, Any] | None = None, remove: Iterable[str] | None = None,
                    add: Mapping[str, Any] | None = None, delete: Mapping[str, Any] | None = None,
                    condition: Condition | str | None = None, names: Mapping[str, str] | None = None,
                    values: Mapping[str, Any] | None = None, return_values: str | None = None,
                    return_on_failure: bool = False) -> Op[dict[str, Any] | None]:
         if self.exactly_once:
-            yield from self._op_update_once(key, update, set=set, remove=remove, add=add, delete=delete,
+            yield from self.op_update_once(key, update, set=set, remove=remove, add=add, delete=delete,
                                             condition=condition, names=names, values=values,
                                             return_values=return_values, return_on_failure=return_on_failure)
             return None
-        keys = yield from self._op_keys()
+        keys = yield from self.op_keys()
         req: dict[str, Any] = {"TableName": self.name, "Key": self._key(key, keys)}
         c = Compiler()
         c.add_user(names, values)
@@ -362,7 +363,7 @@ class TableCore:
         if outcome is not None:
             def check(stored: Mapping[str, Any] | None) -> bool:
                 return stored is not None and all(_value_at(stored, parts) == want for parts, want in outcome)
-        resp = yield from self._op_call("UpdateItem", self._finish(c, req), check)
+        resp = yield from self.op_call("UpdateItem", self._finish(c, req), check)
         return self._parse_attrs(resp)
 
     def _update_expression(self, c: Compiler, req: dict[str, Any], keys: KeySchema, update: Update | str | None,
@@ -383,51 +384,51 @@ class TableCore:
                                             "update.key")
         req["UpdateExpression"] = update.compile(c)
 
-    def _op_delete(self, key: Mapping[str, Any], condition: Condition | str | None = None,
+    def op_delete(self, key: Mapping[str, Any], condition: Condition | str | None = None,
                    names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                    return_values: str | None = None, return_on_failure: bool = False) -> Op[dict[str, Any] | None]:
         if self.exactly_once and condition is not None:
-            yield from self._op_delete_once(key, condition, names, values, return_values, return_on_failure)
+            yield from self.op_delete_once(key, condition, names, values, return_values, return_on_failure)
             return None
-        keys = yield from self._op_keys()
+        keys = yield from self.op_keys()
         req: dict[str, Any] = {"TableName": self.name, "Key": self._key(key, keys)}
         c = Compiler()
         self._condition(c, req, condition, names, values)
         self._return_options(req, return_values, return_on_failure, only_old="delete")
-        resp = yield from self._op_call("DeleteItem", self._finish(c, req))
+        resp = yield from self.op_call("DeleteItem", self._finish(c, req))
         return self._parse_attrs(resp)
 
-    def _op_exists(self, key: Mapping[str, Any], consistent: bool = False) -> Op[bool]:
-        keys = yield from self._op_keys()
-        item = yield from self._op_get(key, consistent, [keys.hash_key])
+    def op_exists(self, key: Mapping[str, Any], consistent: bool = False) -> Op[bool]:
+        keys = yield from self.op_keys()
+        item = yield from self.op_get(key, consistent, [keys.hash_key])
         return item is not None
 
     # ------------------------------------------------------------------------------------------
     # optimistic locking
     # ------------------------------------------------------------------------------------------
-    def _op_put_versioned(self, item: Mapping[str, Any], version_attr: str = "version") -> Op[dict[str, Any]]:
+    def op_put_versioned(self, item: Mapping[str, Any], version_attr: str = "version") -> Op[dict[str, Any]]:
         """Put ``item`` only if the stored version is the one it carries (absent = new item); bump it."""
         if self.exactly_once:
-            return (yield from self._op_put_versioned_once(item, version_attr))
-        keys = yield from self._op_keys()
+            return (yield from self.op_put_versioned_once(item, version_attr))
+        keys = yield from self.op_keys()
         current = item.get(version_attr)
         new = dict(item)
         new[version_attr] = 1 if current is None else int(current) + 1
         condition = Attr(keys.hash_key).not_exists() if current is None else Attr(version_attr) == current
         try:
-            yield from self._op_put(new, condition=condition)
+            yield from self.op_put(new, condition=condition)
         except ConditionalCheckFailed as err:
             raise VersionConflict(err.code, f"{version_attr} is no longer {current!r}: the item changed since it "
                                   "was read", operation="PutItem", status=err.status, response=err.response) from None
         return new
 
-    def _op_update_versioned(self, key: Mapping[str, Any], update: Update, expected: int,
+    def op_update_versioned(self, key: Mapping[str, Any], update: Update, expected: int,
                              version_attr: str = "version") -> Op[dict[str, Any] | None]:
         if self.exactly_once:
-            return (yield from self._op_update_versioned_once(key, update, expected, version_attr))
+            return (yield from self.op_update_versioned_once(key, update, expected, version_attr))
         update.set(version_attr, expected + 1)
         try:
-            result = yield from self._op_update(key, update, condition=Attr(version_attr) == expected,
+            result = yield from self.op_update(key, update, condition=Attr(version_attr) == expected,
                                                 return_values="ALL_NEW")
         except ConditionalCheckFailed as err:
             raise VersionConflict(err.code, f"{version_attr} is no longer {expected}", operation="UpdateItem",
@@ -459,12 +460,12 @@ class TableCore:
                     return {ihash: c.values[value]}
         return {}
 
-    def _op_query(self, key_condition: KeyCondition | Mapping[str, Any] | str, *, index: str | None = None,
+    def op_query(self, key_condition: KeyCondition | Mapping[str, Any] | str, *, index: str | None = None,
                   filter: Condition | str | None = None, limit: int | None = None, forward: bool = True,
                   cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
                   names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                   select: str | None = None) -> Op[Page]:
-        keys = yield from self._op_keys_for(index)
+        keys = yield from self.op_keys_for(index)
         ihash, irange = keys.index(index)
         req: dict[str, Any] = {"TableName": self.name}
         if index:
@@ -507,12 +508,12 @@ class TableCore:
         resp = yield Call("Query", self._finish(c, req))
         return self._page(resp, index, scope)
 
-    def _op_scan(self, filter: Condition | str | None = None, *, index: str | None = None, limit: int | None = None,
+    def op_scan(self, filter: Condition | str | None = None, *, index: str | None = None, limit: int | None = None,
                  cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
                  segment: int | None = None, total_segments: int | None = None,
                  names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                  select: str | None = None) -> Op[Page]:
-        keys = yield from self._op_keys_for(index)
+        keys = yield from self.op_keys_for(index)
         keys.index(index)
         req: dict[str, Any] = {"TableName": self.name}
         if index:
@@ -558,17 +559,17 @@ class TableCore:
                     count=int(resp.get("Count", len(items))), scanned_count=int(resp.get("ScannedCount", 0)),
                     consumed_capacity=float(cc.get("CapacityUnits") or 0.0), last_key=last)
 
-    def _op_count(self, key_condition: KeyCondition | Mapping[str, Any] | str | None = None, *,
+    def op_count(self, key_condition: KeyCondition | Mapping[str, Any] | str | None = None, *,
                   index: str | None = None, filter: Condition | str | None = None,
                   names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Op[int]:
         total = 0
         cursor: str | None = None
         while True:
             if key_condition is None:
-                page = yield from self._op_scan(filter, index=index, cursor=cursor, names=names, values=values,
+                page = yield from self.op_scan(filter, index=index, cursor=cursor, names=names, values=values,
                                                 select="COUNT")
             else:
-                page = yield from self._op_query(key_condition, index=index, filter=filter, cursor=cursor,
+                page = yield from self.op_query(key_condition, index=index, filter=filter, cursor=cursor,
                                                  names=names, values=values, select="COUNT")
             total += page.count
             cursor = page.cursor
@@ -578,10 +579,10 @@ class TableCore:
     # ------------------------------------------------------------------------------------------
     # batches
     # ------------------------------------------------------------------------------------------
-    def _op_batch_write(self, puts: Iterable[Mapping[str, Any]] = (), deletes: Iterable[Mapping[str, Any]] = (),
+    def op_batch_write(self, puts: Iterable[Mapping[str, Any]] = (), deletes: Iterable[Mapping[str, Any]] = (),
                         requests: Iterable[tuple[str, Mapping[str, Any]]] = (),
                         concurrency: int | None = None, validate_first: bool = False) -> Op[_batch.BatchWriteResult]:
-        keys = yield from self._op_keys()
+        keys = yield from self.op_keys()
         result = yield from _batch.write_op(self.name, keys.names, _batch.RequestSource(puts, deletes, requests),
                                             self._batch_marshal(keys), self.retry, concurrency or self.concurrency,
                                             self.rcc, validate_first)
@@ -604,10 +605,10 @@ class TableCore:
 
         return marshal_one
 
-    def _op_batch_get(self, keys_: Iterable[Mapping[str, Any]], consistent: bool = False,
+    def op_batch_get(self, keys_: Iterable[Mapping[str, Any]], consistent: bool = False,
                       attributes: Sequence[str] | None = None,
                       concurrency: int | None = None, validate_first: bool = False) -> Op[_batch.BatchGetResult]:
-        keys = yield from self._op_keys()
+        keys = yield from self.op_keys()
         names, types = keys.names, keys.types
         extra: dict[str, Any] = {}
         if consistent:
@@ -629,7 +630,7 @@ class TableCore:
     # ------------------------------------------------------------------------------------------
     # transactions
     # ------------------------------------------------------------------------------------------
-    def _op_table_of(self, action: Any) -> Op[tuple[str, KeySchema, TableCore]]:
+    def op_table_of(self, action: Any) -> Op[tuple[str, KeySchema, TableCore]]:
         target = action.table
         if target is None:
             core: TableCore = self
@@ -639,16 +640,16 @@ class TableCore:
             core = TableCore(target, retry=self.retry, number=self.number)
         else:
             raise ClientValidationError("table= takes a Table or a table name", "table", "transaction.table")
-        keys = yield from core._op_keys()
+        keys = yield from core.op_keys()
         return core.name, keys, core
 
-    def _op_transact_write(self, actions: Sequence[tx.WriteAction], token: str | None = None) -> Op[str]:
+    def op_transact_write(self, actions: Sequence[tx.WriteAction], token: str | None = None) -> Op[str]:
         from ddbkit.core import transactions as tx
         items: list[dict[str, Any]] = []
         ids: list[tuple[str, tuple[Any, ...]]] = []
         size = 0
         for i, a in enumerate(actions):
-            name, keys, core = yield from self._op_table_of(a)
+            name, keys, core = yield from self.op_table_of(a)
             where = f"actions[{i}]"
             c = Compiler()
             body: dict[str, Any] = {"TableName": name}
@@ -689,13 +690,13 @@ class TableCore:
             raise
         return token
 
-    def _op_transact_get(self, gets: Sequence[tx.Get | Mapping[str, Any]]) -> Op[list[dict[str, Any] | None]]:
+    def op_transact_get(self, gets: Sequence[tx.Get | Mapping[str, Any]]) -> Op[list[dict[str, Any] | None]]:
         from ddbkit.core import transactions as tx
         items: list[dict[str, Any]] = []
         ids: list[tuple[str, tuple[Any, ...]]] = []
         for i, g in enumerate(gets):
             action = g if isinstance(g, tx.Get) else tx.Get(key=g)
-            name, keys, core = yield from self._op_table_of(action)
+            name, keys, core = yield from self.op_table_of(action)
             body: dict[str, Any] = {"TableName": name, "Key": core._key(action.key, keys, f"gets[{i}]")}
             if action.projection:
                 c = Compiler()
@@ -714,7 +715,7 @@ class TableCore:
     # ------------------------------------------------------------------------------------------
     # exactly-once writes: a single-action TransactWriteItems whose ClientRequestToken every retry reuses
     # ------------------------------------------------------------------------------------------
-    def _op_write_once(self, action: tx.WriteAction, token: str | None = None) -> Op[str]:
+    def op_write_once(self, action: tx.WriteAction, token: str | None = None) -> Op[str]:
         """Apply one write at most once however often it is resent (DynamoDB acknowledges a resend with the
         same token within 10 minutes without applying it again), so a retry after a timeout or a reset
         cannot apply it twice. Raises what the plain write would (:class:`ConditionalCheckFailed`...), or
@@ -722,10 +723,10 @@ class TableCore:
         the outcome open. Costs 2 WCU per KB instead of 1 (a transactional write)."""
         from ddbkit.core import transactions as tx
         token = token or tx.new_token()
-        yield from self._op_table_of(action)  # the key schema, before anything is sent (errors here are plain)
+        yield from self.op_table_of(action)  # the key schema, before anything is sent (errors here are plain)
         first_sent = time.time()
         try:
-            yield from self._op_transact_write([action], token)
+            yield from self.op_transact_write([action], token)
         except TransactionCanceled as err:
             raise tx.single_action_error(err) from None
         except DynamoDBError as err:
@@ -735,7 +736,7 @@ class TableCore:
         return token
 
     def _last_once_request(self, action: tx.WriteAction, token: str) -> dict[str, Any]:
-        """The TransactWriteItems request of a single-action write (for :meth:`_op_resend`), rebuilt: the
+        """The TransactWriteItems request of a single-action write (for :meth:`op_resend`), rebuilt: the
         same action and token give the same request (placeholders are numbered deterministically)."""
         from ddbkit.core.engine import run_inline
 
@@ -747,10 +748,10 @@ class TableCore:
                 return {}
             raise RuntimeError("the key schema is known once a write was sent")  # pragma: no cover
 
-        run_inline(self._op_transact_write([action], token), responder)
+        run_inline(self.op_transact_write([action], token), responder)
         return captured
 
-    def _op_resend(self, request: Mapping[str, Any]) -> Op[str]:
+    def op_resend(self, request: Mapping[str, Any]) -> Op[str]:
         """Send a TransactWriteItems request again as it was (same ClientRequestToken): see
         :class:`~ddbkit.core.transactions.WriteOutcomeUnknown`."""
         from ddbkit.core import transactions as tx
@@ -777,77 +778,77 @@ class TableCore:
                                         "return_values (read the item afterwards) or write without exactly_once",
                                         "return_values", "exactly-once.return-values")
 
-    def _op_update_once(self, key: Mapping[str, Any], update: Update | str | None = None, *,
+    def op_update_once(self, key: Mapping[str, Any], update: Update | str | None = None, *,
                         set: Mapping[str, Any] | None = None, remove: Iterable[str] | None = None,
                         add: Mapping[str, Any] | None = None, delete: Mapping[str, Any] | None = None,
                         condition: Condition | str | None = None, names: Mapping[str, str] | None = None,
                         values: Mapping[str, Any] | None = None, return_values: str | None = None,
                         return_on_failure: bool = False, token: str | None = None) -> Op[None]:
-        """:meth:`_op_update` applied exactly once (counters: ``add={"n": 1}`` never double-counts)."""
+        """:meth:`op_update` applied exactly once (counters: ``add={"n": 1}`` never double-counts)."""
         from ddbkit.core import transactions as tx
         self._once_no_return_values(return_values)
         if update is not None and (set or remove or add or delete):
             raise ClientValidationError("give either an Update/expression or set=/remove=/add=/delete=, not both",
                                         "update", "update.args")
         expr = update if update is not None else Update.from_dicts(set, remove, add, delete)
-        yield from self._op_write_once(tx.Update(key, expr, condition, names, values,
+        yield from self.op_write_once(tx.Update(key, expr, condition, names, values,
                                                  return_on_failure=return_on_failure), token)
         return None
 
-    def _op_put_once(self, item: Mapping[str, Any], condition: Condition | str | None = None,
+    def op_put_once(self, item: Mapping[str, Any], condition: Condition | str | None = None,
                      names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                      return_values: str | None = None, return_on_failure: bool = False,
                      token: str | None = None) -> Op[None]:
         """A conditional put applied exactly once (a resend after a timeout is not reported as failed)."""
         from ddbkit.core import transactions as tx
         self._once_no_return_values(return_values)
-        yield from self._op_write_once(tx.Put(item, condition, names, values, return_on_failure=return_on_failure),
+        yield from self.op_write_once(tx.Put(item, condition, names, values, return_on_failure=return_on_failure),
                                        token)
         return None
 
-    def _op_delete_once(self, key: Mapping[str, Any], condition: Condition | str | None = None,
+    def op_delete_once(self, key: Mapping[str, Any], condition: Condition | str | None = None,
                         names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                         return_values: str | None = None, return_on_failure: bool = False,
                         token: str | None = None) -> Op[None]:
         """A conditional delete applied exactly once."""
         from ddbkit.core import transactions as tx
         self._once_no_return_values(return_values)
-        yield from self._op_write_once(tx.Delete(key, condition, names, values,
+        yield from self.op_write_once(tx.Delete(key, condition, names, values,
                                                  return_on_failure=return_on_failure), token)
         return None
 
-    def _op_put_versioned_once(self, item: Mapping[str, Any], version_attr: str = "version",
+    def op_put_versioned_once(self, item: Mapping[str, Any], version_attr: str = "version",
                                token: str | None = None) -> Op[dict[str, Any]]:
-        """:meth:`_op_put_versioned` applied exactly once: the resend of an applied put is acknowledged, not
+        """:meth:`op_put_versioned` applied exactly once: the resend of an applied put is acknowledged, not
         reported as a :class:`VersionConflict`."""
         from ddbkit.core import transactions as tx
-        keys = yield from self._op_keys()
+        keys = yield from self.op_keys()
         current = item.get(version_attr)
         new = dict(item)
         new[version_attr] = 1 if current is None else int(current) + 1
         condition = Attr(keys.hash_key).not_exists() if current is None else Attr(version_attr) == current
         try:
-            yield from self._op_write_once(tx.Put(new, condition), token)
+            yield from self.op_write_once(tx.Put(new, condition), token)
         except ConditionalCheckFailed as err:
             raise VersionConflict(err.code, f"{version_attr} is no longer {current!r}: the item changed since it "
                                   "was read", operation="TransactWriteItems", status=err.status,
                                   response=err.response) from None
         return new
 
-    def _op_update_versioned_once(self, key: Mapping[str, Any], update: Update, expected: int,
+    def op_update_versioned_once(self, key: Mapping[str, Any], update: Update, expected: int,
                                   version_attr: str = "version", token: str | None = None) -> Op[dict[str, Any] | None]:
-        """:meth:`_op_update_versioned` applied exactly once. A transaction returns no item, so the new item
+        """:meth:`op_update_versioned` applied exactly once. A transaction returns no item, so the new item
         is read back with a consistent GetItem (1 RCU; it may include writes made after this one)."""
         from ddbkit.core import transactions as tx
         expr = Update()
         expr._set, expr._remove = [*update._set, (Path.of(version_attr), expected + 1)], list(update._remove)
         expr._add, expr._delete = list(update._add), list(update._delete)
         try:
-            yield from self._op_write_once(tx.Update(key, expr, Attr(version_attr) == expected), token)
+            yield from self.op_write_once(tx.Update(key, expr, Attr(version_attr) == expected), token)
         except ConditionalCheckFailed as err:
             raise VersionConflict(err.code, f"{version_attr} is no longer {expected}", operation="TransactWriteItems",
                                   status=err.status, response=err.response) from None
-        return (yield from self._op_get(key, consistent=True))
+        return (yield from self.op_get(key, consistent=True))
 
 def _plain(av: Mapping[str, Any]) -> Any:
     # numbers as Decimal ("1" and "1.0" are one DynamoDB number), B as bytes, sets as sets

@@ -525,7 +525,7 @@ class ModelInfo:
 def _info_of(model: type[BaseModel]) -> ModelInfo:
     # a plain pydantic model nested inside a ddbkit Model: names from its aliases
     info = ModelInfo.__new__(ModelInfo)
-    info.cls = model  # type: ignore[assignment]
+    info.cls = model  # type: ignore[assignment]  # a plain pydantic model stands in for a ddbkit Model: ModelInfo reads only its fields
     info.attr_of = {n: (f.alias or n) for n, f in model.model_fields.items()}
     info.field_of = {a: n for n, a in info.attr_of.items()}
     return info
@@ -603,20 +603,22 @@ class ModelAttr(Attr):
         super().__init__(path)
         self._conv = conv
 
-    def _v(self, value: Any) -> Any:
+    def stored_value(self, value: Any) -> Any:
+        """``value`` as this field stores it (its converter applied; an ``Attr`` passes through): what a typed
+        write or condition sends for the field."""
         return value if self._conv is None or isinstance(value, Attr) else convert(str(self.path), self._conv, value)
 
     def _cmp(self, op: str, value: Any) -> Any:
-        return super()._cmp(op, self._v(value))
+        return super()._cmp(op, self.stored_value(value))
 
     def between(self, low: Any, high: Any) -> Any:
-        return super().between(self._v(low), self._v(high))
+        return super().between(self.stored_value(low), self.stored_value(high))
 
     def begins_with(self, prefix: Any) -> Any:
-        return super().begins_with(self._v(prefix))
+        return super().begins_with(self.stored_value(prefix))
 
     def is_in(self, values: Any) -> Any:
-        return super().is_in([self._v(v) for v in values])
+        return super().is_in([self.stored_value(v) for v in values])
 
 
 class ModelKey(Key):
@@ -727,7 +729,7 @@ class Model(BaseModel):
         A name the model does not have raises :class:`ExpressionError` here, before any request."""
         info = cls.__ddb__
         if callable(field):
-            parts = field(_Recorder())._parts  # type: ignore[arg-type]  # noqa: SLF001
+            parts = field(_Recorder())._parts  # type: ignore[arg-type]  # the recorder stands in for the model instance the typed lambda expects
             path = info.attr_path(".".join(p if isinstance(p, str) else f"[{p}]" for p in parts).replace(".[", "["))
         else:
             path = info.attr_path(field)

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ddbkit.ops.capacity import billing_mode_of
 from ddbkit.errors import ClientValidationError, DdbkitError
@@ -298,7 +298,7 @@ def create_backup(dynamodb: Any, table: str, *, name: str | None = None, now: da
         return info
 
     def describe() -> Mapping[str, Any]:
-        return dynamodb.describe_backup(BackupArn=info.arn)["BackupDescription"]["BackupDetails"]  # type: ignore[no-any-return]
+        return cast("Mapping[str, Any]", dynamodb.describe_backup(BackupArn=info.arn)["BackupDescription"]["BackupDetails"])
 
     final = _poll(describe, lambda d: str(d.get("BackupStatus")), what=f"backup {name}", done={"AVAILABLE"},
                   failed={"DELETED"}, wait=wait,

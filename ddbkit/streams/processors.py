@@ -40,7 +40,7 @@ from collections.abc import Callable, Collection, Coroutine, Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from ddbkit.tracing import api as tracing
 from ddbkit.core.codec import NumberMode, unmarshal, unmarshal_item
@@ -200,21 +200,21 @@ class StreamRecord:
         """The item's key attributes as plain Python."""
         if self._keys is _UNSET:
             self._keys = unmarshal_item(self._ddb["Keys"], self._number)
-        return self._keys  # type: ignore[no-any-return]
+        return cast("dict[str, Any]", self._keys)
 
     @property
     def new_image(self) -> dict[str, Any] | None:
         """The item after the change (None for REMOVE, or when the view type has no new image)."""
         if self._new is _UNSET:
             self._new = self._image("NewImage")
-        return self._new  # type: ignore[no-any-return]
+        return cast("dict[str, Any] | None", self._new)
 
     @property
     def old_image(self) -> dict[str, Any] | None:
         """The item before the change (None for INSERT, or when the view type has no old image)."""
         if self._old is _UNSET:
             self._old = self._image("OldImage")
-        return self._old  # type: ignore[no-any-return]
+        return cast("dict[str, Any] | None", self._old)
 
     def _image(self, name: str) -> dict[str, Any] | None:
         raw = self._ddb.get(name)
@@ -250,7 +250,7 @@ class StreamRecord:
     @property
     def raw_keys(self) -> Mapping[str, Any]:
         """Keys in wire form (``{"pk": {"S": "a"}}``)."""
-        return self._ddb["Keys"]  # type: ignore[no-any-return]
+        return cast("Mapping[str, Any]", self._ddb["Keys"])
 
     @property
     def raw_new_image(self) -> Mapping[str, Any] | None:
@@ -562,7 +562,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def _dispatcher(fn: _F) -> _F:
     """Mark a default ``on_record``: the plan then calls the routed ``on_*`` method directly."""
-    fn._ddbkit_dispatch = True  # type: ignore[attr-defined]
+    setattr(fn, "_ddbkit_dispatch", True)  # noqa: B010 - a marker attribute on a function object
     return fn
 
 
@@ -638,12 +638,12 @@ class _ProcessorBase:
         """The ``on_*`` method for ``record``'s event (TTL deletions go to ``on_ttl_expiry``)."""
         name = record.event_name
         if name == INSERT:
-            return self.on_insert  # type: ignore[attr-defined,no-any-return]
+            return cast("Callable[[StreamRecord], Any]", getattr(self, "on_insert"))  # noqa: B009 - subclasses define it
         if name == MODIFY:
-            return self.on_modify  # type: ignore[attr-defined,no-any-return]
+            return cast("Callable[[StreamRecord], Any]", getattr(self, "on_modify"))  # noqa: B009 - subclasses define it
         if record.is_ttl_expiry:
-            return self.on_ttl_expiry  # type: ignore[attr-defined,no-any-return]
-        return self.on_remove  # type: ignore[attr-defined,no-any-return]
+            return cast("Callable[[StreamRecord], Any]", getattr(self, "on_ttl_expiry"))  # noqa: B009 - subclasses define it
+        return cast("Callable[[StreamRecord], Any]", getattr(self, "on_remove"))  # noqa: B009 - subclasses define it
 
     # -- plans ---------------------------------------------------------------------------------------
     def _plan(self, records: list[StreamRecord]) -> _Plan:  # pragma: no cover - each class picks one
@@ -665,7 +665,7 @@ class _ProcessorBase:
         result = BatchResult(records)
         tracer = _active_tracer()
         stop = self.mode is FailureMode.STOP
-        on_record: Callable[[StreamRecord], Any] = self.on_record  # type: ignore[attr-defined]
+        on_record: Callable[[StreamRecord], Any] = getattr(self, "on_record")  # noqa: B009 - defined by subclasses
         route = self._route if getattr(on_record, "_ddbkit_dispatch", False) else None  # skip one call
         filtering = self.events is not None or self.predicate is not None or \
             type(self).accepts is not _ProcessorBase.accepts
@@ -721,7 +721,7 @@ class _ProcessorBase:
             except Exception as exc:
                 failed.append((rec, exc))
         if selected:
-            on_batch = self.on_batch  # type: ignore[attr-defined]
+            on_batch = getattr(self, "on_batch")  # noqa: B009 - defined by subclasses
             if self.idempotency is not None:
                 on_batch = self.idempotency.wrap_batch(on_batch)
             outcome = yield on_batch, selected
@@ -791,7 +791,7 @@ class _ProcessorBase:
             try:
                 fn, arg = plan.send(sent)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                return cast(BatchResult, stop.value)
             try:
                 sent = fn(arg)
                 if sent is not None and hasattr(sent, "__await__"):
@@ -809,7 +809,7 @@ def _run_to_end(coro: Coroutine[Any, Any, BatchResult]) -> BatchResult:
     try:
         coro.send(None)
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return cast(BatchResult, stop.value)
     coro.close()  # pragma: no cover - the sync drive never awaits
     raise RuntimeError("a sync stream processor suspended")  # pragma: no cover
 

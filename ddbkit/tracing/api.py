@@ -69,7 +69,7 @@ def current() -> Any:
 
 def _named(name: str) -> Any:
     if name == "xray":
-        from ddbkit.tracing.xray import XRayTracer  # type: ignore[import-not-found,unused-ignore]
+        from ddbkit.tracing.xray import XRayTracer
 
         return XRayTracer()
     if name in ("otel", "opentelemetry"):
@@ -93,7 +93,7 @@ def resolve(choice: Any) -> Any:
     if choice is False:
         return NoopTracer()
     if choice is True:
-        from ddbkit.tracing.xray import XRayTracer  # type: ignore[import-not-found,unused-ignore]
+        from ddbkit.tracing.xray import XRayTracer
 
         return XRayTracer()
     return choice

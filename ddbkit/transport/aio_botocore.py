@@ -154,4 +154,4 @@ def _never_follow_redirects(client: Any) -> None:
     async def no_redirects(proxy_url: Any) -> Any:
         return _NoRedirects(await get_session(proxy_url))
 
-    http._get_session = no_redirects  # type: ignore[union-attr]
+    http._get_session = no_redirects  # type: ignore[union-attr]  # aiobotocore's http session attribute is typed Optional; set after creation

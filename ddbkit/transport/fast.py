@@ -108,7 +108,7 @@ class FastTransport:
         return self._control
 
     def _control_client(self) -> Any:
-        return self.control.client  # type: ignore[attr-defined]
+        return getattr(self.control, "client")  # noqa: B009 - control is a BotocoreTransport here
 
     def _setup(self) -> WireProtocol:
         with self._lock:
@@ -355,7 +355,7 @@ class AsyncFastTransport:
     async def _ruleset_endpoint(self) -> tuple[str, str]:
         control = self.control
         if isinstance(control, ThreadedTransport):
-            client = await asyncio.to_thread(lambda: control.transport.client)  # type: ignore[attr-defined]
+            client = await asyncio.to_thread(lambda: getattr(control.transport, "client"))  # noqa: B009
         else:
             client = await control._get_client()
         operation, context = ruleset_request(client)

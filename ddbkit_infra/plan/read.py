@@ -67,7 +67,7 @@ class AwsClients:
                 kwargs["endpoint_url"] = self.endpoint_url
             if self.config is not None:
                 kwargs["config"] = self.config
-            c = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+            c = self.session.client(service, **kwargs)  # type: ignore[call-overload]  # boto3-stubs types client() per service literal; the name is a variable here
             if self.customize is not None:
                 self.customize(c, service, reg)
             self._clients[key] = c
@@ -311,7 +311,7 @@ def _read_backup(clients: AwsClients, cfg: TableConfig, live: LiveState) -> None
                                for c in r.copy_to]
     for region in dict.fromkeys(regions):
         names = {backup_vault_name(cfg)} if region == live.region else {
-            copy_vault_name(cfg, c) for r in cfg.backup_policy.rules for c in r.copy_to  # type: ignore[union-attr]
+            copy_vault_name(cfg, c) for r in cfg.backup_policy.rules for c in r.copy_to  # type: ignore[union-attr]  # backup_policy is checked non-None by has_backup_plan() before this runs
             if c.region == region}
         bk = clients.client("backup", region)
         for vault in names:

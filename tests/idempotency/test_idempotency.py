@@ -490,7 +490,7 @@ def test_store_from_config_uses_the_components_table_and_key() -> None:
     cfg = load_component(table_name="OrdersIdempotency").table()
     store = IdempotencyStore.from_config(cfg, endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
                                          local_cache=True)
-    assert store.table.name == "OrdersIdempotency" and store.table._keys.names == ("id",)
+    assert store.table.name == "OrdersIdempotency" and store.table.known_keys.names == ("id",)
     assert not store.is_async and store.cache is not None
     assert IdempotencyStore.from_config(cfg, AsyncTable, endpoint_url="http://127.0.0.1:9",
                                         region_name="us-east-1").is_async

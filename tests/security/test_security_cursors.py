@@ -120,7 +120,7 @@ def test_cursor_values_are_type_checked_before_sending(bad: dict[str, Any]) -> N
     fake = FakeDynamo(table="Tab1", keys=("pk", "sk"))
     fake._Query = lambda req: {"Items": [], "Count": 0, "LastEvaluatedKey": bad}  # type: ignore[attr-defined]
     t = Table("Tab1", key=("pk", "sk"), transport=fake)
-    t._keys = t._keys.__class__("pk", "sk", {"pk": "S", "sk": "S"}, complete=True)  # declared types
+    t.known_keys = t.known_keys.__class__("pk", "sk", {"pk": "S", "sk": "S"}, complete=True)  # declared types
     token = t.query({"pk": "tenant-1"}).cursor  # a plain cursor correctly bound to this query, holding `bad`
     assert token
     fake.calls.clear()

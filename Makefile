@@ -9,7 +9,7 @@ DDBLOCAL_STAMP := $(DDBLOCAL)/.installed-$(DDBLOCAL_VERSION)
 
 CONSTRAINTS := constraints/dev.txt
 
-.PHONY: setup test demo lint typecheck bench clean java-check compat constraints lambda-package
+.PHONY: setup test check demo lint typecheck bench clean java-check compat constraints lambda-package
 
 setup: $(STAMP) $(DDBLOCAL_STAMP)
 
@@ -41,6 +41,14 @@ test: cfnguard
 
 java-check:
 	@command -v java >/dev/null 2>&1 || { echo "Java 17+ is needed for DynamoDB Local. Install it with: sudo apt-get install -y default-jre-headless"; exit 1; }
+
+# The fast lane for the edit-test loop: lint, types, and every test that needs no server (no moto server,
+# no DynamoDB Local, no throwaway venvs, no long scenarios). `make test` still runs everything.
+CHECK_MARKERS := not integration and not slow and not compat
+check: setup
+	$(BIN)/ruff check ddbkit ddbkit_infra tests bench examples
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "$(CHECK_MARKERS)"
 
 test: setup java-check
 	$(BIN)/python -m pytest -q

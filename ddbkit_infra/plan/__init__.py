@@ -23,6 +23,7 @@ from ddbkit_infra.plan.model import (
     unsupported,
 )
 from ddbkit_infra.plan.read import (
+    contributor_insights_status,
     AwsClients,
     GLOBAL_TABLES,
     LiveState,
@@ -37,6 +38,7 @@ from ddbkit_infra.plan.diff import (
 )
 
 __all__ = [
+    "contributor_insights_status",
     "Action",
     "ApiCall",
     "AwsClients",

@@ -174,7 +174,9 @@ def _tags_of(client: Any, arn: str) -> dict[str, str]:
         kwargs["NextToken"] = resp["NextToken"]
 
 
-def _ci_status(live: LiveState, client: Any, table: str, what: str) -> str | None:
+def contributor_insights_status(live: LiveState, client: Any, table: str, what: str) -> str | None:
+    """The table's (or a replica's) contributor insights status, or None when it has none; an endpoint that
+    cannot answer is recorded in ``live`` under ``what``."""
     resp = _optional(live, what, lambda: client.describe_contributor_insights(TableName=table),
                      "ResourceNotFoundException")
     if resp is None or resp == UNKNOWN:
@@ -215,7 +217,7 @@ def read_live_state(clients: AwsClients, cfg: TableConfig) -> LiveState:
         live.pitr = cb.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
         live.tags = _tags_of(ddb, str(live.table["TableArn"]))
         if cfg.contributor_insights_specification is not None:
-            live.contributor_insights = _ci_status(live, ddb, name, "dynamodb:DescribeContributorInsights")
+            live.contributor_insights = contributor_insights_status(live, ddb, name, "dynamodb:DescribeContributorInsights")
         for rep in live.table.get("Replicas", []):
             region = rep["RegionName"]
             if region == home:
@@ -268,7 +270,7 @@ def _read_replica(clients: AwsClients, cfg: TableConfig, live: LiveState, rs: Re
     rs.pitr = cb.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
     rs.tags = _tags_of(ddb, str(desc["TableArn"]))
     if replica_contributor_insights(cfg, rs.region) is not None:
-        rs.contributor_insights = _ci_status(live, ddb, name, f"dynamodb:DescribeContributorInsights[{rs.region}]")
+        rs.contributor_insights = contributor_insights_status(live, ddb, name, f"dynamodb:DescribeContributorInsights[{rs.region}]")
 
 
 def scaling_regions(cfg: TableConfig, home: str) -> list[str]:

@@ -470,10 +470,10 @@ def test_contributor_insights_requests_with_stubber() -> None:
     stubs = Stubs()
     stubs.expect("dynamodb", REGION, "describe_contributor_insights", {"TableName": "Orders"},
                  {"TableName": "Orders", "ContributorInsightsStatus": "ENABLED"})
-    from ddbkit_infra.plan import _ci_status
+    from ddbkit_infra.plan import contributor_insights_status
 
     clients = AwsClients(REGION, session=boto3.Session(region_name=REGION), customize=stubs.install)
-    assert _ci_status(live, clients.client("dynamodb"), "Orders", "ci") == "ENABLED"
+    assert contributor_insights_status(live, clients.client("dynamodb"), "Orders", "ci") == "ENABLED"
     stubs.verify()
 
 

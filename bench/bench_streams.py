@@ -18,7 +18,8 @@ from typing import Any
 
 from bench.items import STREAM10
 from ddbkit.core.codec import marshal_item
-from ddbkit.streams.processors import StreamProcessor, StreamRecord
+from ddbkit.streams.records import StreamRecord
+from ddbkit.streams.processors import StreamProcessor
 
 BATCH = 100
 

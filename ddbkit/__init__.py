@@ -50,7 +50,7 @@ _EXPORTS: dict[str, str] = {
     "BatchWriteError": "ddbkit.errors",
     "BatchGetError": "ddbkit.errors",
     "ResourceNotFound": "ddbkit.errors",
-    "StreamRecord": "ddbkit.streams.processors",
+    "StreamRecord": "ddbkit.streams.records",
     "StreamProcessor": "ddbkit.streams.processors",
     "AsyncStreamProcessor": "ddbkit.streams.processors",
     "BatchStreamProcessor": "ddbkit.streams.processors",
@@ -117,7 +117,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs (explicit re-
     from ddbkit.streams.processors import AsyncStreamProcessor as AsyncStreamProcessor
     from ddbkit.streams.processors import BatchStreamProcessor as BatchStreamProcessor
     from ddbkit.streams.processors import StreamProcessor as StreamProcessor
-    from ddbkit.streams.processors import StreamRecord as StreamRecord
+    from ddbkit.streams.records import StreamRecord as StreamRecord
     from ddbkit.table import BatchWriter as BatchWriter
     from ddbkit.table import Table as Table
     from ddbkit.core.usage import UsageSnapshot as UsageSnapshot

@@ -218,7 +218,8 @@ def run_demo(*, endpoint_url: str | None = None, use_aws: bool = False, sessions
             from collections import Counter
 
             from ddbkit.streams.poller import StreamPoller
-            from ddbkit.streams.processors import StreamProcessor, StreamRecord
+            from ddbkit.streams.records import StreamRecord
+            from ddbkit.streams.processors import StreamProcessor
 
             seen: Counter[str] = Counter()
 

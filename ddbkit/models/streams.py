@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 from ddbkit.models.base import Model
-from ddbkit.streams.processors import StreamProcessor, StreamRecord
+from ddbkit.streams.records import StreamRecord
+from ddbkit.streams.processors import StreamProcessor
 
 __all__ = ["ModelStreamProcessor"]
 

@@ -21,7 +21,7 @@ import click
 from ddbkit_infra.cli.common import PROFILE_HELP, REGION_HELP
 
 if TYPE_CHECKING:
-    from ddbkit.streams.processors import StreamRecord
+    from ddbkit.streams.records import StreamRecord
 
 
 def register(group: click.Group) -> None:

@@ -137,7 +137,8 @@ def test_slow_responses_past_the_read_timeout_are_retried(faulty: tuple[str, Fau
 
 def test_stream_redelivery_repeats_only_the_failed_record_and_later() -> None:
     """Lambda resumes from the reported sequence number: simulate its redelivery loop."""
-    from ddbkit.streams.processors import StreamProcessor, StreamRecord
+    from ddbkit.streams.records import StreamRecord
+    from ddbkit.streams.processors import StreamProcessor
 
     def record(seq: int) -> dict[str, Any]:
         return {"eventID": str(seq), "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",

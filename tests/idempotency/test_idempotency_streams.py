@@ -14,7 +14,8 @@ from backends import DYNAMODB_LOCAL, Backend
 
 from ddbkit import Table
 from ddbkit.idempotency import IdempotencyStore, RecordIdempotency, load_component
-from ddbkit.streams.processors import AsyncStreamProcessor, BatchStreamProcessor, StreamProcessor, StreamRecord
+from ddbkit.streams.records import StreamRecord
+from ddbkit.streams.processors import AsyncStreamProcessor, BatchStreamProcessor, StreamProcessor
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from ddbkit.aio import AsyncTable
 from ddbkit.errors import ClientValidationError, ExpressionError
 from ddbkit.models import HashKey, Model, Router, TypedTable
 from ddbkit.core.operations import VersionConflict
-from ddbkit.streams.processors import StreamRecord
+from ddbkit.streams.records import StreamRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 UTC = timezone.utc

@@ -19,7 +19,8 @@ from ddbkit.streams.poller import (
     StreamPoller,
     to_lambda_record,
 )
-from ddbkit.streams.processors import StreamProcessor, StreamRecord
+from ddbkit.streams.records import StreamRecord
+from ddbkit.streams.processors import StreamProcessor
 from ddbkit_infra.cli import cli
 
 TABLE = "stream-orders"

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from ddbkit.streams.processors import StreamProcessor, StreamRecord
+from ddbkit.streams.records import StreamRecord
+
+from ddbkit.streams.processors import StreamProcessor
 
 
 def raw(when: Any, seq: str = "100") -> dict[str, Any]:

@@ -17,24 +17,26 @@ from typing import Any
 
 import pytest
 
-from ddbkit.streams import processors as streams_mod
+from ddbkit.streams import records as streams_mod
 from ddbkit.tracing import api as tracing
 from ddbkit.core.codec import marshal_item
 from ddbkit.streams.processors import (
     AsyncBatchStreamProcessor,
     AsyncStreamProcessor,
     BatchStreamProcessor,
-    EmptyBatchError,
     FailureMode,
+    MemoryAttemptStore,
+    SqsDeadLetter,
+    StreamProcessor,
+    dead_letter_message,
+)
+from ddbkit.streams.records import (
+    EmptyBatchError,
     ImageNotAvailable,
     MalformedRecordError,
-    MemoryAttemptStore,
     RecordRejected,
-    SqsDeadLetter,
     StreamEventError,
-    StreamProcessor,
     StreamRecord,
-    dead_letter_message,
     parse_event,
 )
 

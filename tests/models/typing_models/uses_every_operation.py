@@ -13,7 +13,7 @@ from ddbkit import Table
 from ddbkit.aio import AsyncTable
 from ddbkit.models import HashKey, Model, ModelStreamProcessor, Router, TypedTable, Version
 from ddbkit.core.operations import Page
-from ddbkit.streams.processors import StreamRecord
+from ddbkit.streams.records import StreamRecord
 
 
 class Session(Model, table="UserSessions", alias_generator=to_camel):

@@ -43,7 +43,7 @@ from ddbkit.errors import CursorError, DdbkitError
 __all__ = ["encode_cursor", "decode_cursor", "CursorCodec", "CursorScope", "CursorSecurityWarning", "CursorSecret",
            "MIN_SECRET_BYTES", "DEFAULT_TTL"]
 
-log = logging.getLogger("ddbkit.core.cursor")
+log = logging.getLogger("ddbkit.cursor")
 
 _VERSION_UNBOUND = "1"  # ddbkit's plain cursors before bindings: refused (re-run the query from its first page)
 _VERSION_PLAIN = "4"

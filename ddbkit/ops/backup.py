@@ -81,7 +81,7 @@ __all__ = [
     "wait_for_table",
 ]
 
-log = logging.getLogger("ddbkit.ops.backup")
+log = logging.getLogger("ddbkit.backup")
 T = TypeVar("T")
 
 EXPORT_FORMATS = ("DYNAMODB_JSON", "ION")

@@ -45,7 +45,7 @@ __all__ = [
     "to_lambda_record",
 ]
 
-logger = logging.getLogger("ddbkit.streams.poller")
+logger = logging.getLogger("ddbkit.stream_poller")
 
 _DDB_LOCAL_TTL_EVENT = "UNKNOWN_TO_SDK_VERSION"
 _START = {"trim-horizon": "TRIM_HORIZON", "latest": "LATEST"}

@@ -587,7 +587,7 @@ def dead_letter_message(record: StreamRecord, error: BaseException, *, max_bytes
     """A JSON message describing a dead-lettered record: the error, where it came from, and the raw record
     in Lambda's wire shape. Images are dropped (``imagesOmitted``) if the message would exceed ``max_bytes``."""
     message: dict[str, Any] = {
-        "source": "ddbkit.streams.processors",
+        "source": "ddbkit.streams",
         "error": {"type": type(error).__name__, "message": str(error)},
         "eventSourceARN": record.event_source_arn,
         "tableName": record.table_name,

@@ -135,7 +135,7 @@ def test_no_secret_issues_a_loud_warning_once(caplog: pytest.LogCaptureFixture,
     monkeypatch.delenv("DDBKIT_CURSOR_SECRET", raising=False)
     monkeypatch.setattr(cursor_mod, "_warned_plain", False)
     t, _ = _paged_table("Tab1", None)
-    with caplog.at_level(logging.WARNING, logger="ddbkit.core.cursor"), pytest.warns(CursorSecurityWarning):
+    with caplog.at_level(logging.WARNING, logger="ddbkit.cursor"), pytest.warns(CursorSecurityWarning):
         token = t.query({"pk": "tenant-1"}).cursor
     assert token and token[0] == "4" and "UNENCRYPTED" in caplog.text
     caplog.clear()

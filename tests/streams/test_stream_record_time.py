@@ -51,7 +51,7 @@ def test_failure_log_line_shows_the_attempt_number(caplog: pytest.LogCaptureFixt
 
     processor = Failing()  # no dead-letter hook: attempts are still counted for the log
     event = {"Records": [raw(1717243200, "7")]}
-    with caplog.at_level(logging.ERROR, logger="ddbkit.streams.processors"):
+    with caplog.at_level(logging.ERROR, logger="ddbkit.streams"):
         processor.handler(event)
         processor.handler(event)
     lines = [r.getMessage() for r in caplog.records if "failed (attempt" in r.getMessage()]

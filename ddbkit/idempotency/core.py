@@ -247,7 +247,7 @@ class IdempotencyStore:
                  data_attr: str = "data", validation_attr: str = "validation", lock_attr: str = "lock",
                  local_cache: bool = False, cache_size: int = 256, clock: Callable[[], float] = time.time) -> None:
         self.table = table
-        self.is_async = inspect.iscoroutinefunction(getattr(table, "_run", None))
+        self.is_async = inspect.iscoroutinefunction(getattr(table, "run_op", None))
         self.key_attr, self.expiry_attr, self.ipe_attr = key_attr, expiry_attr, in_progress_expiry_attr
         self.status_attr, self.data_attr, self.validation_attr = status_attr, data_attr, validation_attr
         self.lock_attr = lock_attr

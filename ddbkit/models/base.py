@@ -848,7 +848,7 @@ def _bind(info: ModelInfo, table: Any) -> None:
     name = getattr(table, "name", None)
     if isinstance(name, str):  # a Table / AsyncTable
         info.table_name = name
-        known = getattr(table, "_keys", None)
+        known = getattr(table, "known_keys", None)
         if isinstance(known, KeySchema):
             info.keys = known
         return

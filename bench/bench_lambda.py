@@ -115,13 +115,13 @@ def main(argv: list[str] | None = None) -> list[str]:
                 f"{size.zipped / mb:.2f} MB zipped, {size.files} files (largest, MB: {top})")
 
     import ddbkit
-    from ddbkit.envconfig import table_env_vars
+    from ddbkit.core.envconfig import table_env_vars
 
     compileall.compile_dir(str(Path(ddbkit.__file__).parent), quiet=1)
     fake_aws_env()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    # what `ddbkit bind` emits for examples/session-store (ddbkit_infra.iam.table_env): the schema part
+    # what `ddbkit bind` emits for examples/session-store (ddbkit_infra.iam.binds.table_env): the schema part
     env.update(table_env_vars("user-sessions", "UserSessions", "sessionId", None,
                               types={"sessionId": "S", "userId": "S", "createdAt": "N", "expiresAt": "N",
                                      "sessionType": "S"},

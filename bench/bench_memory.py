@@ -4,7 +4,7 @@ Run: ``.venv/bin/python -m bench.bench_memory``. Each size runs in a fresh inter
 (bench/stub_server.py, on a thread of that process; it stores nothing) and ``Table(transport="fast")``
 with 8 calls in flight; the generator yields small items (7 attributes, a list and a map). Reported: RSS
 before the write (after one warm-up call), at the middle of the input, at the end, and the peak (VmHWM).
-Target: peak <= baseline + 100 MB, and equal at 100k and 1M. tests/test_batch_pipeline_memory.py asserts
+Target: peak <= baseline + 100 MB, and equal at 100k and 1M. tests/core/test_batch_pipeline_memory.py asserts
 the growth bound with 200k items.
 """
 
@@ -24,7 +24,7 @@ import json, sys
 from bench.stub_server import StubConfig, StubServer, fake_aws_env
 fake_aws_env()
 from ddbkit import Table
-from ddbkit.retry import RetryPolicy
+from ddbkit.core.retry import RetryPolicy
 
 def rss_kb(field="VmRSS"):
     with open("/proc/self/status") as f:

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from bench.bench_codec import ITEM
-from ddbkit.codec import marshal_item, unmarshal_item
+from ddbkit.core.codec import marshal_item, unmarshal_item
 from ddbkit.models import HashKey, Model
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")

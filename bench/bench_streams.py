@@ -17,8 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.items import STREAM10
-from ddbkit.codec import marshal_item
-from ddbkit.streams import StreamProcessor, StreamRecord
+from ddbkit.core.codec import marshal_item
+from ddbkit.streams.records import StreamRecord
+from ddbkit.streams.processors import StreamProcessor
 
 BATCH = 100
 

@@ -16,28 +16,28 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "Table": "ddbkit.table",
     "BatchWriter": "ddbkit.table",
-    "TableCore": "ddbkit.operations",
-    "Page": "ddbkit.operations",
-    "VersionConflict": "ddbkit.operations",
-    "ttl_epoch": "ddbkit.operations",
-    "KeySchema": "ddbkit.keys",
-    "Key": "ddbkit.expressions",
-    "Attr": "ddbkit.expressions",
-    "Name": "ddbkit.expressions",
-    "Update": "ddbkit.expressions",
-    "Condition": "ddbkit.expressions",
-    "if_not_exists": "ddbkit.expressions",
-    "list_append": "ddbkit.expressions",
-    "size": "ddbkit.expressions",
-    "marshal": "ddbkit.codec",
-    "unmarshal": "ddbkit.codec",
-    "marshal_item": "ddbkit.codec",
-    "unmarshal_item": "ddbkit.codec",
-    "NumberMode": "ddbkit.codec",
-    "RetryPolicy": "ddbkit.retry",
-    "BatchWriteResult": "ddbkit.batch",
-    "BatchGetResult": "ddbkit.batch",
-    "UsageSnapshot": "ddbkit.usage",
+    "TableCore": "ddbkit.core.operations",
+    "Page": "ddbkit.core.operations",
+    "VersionConflict": "ddbkit.core.operations",
+    "ttl_epoch": "ddbkit.core.operations",
+    "KeySchema": "ddbkit.core.keys",
+    "Key": "ddbkit.core.expressions",
+    "Attr": "ddbkit.core.expressions",
+    "Name": "ddbkit.core.expressions",
+    "Update": "ddbkit.core.expressions",
+    "Condition": "ddbkit.core.expressions",
+    "if_not_exists": "ddbkit.core.expressions",
+    "list_append": "ddbkit.core.expressions",
+    "size": "ddbkit.core.expressions",
+    "marshal": "ddbkit.core.codec",
+    "unmarshal": "ddbkit.core.codec",
+    "marshal_item": "ddbkit.core.codec",
+    "unmarshal_item": "ddbkit.core.codec",
+    "NumberMode": "ddbkit.core.codec",
+    "RetryPolicy": "ddbkit.core.retry",
+    "BatchWriteResult": "ddbkit.core.batch",
+    "BatchGetResult": "ddbkit.core.batch",
+    "UsageSnapshot": "ddbkit.core.usage",
     "DdbkitError": "ddbkit.errors",
     "ClientValidationError": "ddbkit.errors",
     "CodecError": "ddbkit.errors",
@@ -50,13 +50,13 @@ _EXPORTS: dict[str, str] = {
     "BatchWriteError": "ddbkit.errors",
     "BatchGetError": "ddbkit.errors",
     "ResourceNotFound": "ddbkit.errors",
-    "StreamRecord": "ddbkit.streams",
-    "StreamProcessor": "ddbkit.streams",
-    "AsyncStreamProcessor": "ddbkit.streams",
-    "BatchStreamProcessor": "ddbkit.streams",
-    "StreamPoller": "ddbkit.stream_poller",
-    "CapacityMonitor": "ddbkit.capacity",
-    "UsagePublisher": "ddbkit.capacity",
+    "StreamRecord": "ddbkit.streams.records",
+    "StreamProcessor": "ddbkit.streams.processors",
+    "AsyncStreamProcessor": "ddbkit.streams.processors",
+    "BatchStreamProcessor": "ddbkit.streams.processors",
+    "StreamPoller": "ddbkit.streams.poller",
+    "CapacityMonitor": "ddbkit.ops.capacity",
+    "UsagePublisher": "ddbkit.ops.capacity",
     "Model": "ddbkit.models",
 }
 
@@ -77,15 +77,15 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs (explicit re-exports)
-    from ddbkit.batch import BatchGetResult as BatchGetResult
-    from ddbkit.batch import BatchWriteResult as BatchWriteResult
-    from ddbkit.capacity import CapacityMonitor as CapacityMonitor
-    from ddbkit.capacity import UsagePublisher as UsagePublisher
-    from ddbkit.codec import NumberMode as NumberMode
-    from ddbkit.codec import marshal as marshal
-    from ddbkit.codec import marshal_item as marshal_item
-    from ddbkit.codec import unmarshal as unmarshal
-    from ddbkit.codec import unmarshal_item as unmarshal_item
+    from ddbkit.core.batch import BatchGetResult as BatchGetResult
+    from ddbkit.core.batch import BatchWriteResult as BatchWriteResult
+    from ddbkit.ops.capacity import CapacityMonitor as CapacityMonitor
+    from ddbkit.ops.capacity import UsagePublisher as UsagePublisher
+    from ddbkit.core.codec import NumberMode as NumberMode
+    from ddbkit.core.codec import marshal as marshal
+    from ddbkit.core.codec import marshal_item as marshal_item
+    from ddbkit.core.codec import unmarshal as unmarshal
+    from ddbkit.core.codec import unmarshal_item as unmarshal_item
     from ddbkit.errors import BatchGetError as BatchGetError
     from ddbkit.errors import BatchWriteError as BatchWriteError
     from ddbkit.errors import ClientValidationError as ClientValidationError
@@ -98,26 +98,26 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs (explicit re-
     from ddbkit.errors import ResourceNotFound as ResourceNotFound
     from ddbkit.errors import ThrottledError as ThrottledError
     from ddbkit.errors import TransactionCanceled as TransactionCanceled
-    from ddbkit.expressions import Attr as Attr
-    from ddbkit.expressions import Condition as Condition
-    from ddbkit.expressions import Key as Key
-    from ddbkit.expressions import Name as Name
-    from ddbkit.expressions import Update as Update
-    from ddbkit.expressions import if_not_exists as if_not_exists
-    from ddbkit.expressions import list_append as list_append
-    from ddbkit.expressions import size as size
-    from ddbkit.keys import KeySchema as KeySchema
+    from ddbkit.core.expressions import Attr as Attr
+    from ddbkit.core.expressions import Condition as Condition
+    from ddbkit.core.expressions import Key as Key
+    from ddbkit.core.expressions import Name as Name
+    from ddbkit.core.expressions import Update as Update
+    from ddbkit.core.expressions import if_not_exists as if_not_exists
+    from ddbkit.core.expressions import list_append as list_append
+    from ddbkit.core.expressions import size as size
+    from ddbkit.core.keys import KeySchema as KeySchema
     from ddbkit.models import Model as Model
-    from ddbkit.operations import Page as Page
-    from ddbkit.operations import TableCore as TableCore
-    from ddbkit.operations import VersionConflict as VersionConflict
-    from ddbkit.operations import ttl_epoch as ttl_epoch
-    from ddbkit.retry import RetryPolicy as RetryPolicy
-    from ddbkit.stream_poller import StreamPoller as StreamPoller
-    from ddbkit.streams import AsyncStreamProcessor as AsyncStreamProcessor
-    from ddbkit.streams import BatchStreamProcessor as BatchStreamProcessor
-    from ddbkit.streams import StreamProcessor as StreamProcessor
-    from ddbkit.streams import StreamRecord as StreamRecord
+    from ddbkit.core.operations import Page as Page
+    from ddbkit.core.operations import TableCore as TableCore
+    from ddbkit.core.operations import VersionConflict as VersionConflict
+    from ddbkit.core.operations import ttl_epoch as ttl_epoch
+    from ddbkit.core.retry import RetryPolicy as RetryPolicy
+    from ddbkit.streams.poller import StreamPoller as StreamPoller
+    from ddbkit.streams.processors import AsyncStreamProcessor as AsyncStreamProcessor
+    from ddbkit.streams.processors import BatchStreamProcessor as BatchStreamProcessor
+    from ddbkit.streams.processors import StreamProcessor as StreamProcessor
+    from ddbkit.streams.records import StreamRecord as StreamRecord
     from ddbkit.table import BatchWriter as BatchWriter
     from ddbkit.table import Table as Table
-    from ddbkit.usage import UsageSnapshot as UsageSnapshot
+    from ddbkit.core.usage import UsageSnapshot as UsageSnapshot

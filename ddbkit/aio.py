@@ -1,6 +1,6 @@
 """``ddbkit.aio.AsyncTable``: the asyncio twin of :class:`ddbkit.Table`, on aioboto3.
 
-It runs the same operation generators as the sync client (``ddbkit.operations``, ``ddbkit.batch``): only
+It runs the same operation generators as the sync client (``ddbkit.core.operations``, ``ddbkit.core.batch``): only
 performing the effects differs: ``await`` for calls, ``asyncio.sleep`` for backoff, tasks bounded by a
 semaphore for batch chunks. aioboto3 is imported when the first request is sent.
 
@@ -15,23 +15,23 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TYPE_CHECKING, TypeVar, cast
 
-from ddbkit.batch import BatchGetResult, BatchWriteResult, WritePipeline
-from ddbkit.codec import NumberMode
-from ddbkit.cursor import CursorCodec, CursorSecret
-from ddbkit.engine import BARRIER, Call, Gather, Op, Sleep, Stepper
+from ddbkit.core.batch import BatchGetResult, BatchWriteResult, WritePipeline
+from ddbkit.core.codec import NumberMode
+from ddbkit.core.cursor import CursorCodec, CursorSecret
+from ddbkit.core.engine import BARRIER, Call, Gather, Op, Sleep, Stepper
 from ddbkit.errors import DdbkitError, DynamoDBError, name_resource
-from ddbkit.expressions import Condition, KeyCondition, Update
-from ddbkit.keys import KeySchema
-from ddbkit.operations import Page, TableCore
-from ddbkit.retry import RetryPolicy
-from ddbkit.tracing import traced
+from ddbkit.core.expressions import Condition, KeyCondition, Update
+from ddbkit.core.keys import KeySchema
+from ddbkit.core.operations import Page, TableCore
+from ddbkit.core.retry import RetryPolicy
+from ddbkit.tracing.api import traced
 from ddbkit.transport import AioBotocoreTransport, AsyncTransport, make_async_transport
-from ddbkit.usage import Usage, UsageSnapshot
+from ddbkit.core.usage import Usage, UsageSnapshot
 
 if TYPE_CHECKING:
-    from ddbkit import transactions as tx
+    from ddbkit.core import transactions as tx
     from ddbkit.models import AsyncTypedTable, Model
 
 __all__ = ["AsyncTable", "AsyncBatchWriter", "AsyncDriver", "AsyncTransport", "AioBotocoreTransport", "make_async_transport"]
@@ -98,7 +98,7 @@ class AsyncDriver:
                     raise TypeError(f"unknown effect {effect!r}")
             except DdbkitError as err:
                 step.fail(err)
-        return step.value  # type: ignore[no-any-return]
+        return cast(T, step.value)
 
     def submit(self, op: Op[Any]) -> asyncio.Task[Any]:
         """Start ``op`` as a task (the async writer bounds how many run at once)."""
@@ -211,7 +211,7 @@ class AsyncTable(TableCore):
     def from_env(cls, prefix: str, environ: Mapping[str, str] | None = None, **kwargs: Any) -> AsyncTable:
         """An AsyncTable from the ``PREFIX_*`` variables ``ddbkit bind`` emits (see :meth:`ddbkit.Table.from_env`;
         ``PREFIX_DAX_ENDPOINT`` is ignored here: DAX is synchronous)."""
-        from ddbkit.envconfig import read_table_env
+        from ddbkit.core.envconfig import read_table_env
 
         env = read_table_env(prefix, environ)
         kwargs.setdefault("key", env.key)
@@ -219,21 +219,25 @@ class AsyncTable(TableCore):
         table.ttl_attribute = env.ttl_attribute
         return table
 
-    async def _run(self, operation: str, op: Op[Any], index: str | None = None) -> Any:
+    async def run_op(self, operation: str, op: Op[T], index: str | None = None) -> T:
+        """Drive ``op`` (an operation generator of :class:`~ddbkit.core.operations.TableCore`, e.g.
+        ``self.op_get(key)``) to its result, traced and counted as ``operation``. The seam typed models,
+        idempotency and bulk jobs build on: the result type is the operation's own."""
         with traced(self.tracer, self.name, operation, self._usage, index) as span:
-            span.result = await self._driver.run(op)
-        return span.result
+            result: T = await self._driver.run(op)
+            span.result = result
+        return result
 
     # Each method mirrors the Table method of the same name (see ddbkit.table for the documentation).
     async def get(self, key: Mapping[str, Any], *, consistent: bool = False,
                   attributes: Sequence[str] | None = None) -> dict[str, Any] | None:
-        return await self._run("get", self._op_get(key, consistent, attributes))  # type: ignore[no-any-return]
+        return await self.run_op("get", self.op_get(key, consistent, attributes))
 
     async def put(self, item: Mapping[str, Any], *, condition: Filter = None,
                   names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                   return_values: str | None = None, return_on_failure: bool = False) -> dict[str, Any] | None:
-        op = self._op_put(item, condition, names, values, return_values, return_on_failure)
-        return await self._run("put", op)  # type: ignore[no-any-return]
+        op = self.op_put(item, condition, names, values, return_values, return_on_failure)
+        return await self.run_op("put", op)
 
     async def update(self, key: Mapping[str, Any], update: Update | str | None = None, *,
                      set: Mapping[str, Any] | None = None, remove: Iterable[str] | None = None,
@@ -241,35 +245,35 @@ class AsyncTable(TableCore):
                      condition: Filter = None, names: Mapping[str, str] | None = None,
                      values: Mapping[str, Any] | None = None, return_values: str | None = None,
                      return_on_failure: bool = False) -> dict[str, Any] | None:
-        op = self._op_update(key, update, set=set, remove=remove, add=add, delete=delete, condition=condition,
+        op = self.op_update(key, update, set=set, remove=remove, add=add, delete=delete, condition=condition,
                              names=names, values=values, return_values=return_values,
                              return_on_failure=return_on_failure)
-        return await self._run("update", op)  # type: ignore[no-any-return]
+        return await self.run_op("update", op)
 
     async def delete(self, key: Mapping[str, Any], *, condition: Filter = None,
                      names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None,
                      return_values: str | None = None, return_on_failure: bool = False) -> dict[str, Any] | None:
-        op = self._op_delete(key, condition, names, values, return_values, return_on_failure)
-        return await self._run("delete", op)  # type: ignore[no-any-return]
+        op = self.op_delete(key, condition, names, values, return_values, return_on_failure)
+        return await self.run_op("delete", op)
 
     async def exists(self, key: Mapping[str, Any], *, consistent: bool = False) -> bool:
-        return await self._run("exists", self._op_exists(key, consistent))  # type: ignore[no-any-return]
+        return await self.run_op("exists", self.op_exists(key, consistent))
 
     async def put_versioned(self, item: Mapping[str, Any], version_attr: str = "version") -> dict[str, Any]:
-        return await self._run("put_versioned", self._op_put_versioned(item, version_attr))  # type: ignore[no-any-return]
+        return await self.run_op("put_versioned", self.op_put_versioned(item, version_attr))
 
     async def update_versioned(self, key: Mapping[str, Any], update: Update, expected: int,
                                version_attr: str = "version") -> dict[str, Any] | None:
-        op = self._op_update_versioned(key, update, expected, version_attr)
-        return await self._run("update_versioned", op)  # type: ignore[no-any-return]
+        op = self.op_update_versioned(key, update, expected, version_attr)
+        return await self.run_op("update_versioned", op)
 
     async def query(self, key_condition: KeyCond, *, index: str | None = None, filter: Filter = None,
                     limit: int | None = None, forward: bool = True, cursor: str | None = None,
                     attributes: Sequence[str] | None = None, consistent: bool = False,
                     names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Page:
-        op = self._op_query(key_condition, index=index, filter=filter, limit=limit, forward=forward, cursor=cursor,
+        op = self.op_query(key_condition, index=index, filter=filter, limit=limit, forward=forward, cursor=cursor,
                             attributes=attributes, consistent=consistent, names=names, values=values)
-        return await self._run("query", op, index)  # type: ignore[no-any-return]
+        return await self.run_op("query", op, index)
 
     @staticmethod
     async def _pages(fetch: Any, cursor: str | None) -> AsyncIterator[Page]:
@@ -304,10 +308,10 @@ class AsyncTable(TableCore):
                    cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
                    segment: int | None = None, total_segments: int | None = None,
                    names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Page:
-        op = self._op_scan(filter, index=index, limit=limit, cursor=cursor, attributes=attributes,
+        op = self.op_scan(filter, index=index, limit=limit, cursor=cursor, attributes=attributes,
                            consistent=consistent, segment=segment, total_segments=total_segments, names=names,
                            values=values)
-        return await self._run("scan", op, index)  # type: ignore[no-any-return]
+        return await self.run_op("scan", op, index)
 
     def scan_pages(self, filter: Filter = None, *, index: str | None = None, limit: int | None = None,
                    cursor: str | None = None, attributes: Sequence[str] | None = None, consistent: bool = False,
@@ -366,14 +370,14 @@ class AsyncTable(TableCore):
 
     async def count(self, key_condition: KeyCond | None = None, *, index: str | None = None, filter: Filter = None,
                     names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> int:
-        op = self._op_count(key_condition, index=index, filter=filter, names=names, values=values)
-        return await self._run("count", op, index)  # type: ignore[no-any-return]
+        op = self.op_count(key_condition, index=index, filter=filter, names=names, values=values)
+        return await self.run_op("count", op, index)
 
     async def batch_write(self, puts: Iterable[Mapping[str, Any]] = (), deletes: Iterable[Mapping[str, Any]] = (), *,
                           requests: Iterable[tuple[str, Mapping[str, Any]]] = (),
                           concurrency: int | None = None, validate_first: bool = False) -> BatchWriteResult:
-        op = self._op_batch_write(puts, deletes, requests, concurrency, validate_first)
-        return await self._run("batch_write", op)  # type: ignore[no-any-return]
+        op = self.op_batch_write(puts, deletes, requests, concurrency, validate_first)
+        return await self.run_op("batch_write", op)
 
     def batch_writer(self, flush_every: int | None = None, *, concurrency: int | None = None) -> AsyncBatchWriter:
         """``async with table.batch_writer() as w: await w.put(item)``: the async twin of
@@ -384,14 +388,14 @@ class AsyncTable(TableCore):
     async def batch_get(self, keys: Iterable[Mapping[str, Any]], *, consistent: bool = False,
                         attributes: Sequence[str] | None = None, concurrency: int | None = None,
                         validate_first: bool = False) -> BatchGetResult:
-        op = self._op_batch_get(keys, consistent, attributes, concurrency, validate_first)
-        return await self._run("batch_get", op)  # type: ignore[no-any-return]
+        op = self.op_batch_get(keys, consistent, attributes, concurrency, validate_first)
+        return await self.run_op("batch_get", op)
 
     async def transact_write(self, actions: Sequence[tx.WriteAction], *, token: str | None = None) -> str:
-        return await self._run("transact_write", self._op_transact_write(actions, token))  # type: ignore[no-any-return]
+        return await self.run_op("transact_write", self.op_transact_write(actions, token))
 
     async def transact_get(self, gets: Sequence[tx.Get | Mapping[str, Any]]) -> list[dict[str, Any] | None]:
-        return await self._run("transact_get", self._op_transact_get(gets))  # type: ignore[no-any-return]
+        return await self.run_op("transact_get", self.op_transact_get(gets))
 
     def typed(self, model: type[M]) -> AsyncTypedTable[M]:
         """Typed operations for a :class:`ddbkit.Model` on this table (awaited; ``models`` extra)."""
@@ -400,15 +404,15 @@ class AsyncTable(TableCore):
         return AsyncTypedTable(self, model)
 
     async def describe(self) -> dict[str, Any]:
-        return await self._run("describe", self._op_describe())  # type: ignore[no-any-return]
+        return await self.run_op("describe", self.op_describe())
 
     async def key_schema(self) -> KeySchema:
-        return await self._run("describe", self._op_keys())  # type: ignore[no-any-return]
+        return await self.run_op("describe", self.op_keys())
 
     async def resend(self, error: Any) -> str:
-        """Resend the write of a :class:`~ddbkit.transactions.WriteOutcomeUnknown` with its token: applied at
+        """Resend the write of a :class:`~ddbkit.core.transactions.WriteOutcomeUnknown` with its token: applied at
         most once in total if done before ``error.resend_before``. Returns the token."""
-        return await self._run("resend", self._op_resend(error.request))  # type: ignore[no-any-return]
+        return await self.run_op("resend", self.op_resend(error.request))
 
     @property
     def usage(self) -> UsageSnapshot:
@@ -449,7 +453,7 @@ class AsyncBatchWriter:
     async def _pipeline(self) -> WritePipeline:
         if self._p is None:
             t = self.table
-            keys = await t._driver.run(t._op_keys())
+            keys = await t._driver.run(t.op_keys())
             self._p = WritePipeline(t.name, keys.names, t._batch_marshal(keys), t.retry, t.rcc)
         return self._p
 

@@ -1,8 +1,8 @@
 """``ddbkit.Table``: the synchronous document client (plain Python in, plain Python out).
 
-Every method builds its operation in :class:`~ddbkit.operations.TableCore` (shared with the async
-client) and runs it on a :class:`~ddbkit.engine.SyncDriver`: retries through the
-:class:`~ddbkit.retry.RetryPolicy`, batches on a bounded thread pool.
+Every method builds its operation in :class:`~ddbkit.core.operations.TableCore` (shared with the async
+client) and runs it on a :class:`~ddbkit.core.engine.SyncDriver`: retries through the
+:class:`~ddbkit.core.retry.RetryPolicy`, batches on a bounded thread pool.
 
 >>> table = Table("UserSessions", key="sessionId", endpoint_url="http://127.0.0.1:8000")  # doctest: +SKIP
 >>> table.put({"sessionId": "s1", "userId": "u1", "status": "ACTIVE"})                    # doctest: +SKIP
@@ -18,22 +18,23 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ddbkit.batch import BatchGetResult, BatchWriteResult, WritePipeline
-from ddbkit.codec import NumberMode
-from ddbkit.cursor import CursorCodec, CursorSecret
-from ddbkit.engine import Op, SyncDriver, Transport
-from ddbkit.expressions import Condition, KeyCondition, Update
-from ddbkit.keys import KeySchema
-from ddbkit.operations import Page, TableCore
-from ddbkit.retry import RetryPolicy
-from ddbkit.tracing import traced
+from ddbkit.core.batch import BatchGetResult, BatchWriteResult, WritePipeline
+from ddbkit.core.codec import NumberMode
+from ddbkit.core.cursor import CursorCodec, CursorSecret
+from ddbkit.core.engine import Op, SyncDriver, Transport
+from ddbkit.core.expressions import Condition, KeyCondition, Update
+from ddbkit.core.keys import KeySchema
+from ddbkit.core.operations import Page, TableCore
+from ddbkit.core.retry import RetryPolicy
+from ddbkit.tracing.api import traced
 from ddbkit.transport import DEFAULT_TRANSPORT, make_transport
-from ddbkit.usage import Usage, UsageSnapshot
+from ddbkit.core.usage import Usage, UsageSnapshot
 
 if TYPE_CHECKING:
-    from ddbkit import transactions as tx
+    from ddbkit.core import transactions as tx
     from ddbkit.models import Model, TypedTable
 
+T = TypeVar("T")
 M = TypeVar("M", bound="Model")
 
 __all__ = ["Table", "BatchWriter", "make_transport", "DEFAULT_TRANSPORT"]
@@ -46,12 +47,12 @@ class Table(TableCore):
     """A DynamoDB table as a document client.
 
     ``key`` is the key schema (``"pk"``, ``("pk", "sk")`` or a :class:`KeySchema`); when omitted it is
-    read once with DescribeTable. ``cursor_secret`` encrypts pagination cursors (see :mod:`ddbkit.cursor`). ``number`` chooses how
+    read once with DescribeTable. ``cursor_secret`` encrypts pagination cursors (see :mod:`ddbkit.core.cursor`). ``number`` chooses how
     numbers come back (int/Decimal, Decimal, float). ``concurrency`` bounds batch chunks in flight.
     ``transport`` picks the wire path (``"botocore"`` or ``"fast"``) or takes any Transport object;
     ``client`` reuses an existing boto3 DynamoDB client. ``dax_endpoint`` (``dax://...``) sends reads and
     writes through DAX (``dax`` extra). ``tracing=True`` traces every operation with X-Ray (``xray``
-    extra; also ``DDBKIT_TRACING=xray``), or pass any :class:`ddbkit.tracing.Tracer`. ``config`` is a
+    extra; also ``DDBKIT_TRACING=xray``), or pass any :class:`ddbkit.tracing.api.Tracer`. ``config`` is a
     :class:`botocore.config.Config`: timeouts, pool size, proxies, app id (docs/table.md#transports);
     ``verify`` False or a CA bundle path (as ``boto3.client(verify=...)``).
     """
@@ -93,10 +94,10 @@ class Table(TableCore):
         """A Table from the ``PREFIX_*`` variables ``ddbkit bind`` emits (no YAML, no pydantic).
 
         ``prefix`` is ``"USER_SESSIONS"`` or the component name ``"user-sessions"``; the table name, key
-        schema, indexes and TTL attribute come from the environment (:mod:`ddbkit.envconfig`), and
+        schema, indexes and TTL attribute come from the environment (:mod:`ddbkit.core.envconfig`), and
         ``PREFIX_DAX_ENDPOINT`` turns DAX on. ``kwargs`` are the constructor's (``endpoint_url=``...) and win.
-        Raises :class:`ddbkit.envconfig.EnvConfigError` naming a missing or malformed variable."""
-        from ddbkit.envconfig import read_table_env
+        Raises :class:`ddbkit.core.envconfig.EnvConfigError` naming a missing or malformed variable."""
+        from ddbkit.core.envconfig import read_table_env
 
         env = read_table_env(prefix, environ)
         if env.dax_endpoint and "dax_endpoint" not in kwargs:
@@ -106,16 +107,20 @@ class Table(TableCore):
         table.ttl_attribute = env.ttl_attribute
         return table
 
-    def _run(self, operation: str, op: Op[Any], index: str | None = None) -> Any:
+    def run_op(self, operation: str, op: Op[T], index: str | None = None) -> T:
+        """Drive ``op`` (an operation generator of :class:`~ddbkit.core.operations.TableCore`, e.g.
+        ``self.op_get(key)``) to its result, traced and counted as ``operation``. The seam typed models,
+        idempotency and bulk jobs build on: the result type is the operation's own."""
         with traced(self.tracer, self.name, operation, self._usage, index) as span:
-            span.result = self._driver.run(op)
-        return span.result
+            result: T = self._driver.run(op)
+            span.result = result
+        return result
 
     # -- single items ---------------------------------------------------------------------------
     def get(self, key: Mapping[str, Any], *, consistent: bool = False,
             attributes: Sequence[str] | None = None) -> dict[str, Any] | None:
         """The item with ``key``, or None. ``attributes`` limits what is returned (a projection)."""
-        return self._run("get", self._op_get(key, consistent, attributes))  # type: ignore[no-any-return]
+        return self.run_op("get", self.op_get(key, consistent, attributes))
 
     def put(self, item: Mapping[str, Any], *, condition: Filter = None, names: Mapping[str, str] | None = None,
             values: Mapping[str, Any] | None = None, return_values: str | None = None,
@@ -123,7 +128,7 @@ class Table(TableCore):
         """Write ``item`` (replacing any item with its key); ``condition`` must hold. Returns the old item
         when ``return_values="ALL_OLD"``. ``ConditionalCheckFailed.item`` has the current item when
         ``return_on_failure``."""
-        return self._run("put", self._op_put(item, condition, names, values, return_values,  # type: ignore[no-any-return]
+        return self.run_op("put", self.op_put(item, condition, names, values, return_values,
                                       return_on_failure))
 
     def update(self, key: Mapping[str, Any], update: Update | str | None = None, *,
@@ -134,7 +139,7 @@ class Table(TableCore):
                return_on_failure: bool = False) -> dict[str, Any] | None:
         """Update the item with ``key`` by an :class:`Update`, an expression string, or ``set=``/``remove=``/
         ``add=``/``delete=`` mappings (paths like ``"address.city"`` allowed)."""
-        return self._run("update", self._op_update(key, update, set=set, remove=remove, add=add,  # type: ignore[no-any-return]
+        return self.run_op("update", self.op_update(key, update, set=set, remove=remove, add=add,
                                          delete=delete, condition=condition, names=names, values=values,
                                          return_values=return_values, return_on_failure=return_on_failure))
 
@@ -142,22 +147,22 @@ class Table(TableCore):
                values: Mapping[str, Any] | None = None, return_values: str | None = None,
                return_on_failure: bool = False) -> dict[str, Any] | None:
         """Delete the item with ``key`` (``condition`` must hold); the old item with ``return_values="ALL_OLD"``."""
-        return self._run("delete", self._op_delete(key, condition, names, values, return_values,  # type: ignore[no-any-return]
+        return self.run_op("delete", self.op_delete(key, condition, names, values, return_values,
                                          return_on_failure))
 
     def exists(self, key: Mapping[str, Any], *, consistent: bool = False) -> bool:
         """True when an item with ``key`` exists (reads only the partition key)."""
-        return self._run("exists", self._op_exists(key, consistent))  # type: ignore[no-any-return]
+        return self.run_op("exists", self.op_exists(key, consistent))
 
     def put_versioned(self, item: Mapping[str, Any], version_attr: str = "version") -> dict[str, Any]:
         """Optimistic locking: write ``item`` only if the stored ``version_attr`` equals the item's (or the
         item is new when it has none), incrementing it. Raises :class:`VersionConflict` otherwise."""
-        return self._run("put_versioned", self._op_put_versioned(item, version_attr))  # type: ignore[no-any-return]
+        return self.run_op("put_versioned", self.op_put_versioned(item, version_attr))
 
     def update_versioned(self, key: Mapping[str, Any], update: Update, expected: int,
                          version_attr: str = "version") -> dict[str, Any] | None:
         """Apply ``update`` only if the stored version is ``expected``; bumps it; returns the new item."""
-        return self._run("update_versioned", self._op_update_versioned(key, update, expected, version_attr))  # type: ignore[no-any-return]
+        return self.run_op("update_versioned", self.op_update_versioned(key, update, expected, version_attr))
 
     # -- query / scan ---------------------------------------------------------------------------
     def query(self, key_condition: KeyCond, *, index: str | None = None, filter: Filter = None,
@@ -166,7 +171,7 @@ class Table(TableCore):
               names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Page:
         """One page of items matching ``key_condition`` (``Key("pk").eq(v) & Key("sk").gt(x)`` or
         ``{"pk": v}``). Pass ``page.cursor`` back as ``cursor`` for the next page."""
-        return self._run("query", self._op_query(key_condition, index=index, filter=filter, limit=limit,  # type: ignore[no-any-return]
+        return self.run_op("query", self.op_query(key_condition, index=index, filter=filter, limit=limit,
                                         forward=forward, cursor=cursor, attributes=attributes,
                                         consistent=consistent, names=names, values=values), index)
 
@@ -204,7 +209,7 @@ class Table(TableCore):
              segment: int | None = None, total_segments: int | None = None,
              names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Page:
         """One page of a scan (optionally one ``segment`` of ``total_segments``)."""
-        return self._run("scan", self._op_scan(filter, index=index, limit=limit, cursor=cursor,  # type: ignore[no-any-return]
+        return self.run_op("scan", self.op_scan(filter, index=index, limit=limit, cursor=cursor,
                                        attributes=attributes, consistent=consistent, segment=segment,
                                        total_segments=total_segments, names=names, values=values), index)
 
@@ -282,7 +287,7 @@ class Table(TableCore):
     def count(self, key_condition: KeyCond | None = None, *, index: str | None = None, filter: Filter = None,
               names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> int:
         """Number of matching items (Select=COUNT over every page; a scan when no key condition)."""
-        return self._run("count", self._op_count(key_condition, index=index, filter=filter,  # type: ignore[no-any-return]
+        return self.run_op("count", self.op_count(key_condition, index=index, filter=filter,
                                         names=names, values=values), index)
 
     # -- batches --------------------------------------------------------------------------------
@@ -298,10 +303,10 @@ class Table(TableCore):
         (safe to resend). A bad request stops the reading: raised as is if nothing was sent yet, else as
         the ``cause`` of a BatchWriteError listing what was read and not written. ``validate_first=True``
         validates (and de-duplicates) the whole input before sending anything, at O(input) memory. See
-        ``ddbkit.batch.write_op`` and docs/performance.md for the exact de-dup window.
+        ``ddbkit.core.batch.write_op`` and docs/performance.md for the exact de-dup window.
         """
-        op = self._op_batch_write(puts, deletes, requests, concurrency, validate_first)
-        return self._run("batch_write", op)  # type: ignore[no-any-return]
+        op = self.op_batch_write(puts, deletes, requests, concurrency, validate_first)
+        return self.run_op("batch_write", op)
 
     def batch_writer(self, flush_every: int | None = None, *, concurrency: int | None = None) -> BatchWriter:
         """A writer that sends 25 requests per call as you add them, ``concurrency`` calls in flight, and
@@ -313,19 +318,19 @@ class Table(TableCore):
                   validate_first: bool = False) -> BatchGetResult:
         """Read any number of keys, 100 per call, read and sent lazily; items in request order, ``missing``
         keys listed. Raises :class:`BatchGetError` (with the items read) if keys stay unprocessed."""
-        op = self._op_batch_get(keys, consistent, attributes, concurrency, validate_first)
-        return self._run("batch_get", op)  # type: ignore[no-any-return]
+        op = self.op_batch_get(keys, consistent, attributes, concurrency, validate_first)
+        return self.run_op("batch_get", op)
 
     # -- transactions ---------------------------------------------------------------------------
     def transact_write(self, actions: Sequence[tx.WriteAction], *, token: str | None = None) -> str:
         """All-or-nothing writes (``transactions.Put/Update/Delete/ConditionCheck``); returns the request
         token, which retries reuse so the transaction applies at most once. A failure carries it as
         ``error.token``: pass it back as ``token=`` to retry safely within 10 minutes."""
-        return self._run("transact_write", self._op_transact_write(actions, token))  # type: ignore[no-any-return]
+        return self.run_op("transact_write", self.op_transact_write(actions, token))
 
     def transact_get(self, gets: Sequence[tx.Get | Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         """A consistent snapshot of up to 100 items (keys or ``transactions.Get``), in order."""
-        return self._run("transact_get", self._op_transact_get(gets))  # type: ignore[no-any-return]
+        return self.run_op("transact_get", self.op_transact_get(gets))
 
     # -- typed models ---------------------------------------------------------------------------
     def typed(self, model: type[M]) -> TypedTable[M]:
@@ -337,16 +342,16 @@ class Table(TableCore):
     # -- misc -----------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         """DescribeTable's ``Table`` (also refreshes the key schema)."""
-        return self._run("describe", self._op_describe())  # type: ignore[no-any-return]
+        return self.run_op("describe", self.op_describe())
 
     @property
     def key_schema(self) -> KeySchema:
-        return self._run("describe", self._op_keys())  # type: ignore[no-any-return]
+        return self.run_op("describe", self.op_keys())
 
     def resend(self, error: Any) -> str:
-        """Resend the write of a :class:`~ddbkit.transactions.WriteOutcomeUnknown` with its token: applied at
+        """Resend the write of a :class:`~ddbkit.core.transactions.WriteOutcomeUnknown` with its token: applied at
         most once in total if done before ``error.resend_before``. Returns the token."""
-        return self._run("resend", self._op_resend(error.request))  # type: ignore[no-any-return]
+        return self.run_op("resend", self.op_resend(error.request))
 
     @property
     def usage(self) -> UsageSnapshot:
@@ -392,7 +397,7 @@ class BatchWriter:
     def _pipeline(self) -> WritePipeline:
         if self._p is None:
             t = self.table
-            keys = t._driver.run(t._op_keys())
+            keys = t._driver.run(t.op_keys())
             self._p = WritePipeline(t.name, keys.names, t._batch_marshal(keys), t.retry, t.rcc)
         return self._p
 

@@ -39,7 +39,7 @@ from ddbkit_infra.plan import (
     stream_policy_gap,
     unsupported,
 )
-from ddbkit_infra.table_api import alarm_prefix, dax_enabled
+from ddbkit_infra.resources import alarm_prefix, dax_enabled
 
 __all__ = ["ApplyResult", "OnWait", "apply_plan", "destroy", "wait_for"]
 

@@ -40,7 +40,7 @@ from ddbkit.config import ComplianceFramework, TableConfig, schedule_is_daily
 
 from ddbkit_infra.compliance import TIERS, TierPolicy
 from ddbkit_infra.plan import AwsClients, error_code, unsupported
-from ddbkit_infra.table_api import backup_plan_name, pitr_wanted, replica_regions, required_scaling_targets
+from ddbkit_infra.resources import backup_plan_name, pitr_wanted, replica_regions, required_scaling_targets
 
 __all__ = ["AuditReport", "ControlResult", "audit_table"]
 

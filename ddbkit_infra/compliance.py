@@ -37,7 +37,7 @@ from ddbkit.config import (
     schedule_is_daily,
 )
 
-from ddbkit_infra.table_api import autoscaling_gaps
+from ddbkit_infra.resources import autoscaling_gaps
 
 __all__ = ["EffectiveConfig", "AppliedDefault", "TierPolicy", "TIERS", "resolve"]
 

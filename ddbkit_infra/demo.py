@@ -217,8 +217,9 @@ def run_demo(*, endpoint_url: str | None = None, use_aws: bool = False, sessions
         def _stream() -> tuple[int | str, str]:
             from collections import Counter
 
-            from ddbkit.stream_poller import StreamPoller
-            from ddbkit.streams import StreamProcessor, StreamRecord
+            from ddbkit.streams.poller import StreamPoller
+            from ddbkit.streams.records import StreamRecord
+            from ddbkit.streams.processors import StreamProcessor
 
             seen: Counter[str] = Counter()
 
@@ -233,7 +234,7 @@ def run_demo(*, endpoint_url: str | None = None, use_aws: bool = False, sessions
         def _backup() -> tuple[int | str, str]:
             import boto3
 
-            from ddbkit.backup import create_backup, export_table
+            from ddbkit.ops.backup import create_backup, export_table
 
             ddb = boto3.client("dynamodb", region_name=region)
             backup = create_backup(ddb, cfg.table_name)
@@ -247,7 +248,7 @@ def run_demo(*, endpoint_url: str | None = None, use_aws: bool = False, sessions
         def _capacity() -> tuple[int | str, str]:
             import boto3
 
-            from ddbkit.capacity import CapacityMonitor, UsagePublisher
+            from ddbkit.ops.capacity import CapacityMonitor, UsagePublisher
 
             cloudwatch = boto3.client("cloudwatch", region_name=region)
             UsagePublisher(table, cloudwatch=cloudwatch).flush()
@@ -263,8 +264,8 @@ def run_demo(*, endpoint_url: str | None = None, use_aws: bool = False, sessions
         def _synth() -> tuple[int | str, str]:
             import json
 
-            from ddbkit_infra.cloudformation import render, synthesize
-            from ddbkit_infra.iam import arn_context, bind_outputs
+            from ddbkit_infra.synth.cloudformation import render, synthesize
+            from ddbkit_infra.iam.binds import arn_context, bind_outputs
 
             template = synthesize(resolve(loaded.table("user-sessions")), region=region)
             target = out / "user-sessions.template.yaml"

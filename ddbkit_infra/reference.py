@@ -12,7 +12,7 @@ from ddbkit.config import Bind, Component, dynamodb_table_config_schema
 
 __all__ = ["config_reference_markdown", "rules_reference_markdown"]
 
-# What each MonitoringLevel adds (ddbkit_infra/alarms.py); the compliance tiers' notes come from TIERS.
+# What each MonitoringLevel adds (ddbkit_infra/synth/alarms.py); the compliance tiers' notes come from TIERS.
 _MONITORING_NOTES = {
     "basic": "SystemErrors; read/write throttle events for the table and each GSI",
     "enhanced": "basic + consumed vs provisioned capacity (PROVISIONED), SuccessfulRequestLatency per operation, "

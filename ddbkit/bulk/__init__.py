@@ -14,6 +14,8 @@ segment at once. See docs/bulk.md.
 >>> run(job, "dask", workers=8)                                       # doctest: +SKIP
 """
 
+from typing import Any
+
 from ddbkit.bulk.checkpoints import (CHECKPOINT_KEY, CheckpointStore, LeaseLost, MemoryCheckpoints, SegmentState,
                                      TableCheckpoints)
 from ddbkit.bulk.estimate import Estimate, estimate
@@ -31,13 +33,13 @@ __all__ = ["Job", "run", "RUNNERS", "JobResult", "run_segment", "RateLimiter", "
            "ProgressMonitor", "ProgressReport", "RichProgress", "log_progress", "create_checkpoint_table"]
 
 
-def create_checkpoint_table(client: object, name: str = "BulkCheckpoints") -> None:
+def create_checkpoint_table(client: Any, name: str = "BulkCheckpoints") -> None:
     """Create the checkpoint table with a boto3 DynamoDB ``client`` (tests, laptops; provision it from
     ``ddbkit/bulk/checkpoints.component.yaml`` elsewhere). Waits until it is ACTIVE."""
-    c: object = client
-    c.create_table(  # type: ignore[attr-defined]
+    c = client
+    c.create_table(
         TableName=name, BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "jobId", "AttributeType": "S"},
                               {"AttributeName": "segment", "AttributeType": "N"}],
         KeySchema=[{"AttributeName": "jobId", "KeyType": "HASH"}, {"AttributeName": "segment", "KeyType": "RANGE"}])
-    c.get_waiter("table_exists").wait(TableName=name)  # type: ignore[attr-defined]
+    c.get_waiter("table_exists").wait(TableName=name)

@@ -156,7 +156,7 @@ class TableCheckpoints:
         return self.spec.open()
 
     def acquire(self, job_id: str, segment: int, owner: str, lease_seconds: float) -> SegmentState | None:
-        from ddbkit.expressions import Attr, Update
+        from ddbkit.core.expressions import Attr, Update
 
         now = self._clock()
         update = (Update().set("status", "RUNNING").set("owner", owner).set("leaseExpires", _num(now + lease_seconds))
@@ -172,7 +172,7 @@ class TableCheckpoints:
         return _state(item or {"jobId": job_id, "segment": segment})
 
     def save(self, state: SegmentState, lease_seconds: float) -> None:
-        from ddbkit.expressions import Attr, Update
+        from ddbkit.core.expressions import Attr, Update
 
         now = self._clock()
         update = (Update().set("counts", _counts(state.counts)).set("errors", list(state.errors))
@@ -187,7 +187,7 @@ class TableCheckpoints:
         state.lease_expires, state.updated_at = now + lease_seconds, now
 
     def finish(self, state: SegmentState, status: str) -> None:
-        from ddbkit.expressions import Attr, Update
+        from ddbkit.core.expressions import Attr, Update
 
         now = self._clock()
         update = (Update().set("status", status).set("counts", _counts(state.counts)).set("errors", list(state.errors))
@@ -201,13 +201,13 @@ class TableCheckpoints:
             raise LeaseLost(f"segment {state.segment} of job {state.job_id!r} is held by another worker") from None
 
     def status(self, job_id: str) -> list[SegmentState]:
-        from ddbkit.expressions import Key
+        from ddbkit.core.expressions import Key
 
         items = list(self.table.query_iter(Key("jobId").eq(job_id), consistent=True))
         return [_state(i) for i in items if int(i["segment"]) != JOB_SEGMENT]
 
     def put_job(self, job_id: str, header: Mapping[str, Any]) -> None:
-        from ddbkit.expressions import Attr
+        from ddbkit.core.expressions import Attr
 
         try:
             self.table.put({"jobId": job_id, "segment": JOB_SEGMENT, "header": json.dumps(dict(header))},

@@ -50,7 +50,7 @@ class Estimate:
 def estimate(job: Job, *, sample: int = 200, exact: bool = False,
              price_reads: float = PRICE_PER_MILLION_READS, price_writes: float = PRICE_PER_MILLION_WRITES) -> Estimate:
     """Estimate ``job`` (a scan job) without writing anything; see the module docs."""
-    from ddbkit.codec import item_size, marshal_item
+    from ddbkit.core.codec import item_size, marshal_item
 
     source = job.source
     if not isinstance(source, ScanSource):

@@ -177,7 +177,7 @@ def _throttles(spec: Any) -> int:
 def _write_units(items: list[dict[str, Any]], writes: int) -> float:
     if not writes or not items:
         return 0.0
-    from ddbkit.codec import item_size, marshal_item
+    from ddbkit.core.codec import item_size, marshal_item
 
     sample = items[:10]
     mean = sum(item_size(marshal_item(i)) for i in sample) / len(sample)

@@ -114,17 +114,17 @@ def _run_dask(job: Job, todo: list[int], share: int, workers: int, address: str 
     cluster: Any = None
     if address is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None)  # type: ignore[no-untyped-call]
-        client = Client(cluster)  # type: ignore[no-untyped-call]
+                               dashboard_address=None)  # type: ignore[no-untyped-call]  # dask.distributed ships no type hints for these
+        client = Client(cluster)  # type: ignore[no-untyped-call]  # dask.distributed ships no type hints for these
     else:
-        client = Client(address)  # type: ignore[no-untyped-call]
+        client = Client(address)  # type: ignore[no-untyped-call]  # dask.distributed ships no type hints for these
     try:
         futures = [client.submit(run_segment_task, job, s, share, pure=False, key=f"ddbkit-bulk-{job.job_id}-{s}")
                    for s in todo]
-        for fut in dask_completed(futures):  # type: ignore[no-untyped-call]
+        for fut in dask_completed(futures):  # type: ignore[no-untyped-call]  # dask.distributed ships no type hints for these
             result.segments.append(fut.result())
             notify(result.segments[-1])
     finally:
-        client.close()  # type: ignore[no-untyped-call]
+        client.close()  # type: ignore[no-untyped-call]  # dask.distributed ships no type hints for these
         if cluster is not None:
             cluster.close()

@@ -102,7 +102,7 @@ class UpdateSink:
         return names
 
     def _guard(self, item: Mapping[str, Any]) -> Any:
-        from ddbkit.expressions import Attr, Name
+        from ddbkit.core.expressions import Attr, Name
 
         assert self.table is not None
         keys = self._key_names()
@@ -125,7 +125,7 @@ class UpdateSink:
         return cond
 
     def _write(self, item: dict[str, Any], out: Any) -> str:
-        from ddbkit.expressions import Name, Update
+        from ddbkit.core.expressions import Name, Update
 
         assert self.table is not None
         table = self.table.open()
@@ -319,7 +319,7 @@ class FileSink:
             self._file = None
 
     def process(self, fn: ItemFunction, items: list[dict[str, Any]], counts: Counts) -> None:
-        from ddbkit.codec import marshal_item
+        from ddbkit.core.codec import marshal_item
 
         for row in _output_rows(fn, items, counts):
             line = {"Item": marshal_item(row)} if self.format == "ddb-json" else row
@@ -428,7 +428,7 @@ class ImportSink:
     def process(self, fn: ItemFunction, items: list[dict[str, Any]], counts: Counts) -> None:
         import gzip
 
-        from ddbkit.codec import marshal_item
+        from ddbkit.core.codec import marshal_item
 
         lines = [json.dumps({"Item": marshal_item(r)}, default=_json_default, separators=(",", ":")).encode()
                  for r in _output_rows(fn, items, counts)]

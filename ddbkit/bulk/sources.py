@@ -64,7 +64,7 @@ def key_from_json(data: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _scan_once(request: dict[str, Any]) -> Any:
-    from ddbkit.engine import Call
+    from ddbkit.core.engine import Call
 
     response = yield Call("Scan", request)
     return response
@@ -113,7 +113,7 @@ class ScanSource:
         if position:
             req["ExclusiveStartKey"] = key_from_json(position)
         if self.filter is not None:
-            from ddbkit.expressions import Compiler
+            from ddbkit.core.expressions import Compiler
 
             c = Compiler()
             req["FilterExpression"] = self.filter if isinstance(self.filter, str) else self.filter.compile(c)
@@ -121,12 +121,12 @@ class ScanSource:
         return req
 
     def pages(self, segment: int, position: Any) -> Iterator[SourcePage]:
-        from ddbkit.codec import unmarshal_item
+        from ddbkit.core.codec import unmarshal_item
 
         assert isinstance(self.table, TableSpec)
         table = self.table.open()
         while True:
-            resp = table._run("scan", _scan_once(self.request(segment, position)), self.index)
+            resp = table.run_op("scan", _scan_once(self.request(segment, position)), self.index)
             last = resp.get("LastEvaluatedKey")
             position = key_to_json(last) if last else None
             cc = resp.get("ConsumedCapacity") or {}
@@ -188,7 +188,7 @@ class ExportSource:
         return {"kind": "export", "bucket": self.bucket, "prefix": self.prefix, "files": len(self.files())}
 
     def pages(self, segment: int, position: Any, page_lines: int = 1000) -> Iterator[SourcePage]:
-        from ddbkit.codec import unmarshal_item
+        from ddbkit.core.codec import unmarshal_item
 
         key = self.files()[segment]
         raw = self.s3.client().get_object(Bucket=self.bucket, Key=key)["Body"].read()
@@ -309,7 +309,7 @@ class FileSource:
         if self.format == "jsonl":
             return dict(json.loads(line, parse_float=Decimal, parse_int=int))
         if self.format == "ddb-json":
-            from ddbkit.codec import unmarshal_item
+            from ddbkit.core.codec import unmarshal_item
 
             data = json.loads(line)
             return unmarshal_item(data.get("Item", data))

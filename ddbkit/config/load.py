@@ -17,11 +17,11 @@ from .model import (
     ConfigIssue,
     Path_,
     TableConfig,
-    _DuplicateKey,
-    _YamlAliases,
-    _pydantic_issues,
-    _with_line,
-    _yaml_with_lines,
+    DuplicateKey,
+    YamlAliases,
+    pydantic_issues,
+    with_line,
+    yaml_with_lines,
 )
 from .rules import FileContext, check_file_rules, check_table_config
 
@@ -37,7 +37,7 @@ def parse_table_config(data: Mapping[str, Any], prefix: Path_ = ()) -> TableConf
     try:
         cfg = TableConfig.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as err:
-        raise ConfigError(_pydantic_issues(err, prefix)) from None
+        raise ConfigError(pydantic_issues(err, prefix)) from None
     issues = [ConfigIssue((*prefix, *i.path), i.rule, i.message) for i in check_table_config(cfg)]
     if issues:
         raise ConfigError(issues)
@@ -52,15 +52,15 @@ def load_component_text(text: str, source: str = "<string>") -> ComponentFile:
         raise ConfigError([ConfigIssue((), "yaml.size", f"the file is larger than {MAX_CONFIG_BYTES} bytes: "
                                        "not a component config")], source)
     try:
-        data, lines = _yaml_with_lines(text)
-    except _YamlAliases as err:
+        data, lines = yaml_with_lines(text)
+    except YamlAliases as err:
         raise ConfigError([ConfigIssue((), err.rule, err.message, err.line)], source) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         # keep PyYAML's own layout: the problem, the line and a caret under the column
         raise ConfigError([ConfigIssue((), "yaml.syntax", str(err), line)], source) from None
-    except _DuplicateKey as dup:
+    except DuplicateKey as dup:
         raise ConfigError([ConfigIssue(dup.path, "yaml.duplicate-key",
                                        f"key {dup.path[-1]!r} appears twice", dup.line)], source) from None
 
@@ -87,7 +87,7 @@ def load_component_text(text: str, source: str = "<string>") -> ComponentFile:
             try:
                 comp = Component.model_validate(raw, by_alias=True, by_name=False)
             except ValidationError as err:
-                issues += _pydantic_issues(err, ("components", i))
+                issues += pydantic_issues(err, ("components", i))
                 continue
             components.append(comp)
             if comp.type == "dynamodb-table":
@@ -101,7 +101,7 @@ def load_component_text(text: str, source: str = "<string>") -> ComponentFile:
                     failed.add(comp.name)
         issues += check_file_rules(FileContext(components, tables, frozenset(failed)))
     if issues:
-        raise ConfigError([_with_line(i, lines) for i in issues], source)
+        raise ConfigError([with_line(i, lines) for i in issues], source)
     return ComponentFile(components=components, tables=tables, source=source, lines=lines)
 
 

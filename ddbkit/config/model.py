@@ -427,11 +427,11 @@ class TableConfig(_Model):
     # -- derived views the runtime uses ---------------------------------------------------------
     @property
     def hash_key(self) -> str:
-        return _key_of(self.key_schema, "HASH") or ""
+        return key_of(self.key_schema, "HASH") or ""
 
     @property
     def range_key(self) -> str | None:
-        return _key_of(self.key_schema, "RANGE")
+        return key_of(self.key_schema, "RANGE")
 
     def index_keys(self) -> dict[str, tuple[str, str | None]]:
         """``{index name: (hash attribute, range attribute or None)}`` for every GSI and LSI."""
@@ -439,7 +439,7 @@ class TableConfig(_Model):
         indexes: list[GlobalSecondaryIndex | LocalSecondaryIndex] = [
             *self.global_secondary_indexes, *self.local_secondary_indexes]
         for idx in indexes:
-            out[idx.index_name] = (_key_of(idx.key_schema, "HASH") or "", _key_of(idx.key_schema, "RANGE"))
+            out[idx.index_name] = (key_of(idx.key_schema, "HASH") or "", key_of(idx.key_schema, "RANGE"))
         return out
 
     def attribute_types(self) -> dict[str, str]:
@@ -466,7 +466,7 @@ class TableConfig(_Model):
         return any(f is True for f in flags)
 
 
-def _key_of(schema: Sequence[KeySchemaElement], key_type: str) -> str | None:
+def key_of(schema: Sequence[KeySchemaElement], key_type: str) -> str | None:
     for k in schema:
         if k.key_type == key_type:
             return k.attribute_name
@@ -539,7 +539,7 @@ class ComponentFile:
 # --------------------------------------------------------------------------------------------------
 
 
-def _pydantic_issues(err: ValidationError, prefix: Path_) -> list[ConfigIssue]:
+def pydantic_issues(err: ValidationError, prefix: Path_) -> list[ConfigIssue]:
     issues = []
     errors = err.errors()
     # a snake_case key whose camelCase name is a field: "did you mean", and no "missing" for that name
@@ -594,7 +594,7 @@ def _model_of(annotation: Any) -> Any:
     return None
 
 
-def _with_line(issue: ConfigIssue, lines: Mapping[Path_, int]) -> ConfigIssue:
+def with_line(issue: ConfigIssue, lines: Mapping[Path_, int]) -> ConfigIssue:
     path = issue.path
     while path:
         if path in lines:
@@ -603,7 +603,7 @@ def _with_line(issue: ConfigIssue, lines: Mapping[Path_, int]) -> ConfigIssue:
     return issue
 
 
-class _DuplicateKey(Exception):
+class DuplicateKey(Exception):
     def __init__(self, path: Path_, line: int) -> None:
         super().__init__(path)
         self.path, self.line = path, line
@@ -625,7 +625,7 @@ _SCALAR_TAGS = frozenset("tag:yaml.org,2002:" + t for t in ("null", "bool", "int
                                                              "binary", "merge"))
 
 
-class _YamlAliases(Exception):
+class YamlAliases(Exception):
     """A YAML shape the loader refuses (alias bomb, nesting, tag, scalar): ``rule`` is the rule id."""
 
     def __init__(self, message: str, line: int | None, rule: str = "yaml.aliases") -> None:
@@ -653,7 +653,7 @@ def _config_loader() -> Any:
                 if self.depth > MAX_YAML_DEPTH:
                     event = self.current_event  # the node's start event, already peeked by the parent
                     mark = event.start_mark if event is not None else self.get_mark()
-                    raise _YamlAliases(f"lists and maps nest deeper than {MAX_YAML_DEPTH} levels: not a config",
+                    raise YamlAliases(f"lists and maps nest deeper than {MAX_YAML_DEPTH} levels: not a config",
                                        mark.line + 1, "yaml.depth")
                 return super().compose_node(parent, index)
             finally:
@@ -671,10 +671,10 @@ def _check_node(node: Any) -> None:
     line = node.start_mark.line + 1
     allowed = _COLLECTION_TAGS if isinstance(node, (MappingNode, SequenceNode)) else _SCALAR_TAGS
     if node.tag not in allowed:
-        raise _YamlAliases(f"the tag {node.tag!r} is not a plain YAML type: a config holds only maps, lists, "
+        raise YamlAliases(f"the tag {node.tag!r} is not a plain YAML type: a config holds only maps, lists, "
                            "strings, numbers, booleans and null", line, "yaml.tag")
     if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_CHARS:
-        raise _YamlAliases(f"an integer of {len(node.value)} characters (at most {MAX_INT_CHARS})", line,
+        raise YamlAliases(f"an integer of {len(node.value)} characters (at most {MAX_INT_CHARS})", line,
                            "yaml.scalar")
 
 
@@ -693,7 +693,7 @@ def _check_expansion(root: Any) -> None:
         if key in sizes:
             return sizes[key]
         if key in active:
-            raise _YamlAliases("an alias refers to itself (a recursive anchor): not a config",
+            raise YamlAliases("an alias refers to itself (a recursive anchor): not a config",
                                node.start_mark.line + 1)
         active.add(key)
         _check_node(node)
@@ -707,7 +707,7 @@ def _check_expansion(root: Any) -> None:
         for child in children:
             total += size(child)
             if total > MAX_EXPANDED_NODES:
-                raise _YamlAliases(f"aliases expand this file beyond {MAX_EXPANDED_NODES} nodes (an alias bomb?)",
+                raise YamlAliases(f"aliases expand this file beyond {MAX_EXPANDED_NODES} nodes (an alias bomb?)",
                                    node.start_mark.line + 1)
         active.discard(key)
         sizes[key] = total
@@ -716,7 +716,7 @@ def _check_expansion(root: Any) -> None:
     size(root)
 
 
-def _yaml_with_lines(text: str) -> tuple[Any, dict[Path_, int]]:
+def yaml_with_lines(text: str) -> tuple[Any, dict[Path_, int]]:
     """Safe-load YAML and record the 1-based line of every path (for errors); duplicate keys are errors."""
     import yaml
     from yaml.nodes import MappingNode, Node, SequenceNode
@@ -740,7 +740,7 @@ def _yaml_with_lines(text: str) -> tuple[Any, dict[Path_, int]]:
                             "found a list or map as a key (a config's keys are names)", k_node.start_mark)
                     key = loader.construct_object(k_node, deep=True)
                     if key in out:
-                        raise _DuplicateKey((*path, key), k_node.start_mark.line + 1)
+                        raise DuplicateKey((*path, key), k_node.start_mark.line + 1)
                     out[key] = build(v_node, (*path, key))
                 return out
             if isinstance(node, SequenceNode):

@@ -33,7 +33,7 @@ from .model import (
     Path_,
     ProvisionedThroughput,
     TableConfig,
-    _key_of,
+    key_of,
     format_path,
 )
 
@@ -383,7 +383,7 @@ def _lsi_table_range(cfg: TableConfig) -> Iterator[Finding]:
 def _lsi_hash(cfg: TableConfig) -> Iterator[Finding]:
     """A local secondary index's HASH key is the table's HASH key."""
     for i, lsi in enumerate(cfg.local_secondary_indexes):
-        lsi_hash = _key_of(lsi.key_schema, "HASH")
+        lsi_hash = key_of(lsi.key_schema, "HASH")
         if lsi_hash is not None and lsi_hash != cfg.hash_key:
             yield (("localSecondaryIndexes", i, "keySchema"),
                    f"local secondary index HASH key must be the table's HASH key {cfg.hash_key!r}, not {lsi_hash!r}")
@@ -393,7 +393,7 @@ def _lsi_hash(cfg: TableConfig) -> Iterator[Finding]:
 def _lsi_range(cfg: TableConfig) -> Iterator[Finding]:
     """A local secondary index has a RANGE key."""
     for i, lsi in enumerate(cfg.local_secondary_indexes):
-        if _key_of(lsi.key_schema, "RANGE") is None:
+        if key_of(lsi.key_schema, "RANGE") is None:
             yield ("localSecondaryIndexes", i, "keySchema"), "a local secondary index needs a RANGE key"
 
 

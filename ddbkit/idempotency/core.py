@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
 
-from ddbkit.engine import Op, Sleep
+from ddbkit.core.engine import Op, Sleep
 from ddbkit.errors import ConditionalCheckFailed, ConnectionFailed, DynamoDBError
 from ddbkit.idempotency.errors import (
     IdempotencyInProgress,
@@ -247,7 +247,7 @@ class IdempotencyStore:
                  data_attr: str = "data", validation_attr: str = "validation", lock_attr: str = "lock",
                  local_cache: bool = False, cache_size: int = 256, clock: Callable[[], float] = time.time) -> None:
         self.table = table
-        self.is_async = inspect.iscoroutinefunction(getattr(table, "_run", None))
+        self.is_async = inspect.iscoroutinefunction(getattr(table, "run_op", None))
         self.key_attr, self.expiry_attr, self.ipe_attr = key_attr, expiry_attr, in_progress_expiry_attr
         self.status_attr, self.data_attr, self.validation_attr = status_attr, data_attr, validation_attr
         self.lock_attr = lock_attr
@@ -290,7 +290,7 @@ class IdempotencyStore:
         return int((now + lock_timeout) * 1000)
 
     # -- operations (effect generators, run by the table's driver) --------------------------------
-    def _op_acquire(self, key: str, validation: str | None, expires_after: float, lock_timeout: float,
+    def op_acquire(self, key: str, validation: str | None, expires_after: float, lock_timeout: float,
                     lock: str) -> Op[Record | None]:
         """Take the in-progress lock for ``key`` (None) or return the record that holds it."""
         now = self.clock()
@@ -305,7 +305,7 @@ class IdempotencyStore:
                  "#ipe": self.ipe_attr}
         values = {":now": int(now), ":now_ms": int(now * 1000), ":inprogress": INPROGRESS}
         try:
-            yield from self.table._op_put(item, condition=condition, names=names, values=values,
+            yield from self.table.op_put(item, condition=condition, names=names, values=values,
                                           return_on_failure=True)
             return None
         except ConditionalCheckFailed as err:
@@ -316,7 +316,7 @@ class IdempotencyStore:
             # the outcome is unknown (a reply lost, cut or damaged, maybe after an attempt that was applied):
             # read the record back; if the lock is this call's, it was taken and the function runs
             try:
-                current = yield from self.table._op_get({self.key_attr: key}, consistent=True)
+                current = yield from self.table.op_get({self.key_attr: key}, consistent=True)
             except DynamoDBError:
                 raise err from None
             if current is None:
@@ -324,7 +324,7 @@ class IdempotencyStore:
             rec = self._record(current)
             return None if rec.lock == lock else rec
         if old is None:  # a backend without ReturnValuesOnConditionCheckFailure: read it
-            old = yield from self.table._op_get({self.key_attr: key}, consistent=True)
+            old = yield from self.table.op_get({self.key_attr: key}, consistent=True)
             if old is None:  # deleted in between (the holder failed): the caller tries again
                 return Record(key, EXPIRED, 0)
         rec = self._record(old)
@@ -332,26 +332,26 @@ class IdempotencyStore:
             return None
         return rec
 
-    def _op_get(self, key: str) -> Op[Record | None]:
-        item = yield from self.table._op_get({self.key_attr: key}, consistent=True)
+    def op_get(self, key: str) -> Op[Record | None]:
+        item = yield from self.table.op_get({self.key_attr: key}, consistent=True)
         return self._record(item) if item else None
 
-    def _op_complete(self, key: str, data: str, validation: str | None, expires_after: float) -> Op[Record]:
+    def op_complete(self, key: str, data: str, validation: str | None, expires_after: float) -> Op[Record]:
         now = self.clock()
         item: dict[str, Any] = {self.key_attr: key, self.status_attr: COMPLETED,
                                 self.expiry_attr: int(now + expires_after), self.data_attr: data}
         if validation is not None:
             item[self.validation_attr] = validation
-        yield from self.table._op_put(item)
+        yield from self.table.op_put(item)
         rec = self._record(item)
         if self.cache is not None:
             self.cache.put(rec)
         return rec
 
-    def _op_release(self, key: str, lock: str) -> Op[None]:
+    def op_release(self, key: str, lock: str) -> Op[None]:
         """Delete our in-progress record after the function failed (only if the lock is still ours)."""
         try:
-            yield from self.table._op_delete({self.key_attr: key}, condition="#lock = :lock",
+            yield from self.table.op_delete({self.key_attr: key}, condition="#lock = :lock",
                                              names={"#lock": self.lock_attr}, values={":lock": lock})
         except ConditionalCheckFailed:
             log.warning("idempotency record %s changed hands before it could be released", key)
@@ -359,12 +359,12 @@ class IdempotencyStore:
             self.cache.pop(key)
         return None
 
-    def _op_wait(self, key: str, timeout: float, interval: float) -> Op[Record | None]:
+    def op_wait(self, key: str, timeout: float, interval: float) -> Op[Record | None]:
         """Poll until ``key`` completes (its record) or disappears/expires (None); raise after ``timeout``."""
         deadline = self.clock() + timeout
         while True:
             yield Sleep(interval)
-            rec = yield from self._op_get(key)
+            rec = yield from self.op_get(key)
             now = self.clock()
             if rec is None or rec.state(now) == EXPIRED:
                 return None
@@ -401,7 +401,7 @@ class IdempotencyStore:
                 return cached.result(loads)
         lock = uuid.uuid4().hex
         for _ in range(5):  # bounded: each round either acquires, returns, raises or saw a record vanish
-            rec = yield ("op", self._op_acquire(key, validation, config.expires_after, config.lock_timeout, lock))
+            rec = yield ("op", self.op_acquire(key, validation, config.expires_after, config.lock_timeout, lock))
             if rec is None:
                 break
             state = rec.state(self.clock())
@@ -414,7 +414,7 @@ class IdempotencyStore:
                 self._validate(rec, validation)
                 if config.in_progress == "raise":
                     raise IdempotencyInProgress(key)
-                done = yield ("op", self._op_wait(key, config.wait_timeout, config.poll_interval))
+                done = yield ("op", self.op_wait(key, config.wait_timeout, config.poll_interval))
                 if done is not None:
                     self._validate(done, validation)
                     return done.result(loads)
@@ -425,20 +425,20 @@ class IdempotencyStore:
             result = yield ("call", None)
         except BaseException as error:
             try:
-                yield ("op", self._op_release(key, lock))
+                yield ("op", self.op_release(key, lock))
             except Exception as cause:
                 raise IdempotencyPersistenceError("the function failed and its in-progress record could not be "
                                                   "deleted (retries wait for the lock to expire)", cause,
                                                   error) from error
             raise
         try:
-            data = (config.dumps or _dumps)(result)
+            data = (config.dumps or canonical_json)(result)
         except Exception as cause:
-            yield ("op", self._op_release(key, lock))
+            yield ("op", self.op_release(key, lock))
             raise IdempotencyPersistenceError("the result cannot be stored (not JSON serialisable: pass dumps=/"
                                               "loads=)", cause, result=result) from cause
         try:
-            yield ("op", self._op_complete(key, data, validation, config.expires_after))
+            yield ("op", self.op_complete(key, data, validation, config.expires_after))
         except Exception as cause:
             raise IdempotencyPersistenceError("the function ran but its result could not be recorded (a retry "
                                               "runs it again once the lock expires)", cause, result=result) from cause
@@ -450,5 +450,5 @@ class IdempotencyStore:
             raise IdempotencyValidationError(rec.key)
 
 
-def _dumps(result: Any) -> str:
+def canonical_json(result: Any) -> str:
     return json.dumps(result, sort_keys=True, default=_json_default)

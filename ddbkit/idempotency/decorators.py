@@ -36,7 +36,7 @@ def run_plan(store: IdempotencyStore, plan: Plan, call: Callable[[], Any]) -> An
             return stop.value
         sent, error = None, None
         try:
-            sent = call() if kind == "call" else store.table._run("idempotency", arg)
+            sent = call() if kind == "call" else store.table.run_op("idempotency", arg)
         except BaseException as exc:  # noqa: BLE001 - thrown into the plan, which re-raises it
             error = exc
 
@@ -52,7 +52,7 @@ async def arun_plan(store: IdempotencyStore, plan: Plan, call: Callable[[], Any]
             return stop.value
         sent, error = None, None
         try:
-            sent = await call() if kind == "call" else await store.table._run("idempotency", arg)
+            sent = await call() if kind == "call" else await store.table.run_op("idempotency", arg)
         except BaseException as exc:  # noqa: BLE001
             error = exc
 

@@ -43,8 +43,8 @@ class Outbox:
     def actions(self, table: Any, item: Mapping[str, Any], event_type: str, payload: Mapping[str, Any] | None = None,
                 *, condition: Any = None, event_id: str | None = None) -> list[Any]:
         """The two transaction actions: put ``item`` (if ``condition``) into ``table``, put the event (once)."""
-        from ddbkit import transactions as tx
-        from ddbkit.expressions import Attr
+        from ddbkit.core import transactions as tx
+        from ddbkit.core.expressions import Attr
 
         event = self.event_item(event_type, payload if payload is not None else item, event_id)
         return [tx.Put(item, condition=condition, table=table if table is not self.events else None),
@@ -56,12 +56,14 @@ class Outbox:
         """Put ``item`` and its event atomically (sync tables); returns the transaction token. ``payload``
         defaults to the item; ``event_id`` (else a UUID) makes the event unique: a second write with the
         same id is cancelled (:class:`~ddbkit.errors.TransactionCanceled`)."""
-        return table.transact_write(self.actions(table, item, event_type, payload, condition=condition,  # type: ignore[no-any-return]
-                                                 event_id=event_id), token=token)
+        written: str = table.transact_write(self.actions(table, item, event_type, payload, condition=condition,
+                                                         event_id=event_id), token=token)
+        return written
 
     async def awrite(self, table: Any, item: Mapping[str, Any], event_type: str,
                      payload: Mapping[str, Any] | None = None, *, condition: Any = None, event_id: str | None = None,
                      token: str | None = None) -> str:
         """:meth:`write` for an :class:`~ddbkit.aio.AsyncTable`."""
-        return await table.transact_write(self.actions(table, item, event_type, payload,  # type: ignore[no-any-return]
-                                                       condition=condition, event_id=event_id), token=token)
+        written: str = await table.transact_write(self.actions(table, item, event_type, payload,
+                                                               condition=condition, event_id=event_id), token=token)
+        return written

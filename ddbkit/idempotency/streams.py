@@ -31,7 +31,7 @@ class RecordIdempotency:
 
     ``key`` selects the identity of a record: None (default) its ``eventID`` (each stream record once),
     a JMESPath over the raw record (``"dynamodb.Keys"``, ``"dynamodb.NewImage.orderId.S"``: one run per
-    order), or a callable of the :class:`~ddbkit.streams.StreamRecord`. ``prefix`` namespaces the keys
+    order), or a callable of the :class:`~ddbkit.streams.processors.StreamRecord`. ``prefix`` namespaces the keys
     (default ``"stream"``: set one per processor sharing a store). Other options as
     :class:`IdempotencyConfig` (``expires_after``: keep it longer than the stream's 24-hour retention when
     keying by event ID, so a redelivery is always recognised).
@@ -85,24 +85,24 @@ class RecordIdempotency:
         store, cfg, prefix = self.store, self.config, self.prefix
 
         def mark(record: Any) -> Any:
-            from ddbkit.idempotency.core import _dumps, hash_data
+            from ddbkit.idempotency.core import canonical_json, hash_data
 
             key = f"{prefix}#{hash_data(self.identity(record), cfg.hash_function)}"
-            return store._op_complete(key, _dumps({"dead_lettered": True}), None, cfg.expires_after)
+            return store.op_complete(key, canonical_json({"dead_lettered": True}), None, cfg.expires_after)
 
         if store.is_async:
             async def arun(record: Any, error: BaseException) -> Any:
                 out = hook(record, error)
                 if hasattr(out, "__await__"):
                     out = await out
-                await store.table._run("idempotency", mark(record))
+                await store.table.run_op("idempotency", mark(record))
                 return out
 
             return arun
 
         def run(record: Any, error: BaseException) -> Any:
             out = hook(record, error)
-            store.table._run("idempotency", mark(record))
+            store.table.run_op("idempotency", mark(record))
             return out
 
         return run
@@ -142,7 +142,7 @@ class RecordIdempotency:
         busy: list[Any] = []
         for rec in records:
             key = f"{self.prefix}#{hash_data(self.identity(rec), cfg.hash_function)}"
-            held = yield ("op", store._op_acquire(key, None, cfg.expires_after, cfg.lock_timeout, lock))
+            held = yield ("op", store.op_acquire(key, None, cfg.expires_after, cfg.lock_timeout, lock))
             if held is None:
                 fresh.append((rec, key))
             elif held.state(store.clock()) == COMPLETED:
@@ -158,24 +158,24 @@ class RecordIdempotency:
                 outcome = yield ("call", None)
             except BaseException:
                 for _, key in fresh:
-                    yield ("op", store._op_release(key, lock))
+                    yield ("op", store.op_release(key, lock))
                 raise
         rejected = {id(r) for r in (outcome or ())}
         done = []
         for rec, key in fresh:
             if id(rec) in rejected:
-                yield ("op", store._op_release(key, lock))
+                yield ("op", store.op_release(key, lock))
             else:
                 done.append(key)
         if done:
-            yield ("op", self._op_complete_all(done))
+            yield ("op", self.op_complete_all(done))
         failed = [rec for rec in records if id(rec) in rejected or any(rec is b for b in busy)]
         return failed or None
 
-    def _op_complete_all(self, keys: list[str]) -> Any:
+    def op_complete_all(self, keys: list[str]) -> Any:
         store, cfg = self.store, self.config
         now = store.clock()
         items = [{store.key_attr: k, store.status_attr: COMPLETED, store.expiry_attr: int(now + cfg.expires_after),
                   store.data_attr: "null"} for k in keys]
-        result = yield from store.table._op_batch_write(items)
+        result = yield from store.table.op_batch_write(items)
         return result

@@ -11,7 +11,7 @@ taken from the config's key schema)::
         version: Annotated[int, Version] = 0             # optimistic locking
 
 Conversion both ways goes through pydantic's own (Rust) serializer and validator, then ddbkit's codec
-(:func:`ddbkit.codec.marshal_item`): so a field's ``PlainSerializer``/``field_serializer`` applies, and
+(:func:`ddbkit.core.codec.marshal_item`): so a field's ``PlainSerializer``/``field_serializer`` applies, and
 numbers follow the codec's exact policy. What the codec cannot store is converted per field type, decided
 once per class: ``datetime`` to fixed-width UTC text (``2026-12-04T22:40:07.123456Z``, or a
 :class:`DateTimeFormat`), epoch seconds with ``EpochSeconds`` (microseconds kept) and for the TTL attribute
@@ -39,10 +39,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import to_jsonable_python
 from typing_extensions import Self
 
-from ddbkit.codec import NumberMode, marshal_item, unmarshal_item
+from ddbkit.core.codec import NumberMode, marshal_item, unmarshal_item
 from ddbkit.errors import ClientValidationError, DdbkitError, ExpressionError
-from ddbkit.expressions import Attr, Key, KeyCondition, Path
-from ddbkit.keys import KeySchema
+from ddbkit.core.expressions import Attr, Key, KeyCondition, Path
+from ddbkit.core.keys import KeySchema
 from ddbkit.models.templates import KeyTemplate
 
 __all__ = ["Model", "HashKey", "RangeKey", "Version", "TTL", "EpochSeconds", "DateTimeFormat", "ModelAttr",
@@ -525,7 +525,7 @@ class ModelInfo:
 def _info_of(model: type[BaseModel]) -> ModelInfo:
     # a plain pydantic model nested inside a ddbkit Model: names from its aliases
     info = ModelInfo.__new__(ModelInfo)
-    info.cls = model  # type: ignore[assignment]
+    info.cls = model  # type: ignore[assignment]  # a plain pydantic model stands in for a ddbkit Model: ModelInfo reads only its fields
     info.attr_of = {n: (f.alias or n) for n, f in model.model_fields.items()}
     info.field_of = {a: n for n, a in info.attr_of.items()}
     return info
@@ -603,20 +603,22 @@ class ModelAttr(Attr):
         super().__init__(path)
         self._conv = conv
 
-    def _v(self, value: Any) -> Any:
+    def stored_value(self, value: Any) -> Any:
+        """``value`` as this field stores it (its converter applied; an ``Attr`` passes through): what a typed
+        write or condition sends for the field."""
         return value if self._conv is None or isinstance(value, Attr) else convert(str(self.path), self._conv, value)
 
     def _cmp(self, op: str, value: Any) -> Any:
-        return super()._cmp(op, self._v(value))
+        return super()._cmp(op, self.stored_value(value))
 
     def between(self, low: Any, high: Any) -> Any:
-        return super().between(self._v(low), self._v(high))
+        return super().between(self.stored_value(low), self.stored_value(high))
 
     def begins_with(self, prefix: Any) -> Any:
-        return super().begins_with(self._v(prefix))
+        return super().begins_with(self.stored_value(prefix))
 
     def is_in(self, values: Any) -> Any:
-        return super().is_in([self._v(v) for v in values])
+        return super().is_in([self.stored_value(v) for v in values])
 
 
 class ModelKey(Key):
@@ -727,7 +729,7 @@ class Model(BaseModel):
         A name the model does not have raises :class:`ExpressionError` here, before any request."""
         info = cls.__ddb__
         if callable(field):
-            parts = field(_Recorder())._parts  # type: ignore[arg-type]  # noqa: SLF001
+            parts = field(_Recorder())._parts  # type: ignore[arg-type]  # the recorder stands in for the model instance the typed lambda expects
             path = info.attr_path(".".join(p if isinstance(p, str) else f"[{p}]" for p in parts).replace(".[", "["))
         else:
             path = info.attr_path(field)
@@ -846,7 +848,7 @@ def _bind(info: ModelInfo, table: Any) -> None:
     name = getattr(table, "name", None)
     if isinstance(name, str):  # a Table / AsyncTable
         info.table_name = name
-        known = getattr(table, "_keys", None)
+        known = getattr(table, "known_keys", None)
         if isinstance(known, KeySchema):
             info.keys = known
         return

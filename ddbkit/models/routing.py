@@ -25,9 +25,9 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ddbkit.errors import ClientValidationError
-from ddbkit.expressions import Key, KeyCondition
+from ddbkit.core.expressions import Key, KeyCondition
 from ddbkit.models.base import Model
-from ddbkit.operations import Page
+from ddbkit.core.operations import Page
 
 if TYPE_CHECKING:
     from ddbkit.aio import AsyncTable
@@ -88,8 +88,8 @@ class Router:
     @staticmethod
     def _learn(table: Any, model: type[Model]) -> None:
         info = model.__ddb__
-        if info.keys is None and table._keys is not None:  # noqa: SLF001 - a name-bound model learns the table's keys
-            info.keys = table._keys  # noqa: SLF001
+        if info.keys is None and table.known_keys is not None:
+            info.keys = table.known_keys
 
     def query(self, table: Table, model: type[Model], *, index: str | None = None, limit: int | None = None,
               cursor: str | None = None, forward: bool = True, **fields: Any) -> Page[Model]:

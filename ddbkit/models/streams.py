@@ -7,7 +7,7 @@
 
 Images are converted with ``record.new_as``/``old_as`` (so a :class:`ddbkit.Model`'s aliases, epoch and
 ISO fields apply); a record whose image does not validate fails like any handler error (see
-:mod:`ddbkit.streams` for failure modes and the dead-letter hook).
+:mod:`ddbkit.streams.processors` for failure modes and the dead-letter hook).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 from ddbkit.models.base import Model
-from ddbkit.streams import StreamProcessor, StreamRecord
+from ddbkit.streams.records import StreamRecord
+from ddbkit.streams.processors import StreamProcessor
 
 __all__ = ["ModelStreamProcessor"]
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TYPE_CHECKING, TypeVar, cast
 
-from ddbkit import transactions as tx
-from ddbkit.batch import BatchWriteResult
-from ddbkit.engine import Op
+from ddbkit.core import transactions as tx
+from ddbkit.core.batch import BatchWriteResult
+from ddbkit.core.engine import Op
 from ddbkit.errors import ClientValidationError, ConditionalCheckFailed
-from ddbkit.expressions import Attr, Condition, Key, KeyCondition, Update
-from ddbkit.keys import KeySchema
+from ddbkit.core.expressions import Attr, Condition, Key, KeyCondition, Update
+from ddbkit.core.keys import KeySchema
 from ddbkit.models.base import (
     ItemValidationError,
     Model,
@@ -33,7 +33,7 @@ from ddbkit.models.base import (
     decode_item,
     stores_nothing,
 )
-from ddbkit.operations import Page, TableCore, VersionConflict
+from ddbkit.core.operations import Page, TableCore, VersionConflict
 
 if TYPE_CHECKING:
     from ddbkit.aio import AsyncTable
@@ -83,11 +83,11 @@ class _TypedCore(Generic[M]):
         if info.table_name is not None and info.table_name != core.name:
             raise ClientValidationError(f"{model.__name__} is bound to table {info.table_name!r}, not {core.name!r}",
                                         model.__name__, "model.table")
-        known = core._keys  # noqa: SLF001 - same package
+        known = core.known_keys
         if info.keys is not None:
             if known is None:
                 if info.keys.complete or not info.templated:
-                    core._keys = info.keys  # noqa: SLF001 - the config's schema saves a DescribeTable
+                    core.known_keys = info.keys
             elif known.names != info.keys.names:
                 raise ClientValidationError(f"{model.__name__} has keys {list(info.keys.names)}; table {core.name} "
                                             f"has {list(known.names)}", model.__name__, "model.keys")
@@ -95,15 +95,15 @@ class _TypedCore(Generic[M]):
         self.model = model
         self.info = info
 
-    def _op_ready(self) -> Op[None]:
+    def op_ready(self) -> Op[None]:
         """A single-table model bound by table name learns the key attributes (and GSIs) its templates
         fill from the table (DescribeTable once, if the table was built without ``key=``)."""
         if self.info.templated and self.info.keys is None:
-            keys = yield from self.core._op_keys()  # noqa: SLF001
+            keys = yield from self.core.op_keys()
             if not keys.complete:
-                yield from self.core._op_describe()  # noqa: SLF001
-                assert self.core._keys is not None  # noqa: SLF001
-                keys = self.core._keys  # noqa: SLF001
+                yield from self.core.op_describe()
+                assert self.core.known_keys is not None
+                keys = self.core.known_keys
             self.info.keys = keys
 
     # -- conversion -----------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ class _TypedCore(Generic[M]):
         if info.templated and not info.owns(item):
             return None
         try:
-            return decode_item(self.model, item, self.core.name, index)  # type: ignore[no-any-return]
+            return cast("M | None", decode_item(self.model, item, self.core.name, index))
         except ItemValidationError as err:
             if on_invalid == "raise":
                 raise
@@ -171,7 +171,7 @@ class _TypedCore(Generic[M]):
             return info.template_keys(fields)
         if isinstance(key, Mapping):
             return {(a := self._attr_name(k, where)): self._value(a, v) for k, v in key.items()}
-        keys = info.keys or self.core._keys  # noqa: SLF001
+        keys = info.keys or self.core.known_keys
         if keys is None:
             raise ClientValidationError("a key given as a value needs a known key schema; pass a mapping", where,
                                         "key.type")
@@ -190,7 +190,7 @@ class _TypedCore(Generic[M]):
         out = update if update is not None else Update()
         for path, value in (set or {}).items():
             a = self.model.attr(path)
-            stored = None if value is None else a._v(value)  # noqa: SLF001
+            stored = None if value is None else a.stored_value(value)
             if stores_nothing(stored):  # None / an empty set: absent, as put stores it
                 out.remove(a.path)
             else:
@@ -204,7 +204,7 @@ class _TypedCore(Generic[M]):
         return out
 
     def _keys_now(self) -> KeySchema | None:
-        keys = self.info.keys if self.info.keys is not None and self.info.keys.complete else self.core._keys  # noqa: SLF001
+        keys = self.info.keys if self.info.keys is not None and self.info.keys.complete else self.core.known_keys
         return keys if keys is not None and keys.complete else None
 
     def _key_condition(self, key: Mapping[str, Any] | KeyCondition | Any, index: str | None) -> Any:
@@ -259,19 +259,19 @@ class _TypedCore(Generic[M]):
     # -- operations (generators run by the sync or async driver) --------------------------------------
     def op_get(self, key: KeyLike, consistent: bool, on_invalid: str = "raise") -> Op[M | None]:
         _check_on_invalid(on_invalid, ("raise", "skip"))
-        yield from self._op_ready()
-        item = yield from self.core._op_get(self._key(key), consistent)  # noqa: SLF001
+        yield from self.op_ready()
+        item = yield from self.core.op_get(self._key(key), consistent)
         return self._decode(item, None, on_invalid)
 
     def op_put(self, obj: M, condition: CondLike) -> Op[M]:
-        yield from self._op_ready()
+        yield from self.op_ready()
         info = self.info
         item = self._encode(obj)
         if info.version_attr is None:
-            yield from self.core._op_put(item, condition)  # noqa: SLF001
+            yield from self.core.op_put(item, condition)
             return info.stored(obj)  # as get returns it (a TTL datetime in whole seconds)
         current = item.get(info.version_attr)
-        keys = yield from self.core._op_keys()  # noqa: SLF001
+        keys = yield from self.core.op_keys()
         check: Condition = (Attr(keys.hash_key).not_exists() if not current
                             else Attr(info.version_attr) == current)
         if isinstance(condition, Condition):
@@ -282,7 +282,7 @@ class _TypedCore(Generic[M]):
         new_version = int(current or 0) + 1
         item[info.version_attr] = new_version
         try:
-            yield from self.core._op_put(item, check)  # noqa: SLF001
+            yield from self.core.op_put(item, check)
         except ConditionalCheckFailed as err:
             raise VersionConflict(err.code, f"{self.model.__name__}.{info.field_of[info.version_attr]} is no longer "
                                   f"{current!r} (or the condition failed)", operation="PutItem", status=err.status,
@@ -291,10 +291,10 @@ class _TypedCore(Generic[M]):
 
     def op_update(self, key: KeyLike, update: Update, condition: CondLike, expected_version: int | None,
                   must_exist: bool) -> Op[M]:
-        yield from self._op_ready()
+        yield from self.op_ready()
         info = self.info
         wire_key = self._key(key)
-        keys = yield from self.core._op_keys()  # noqa: SLF001
+        keys = yield from self.core.op_keys()
         if info.templated:  # an update may create the item: it is then of this entity too
             update.set(info.type_attr, info.entity)
         cond: Condition | str | None = condition
@@ -315,7 +315,7 @@ class _TypedCore(Generic[M]):
             for e in extra:
                 cond = e if cond is None else cond & e
         try:
-            new = yield from self.core._op_update(wire_key, update, condition=cond,  # noqa: SLF001
+            new = yield from self.core.op_update(wire_key, update, condition=cond,
                                                   return_values="ALL_NEW")
         except ConditionalCheckFailed as err:
             if expected_version is not None:
@@ -328,22 +328,22 @@ class _TypedCore(Generic[M]):
         return out
 
     def op_delete(self, key: KeyLike, condition: CondLike) -> Op[None]:
-        yield from self._op_ready()
-        yield from self.core._op_delete(self._key(key), condition)  # noqa: SLF001
+        yield from self.op_ready()
+        yield from self.core.op_delete(self._key(key), condition)
 
     def op_query(self, key: Any, index: str | None, filter: CondLike, limit: int | None, forward: bool,
                  cursor: str | None, consistent: bool, on_invalid: str = "raise") -> Op[TypedPage[M]]:
         _check_on_invalid(on_invalid)
-        yield from self._op_ready()
+        yield from self.op_ready()
         kc = self._key_condition(key, index)
-        page = yield from self.core._op_query(kc, index=index, filter=filter, limit=limit,  # noqa: SLF001
+        page = yield from self.core.op_query(kc, index=index, filter=filter, limit=limit,
                                               forward=forward, cursor=cursor, consistent=consistent)
         return self._page(page, index, on_invalid)
 
     def op_scan(self, filter: CondLike, index: str | None, limit: int | None, cursor: str | None,
                 on_invalid: str = "raise") -> Op[TypedPage[M]]:
         _check_on_invalid(on_invalid)
-        yield from self._op_ready()
+        yield from self.op_ready()
         check_index_model(self.info, index)
         info = self.info
         if info.templated:
@@ -353,28 +353,28 @@ class _TypedCore(Generic[M]):
             elif filter is not None:
                 raise ClientValidationError("a single-table scan takes a Condition filter", "filter", "scan.filter")
             filter = f
-        page = yield from self.core._op_scan(filter, index=index, limit=limit, cursor=cursor)  # noqa: SLF001
+        page = yield from self.core.op_scan(filter, index=index, limit=limit, cursor=cursor)
         return self._page(page, index, on_invalid)
 
     def op_batch_write(self, puts: Iterable[M], deletes: Iterable[KeyLike]) -> Op[BatchWriteResult]:
-        yield from self._op_ready()
+        yield from self.op_ready()
         items = [self._encode(m, f"puts[{i}]") for i, m in enumerate(puts)]
         dels = [self._key(k, f"deletes[{i}]") for i, k in enumerate(deletes)]
-        result = yield from self.core._op_batch_write(items, dels)  # noqa: SLF001
+        result = yield from self.core.op_batch_write(items, dels)
         return result
 
     def op_batch_get(self, keys: Iterable[KeyLike], consistent: bool, on_invalid: str = "raise") -> Op[ItemList[M]]:
         _check_on_invalid(on_invalid)
-        yield from self._op_ready()
+        yield from self.op_ready()
         wire = [self._key(k, f"keys[{i}]") for i, k in enumerate(keys)]
-        result = yield from self.core._op_batch_get(wire, consistent)  # noqa: SLF001
+        result = yield from self.core.op_batch_get(wire, consistent)
         invalid: list[ItemValidationError] = []
         return ItemList(self._decode_all(result.items, None, on_invalid, invalid), invalid)
 
     def op_transact_get(self, keys: Sequence[KeyLike]) -> Op[list[M | None]]:
-        yield from self._op_ready()
+        yield from self.op_ready()
         gets = [tx.Get(key=self._key(k, f"keys[{i}]"), table=self.core) for i, k in enumerate(keys)]
-        items = yield from self.core._op_transact_get(gets)  # noqa: SLF001
+        items = yield from self.core.op_transact_get(gets)
         return [self._decode(i) for i in items]
 
     # -- transaction actions (pass to transact_write of any table) --------------------------------------
@@ -384,7 +384,7 @@ class _TypedCore(Generic[M]):
         info = self.info
         if info.version_attr is not None:
             current = item.get(info.version_attr)
-            keys = self.core._keys  # noqa: SLF001
+            keys = self.core.known_keys
             first = keys.hash_key if keys is not None else next(iter(self._key(obj)))
             check: Condition = Attr(first).not_exists() if not current else Attr(info.version_attr) == current
             if isinstance(condition, Condition):
@@ -419,12 +419,12 @@ class TypedTable(_TypedCore[M]):
     def get(self, key: KeyLike, *, consistent: bool = False, on_invalid: Literal["raise", "skip"] = "raise") -> M | None:
         """The item with ``key`` (a mapping of field names, a model, or the key value(s)) as a model, or None
         (also for an item that does not validate, with ``on_invalid="skip"``)."""
-        return self.table._run("get", self.op_get(key, consistent, on_invalid))  # type: ignore[no-any-return]  # noqa: SLF001
+        return self.table.run_op("get", self.op_get(key, consistent, on_invalid))
 
     def put(self, obj: M, *, condition: CondLike = None) -> M:
         """Write ``obj``; returns it as written (with its version bumped for a versioned model, which raises
         :class:`VersionConflict` when the stored version is not the one ``obj`` carries)."""
-        return self.table._run("put", self.op_put(obj, condition))  # type: ignore[no-any-return]  # noqa: SLF001
+        return self.table.run_op("put", self.op_put(obj, condition))
 
     def update(self, key: KeyLike, update: Update | None = None, *, set: Mapping[PathKey, Any] | None = None,
                remove: Iterable[PathKey] | None = None, add: Mapping[PathKey, Any] | None = None,
@@ -435,10 +435,10 @@ class TypedTable(_TypedCore[M]):
         is False; a versioned model's version is bumped and checked against ``expected_version``."""
         up = self._fields_update(update, set, remove, add, delete)
         op = self.op_update(key, up, condition, expected_version, must_exist)
-        return self.table._run("update", op)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self.table.run_op("update", op)
 
     def delete(self, key: KeyLike, *, condition: CondLike = None) -> None:
-        self.table._run("delete", self.op_delete(key, condition))  # noqa: SLF001
+        self.table.run_op("delete", self.op_delete(key, condition))
 
     def query(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
               filter: CondLike = None, limit: int | None = None, forward: bool = True, cursor: str | None = None,
@@ -447,7 +447,7 @@ class TypedTable(_TypedCore[M]):
         fields) or ``Session.key("user_id").eq(u) & Session.key("created_at").gt(t)``; checked against the
         index's key schema before sending. ``on_invalid``: see :data:`OnInvalid`."""
         op = self.op_query(key, index, filter, limit, forward, cursor, consistent, on_invalid)
-        return self.table._run("query", op, index)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self.table.run_op("query", op, index)
 
     def query_iter(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
                    filter: CondLike = None, forward: bool = True, cursor: str | None = None,
@@ -466,7 +466,7 @@ class TypedTable(_TypedCore[M]):
     def scan(self, filter: CondLike = None, *, index: str | None = None, limit: int | None = None,
              cursor: str | None = None, on_invalid: OnInvalid = "raise") -> TypedPage[M]:
         """One page of a scan (a single-table model scans only its own entity type)."""
-        return self.table._run("scan", self.op_scan(filter, index, limit, cursor, on_invalid), index)  # type: ignore[no-any-return]  # noqa: SLF001
+        return self.table.run_op("scan", self.op_scan(filter, index, limit, cursor, on_invalid), index)
 
     def scan_iter(self, filter: CondLike = None, *, index: str | None = None,
                   on_invalid: Literal["raise", "skip"] = "raise") -> Iterator[M]:
@@ -481,16 +481,16 @@ class TypedTable(_TypedCore[M]):
 
     def batch_write(self, puts: Iterable[M] = (), deletes: Iterable[KeyLike] = ()) -> BatchWriteResult:
         """Write models and delete keys in batches; nothing is dropped (see ``Table.batch_write``)."""
-        return self.table._run("batch_write", self.op_batch_write(puts, deletes))  # type: ignore[no-any-return]  # noqa: SLF001
+        return self.table.run_op("batch_write", self.op_batch_write(puts, deletes))
 
     def batch_get(self, keys: Iterable[KeyLike], *, consistent: bool = False,
                   on_invalid: OnInvalid = "raise") -> ItemList[M]:
         """The models found for ``keys``, in request order (missing keys are skipped)."""
-        return self.table._run("batch_get", self.op_batch_get(keys, consistent, on_invalid))  # type: ignore[no-any-return]  # noqa: SLF001
+        return self.table.run_op("batch_get", self.op_batch_get(keys, consistent, on_invalid))
 
     def transact_get(self, keys: Sequence[KeyLike]) -> list[M | None]:
         """A consistent snapshot of these keys as models (None where absent)."""
-        return self.table._run("transact_get", self.op_transact_get(keys))  # type: ignore[no-any-return]  # noqa: SLF001
+        return self.table.run_op("transact_get", self.op_transact_get(keys))
 
     def transact_write(self, actions: Sequence[tx.WriteAction], *, token: str | None = None) -> str:
         """All-or-nothing writes of ``tx_put``/``tx_update``/``tx_delete``/``tx_check`` actions (any tables)."""
@@ -509,10 +509,10 @@ class AsyncTypedTable(_TypedCore[M]):
 
     async def get(self, key: KeyLike, *, consistent: bool = False,
                   on_invalid: Literal["raise", "skip"] = "raise") -> M | None:
-        return await self.table._run("get", self.op_get(key, consistent, on_invalid))  # type: ignore[no-any-return]  # noqa: SLF001
+        return await self.table.run_op("get", self.op_get(key, consistent, on_invalid))
 
     async def put(self, obj: M, *, condition: CondLike = None) -> M:
-        return await self.table._run("put", self.op_put(obj, condition))  # type: ignore[no-any-return]  # noqa: SLF001
+        return await self.table.run_op("put", self.op_put(obj, condition))
 
     async def update(self, key: KeyLike, update: Update | None = None, *, set: Mapping[PathKey, Any] | None = None,
                      remove: Iterable[PathKey] | None = None, add: Mapping[PathKey, Any] | None = None,
@@ -520,17 +520,17 @@ class AsyncTypedTable(_TypedCore[M]):
                      expected_version: int | None = None, must_exist: bool = True) -> M:
         up = self._fields_update(update, set, remove, add, delete)
         op = self.op_update(key, up, condition, expected_version, must_exist)
-        return await self.table._run("update", op)  # type: ignore[no-any-return]  # noqa: SLF001
+        return await self.table.run_op("update", op)
 
     async def delete(self, key: KeyLike, *, condition: CondLike = None) -> None:
-        await self.table._run("delete", self.op_delete(key, condition))  # noqa: SLF001
+        await self.table.run_op("delete", self.op_delete(key, condition))
 
     async def query(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
                     filter: CondLike = None, limit: int | None = None, forward: bool = True,
                     cursor: str | None = None, consistent: bool = False,
                     on_invalid: OnInvalid = "raise") -> TypedPage[M]:
         op = self.op_query(key, index, filter, limit, forward, cursor, consistent, on_invalid)
-        return await self.table._run("query", op, index)  # type: ignore[no-any-return]  # noqa: SLF001
+        return await self.table.run_op("query", op, index)
 
     async def query_iter(self, key: Mapping[str, Any] | KeyCondition | Any, *, index: str | None = None,
                          filter: CondLike = None, forward: bool = True, cursor: str | None = None,
@@ -548,7 +548,7 @@ class AsyncTypedTable(_TypedCore[M]):
 
     async def scan(self, filter: CondLike = None, *, index: str | None = None, limit: int | None = None,
                    cursor: str | None = None, on_invalid: OnInvalid = "raise") -> TypedPage[M]:
-        return await self.table._run("scan", self.op_scan(filter, index, limit, cursor, on_invalid), index)  # type: ignore[no-any-return]  # noqa: SLF001
+        return await self.table.run_op("scan", self.op_scan(filter, index, limit, cursor, on_invalid), index)
 
     async def scan_iter(self, filter: CondLike = None, *, index: str | None = None,
                         on_invalid: Literal["raise", "skip"] = "raise") -> AsyncIterator[M]:
@@ -563,14 +563,14 @@ class AsyncTypedTable(_TypedCore[M]):
                 return
 
     async def batch_write(self, puts: Iterable[M] = (), deletes: Iterable[KeyLike] = ()) -> BatchWriteResult:
-        return await self.table._run("batch_write", self.op_batch_write(puts, deletes))  # type: ignore[no-any-return]  # noqa: SLF001
+        return await self.table.run_op("batch_write", self.op_batch_write(puts, deletes))
 
     async def batch_get(self, keys: Iterable[KeyLike], *, consistent: bool = False,
                         on_invalid: OnInvalid = "raise") -> ItemList[M]:
-        return await self.table._run("batch_get", self.op_batch_get(keys, consistent, on_invalid))  # type: ignore[no-any-return]  # noqa: SLF001
+        return await self.table.run_op("batch_get", self.op_batch_get(keys, consistent, on_invalid))
 
     async def transact_get(self, keys: Sequence[KeyLike]) -> list[M | None]:
-        return await self.table._run("transact_get", self.op_transact_get(keys))  # type: ignore[no-any-return]  # noqa: SLF001
+        return await self.table.run_op("transact_get", self.op_transact_get(keys))
 
     async def transact_write(self, actions: Sequence[tx.WriteAction], *, token: str | None = None) -> str:
         return await self.table.transact_write(actions, token=token)

@@ -14,8 +14,8 @@ from datetime import timedelta
 from typing import Any
 
 from ddbkit.errors import ConditionalCheckFailed
-from ddbkit.expressions import Attr, Key, Update
-from ddbkit.operations import Page
+from ddbkit.core.expressions import Attr, Key, Update
+from ddbkit.core.operations import Page
 from ddbkit.table import Table
 
 __all__ = ["SessionStore"]

@@ -29,9 +29,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ddbkit.errors import ClientValidationError
-from ddbkit.expressions import Key
+from ddbkit.core.expressions import Key
 from ddbkit.models.templates import KeyTemplate
-from ddbkit.operations import Page
+from ddbkit.core.operations import Page
 from ddbkit.table import Table
 
 __all__ = ["SingleTable", "Entity", "KeyTemplate"]

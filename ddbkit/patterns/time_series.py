@@ -25,8 +25,8 @@ from decimal import Decimal
 from typing import Any
 
 from ddbkit.errors import ClientValidationError
-from ddbkit.expressions import Key
-from ddbkit.operations import ttl_epoch
+from ddbkit.core.expressions import Key
+from ddbkit.core.operations import ttl_epoch
 from ddbkit.table import Table
 
 __all__ = ["TimeSeries", "Reading"]

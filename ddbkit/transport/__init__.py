@@ -23,7 +23,7 @@ from ddbkit.transport.aio_botocore import AioBotocoreTransport, AsyncTransport
 from ddbkit.transport.botocore import BotocoreTransport, client_config, snake_case
 
 if TYPE_CHECKING:
-    from ddbkit.engine import Transport
+    from ddbkit.core.engine import Transport
 
 __all__ = ["BotocoreTransport", "AioBotocoreTransport", "AsyncTransport", "client_config", "snake_case",
            "make_transport", "make_async_transport", "DEFAULT_TRANSPORT"]

@@ -67,7 +67,7 @@ class AioBotocoreTransport:
                     session = self._session or _default_aio_session(aioboto3)
                     kwargs = dict(self._kwargs)
                     kwargs["config"] = merged_config(kwargs["config"])
-                    from ddbkit.region import resolve_region
+                    from ddbkit.core.region import resolve_region
 
                     kwargs["region_name"] = resolve_region(kwargs["region_name"], session)
                     cm = session.client("dynamodb", **kwargs)
@@ -154,4 +154,4 @@ def _never_follow_redirects(client: Any) -> None:
     async def no_redirects(proxy_url: Any) -> Any:
         return _NoRedirects(await get_session(proxy_url))
 
-    http._get_session = no_redirects  # type: ignore[union-attr]
+    http._get_session = no_redirects  # type: ignore[union-attr]  # aiobotocore's http session attribute is typed Optional; set after creation

@@ -2,7 +2,7 @@
 
 :class:`BotocoreTransport` uses a boto3 low-level client with botocore's parameter validation and its
 own retries turned off: ddbkit validates requests itself (before sending, with better messages) and
-retries through its :class:`~ddbkit.retry.RetryPolicy`, so the two layers never multiply attempts.
+retries through its :class:`~ddbkit.core.retry.RetryPolicy`, so the two layers never multiply attempts.
 Errors become ddbkit exceptions through :func:`ddbkit.transport.errors.error_from_response`, the mapping every
 transport shares; no region, no credentials and connection failures become :class:`~ddbkit.errors.NoRegionError`,
 :class:`~ddbkit.errors.NoCredentialsError` and :class:`~ddbkit.errors.ConnectionFailed` (naming the endpoint).
@@ -91,7 +91,7 @@ class BotocoreTransport:
                 session = boto3.DEFAULT_SESSION
             from botocore.exceptions import NoRegionError as BotoNoRegionError
 
-            from ddbkit.region import resolve_region
+            from ddbkit.core.region import resolve_region
 
             create = getattr(session, "client", None) or session.create_client  # boto3 / botocore Session
             region = resolve_region(region_name, session)  # AWS_REGION too (boto3 reads AWS_DEFAULT_REGION)

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ddbkit.engine import Transport
+from ddbkit.core.engine import Transport
 from ddbkit.errors import ConnectionFailed
 from ddbkit.transport.botocore import BotocoreTransport
 
@@ -54,7 +54,7 @@ class DaxTransport:
             with self._lock:
                 if self._dax is None:
                     try:
-                        from ddbkit.region import resolve_region
+                        from ddbkit.core.region import resolve_region
 
                         client = self._factory(self.endpoint, resolve_region(self.region_name, self._session),
                                                self._session)

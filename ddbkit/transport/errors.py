@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ddbkit.codec import unmarshal_item
+from ddbkit.core.codec import unmarshal_item
 from ddbkit.errors import ConditionalCheckFailed, DynamoDBError, TransactionCanceled
 from ddbkit.errors import error_from_response as _map
 

@@ -29,7 +29,7 @@ import inspect
 import threading
 from typing import Any
 
-from ddbkit.engine import Transport
+from ddbkit.core.engine import Transport
 from ddbkit.errors import ConnectionFailed, DynamoDBError, connection_failed, not_a_dynamodb_reply, redact
 from ddbkit.transport.scrub import scrubbed_cause
 from ddbkit.transport.wire import (
@@ -38,9 +38,9 @@ from ddbkit.transport.wire import (
     Options,
     Settings,
     WireProtocol,
-    _ca_bundle,
-    _get_credentials,
-    _proxy_for,
+    resolve_ca_bundle,
+    resolve_credentials,
+    proxy_for,
     encode_request,
     instrumented,
     moto_mock_active,
@@ -57,7 +57,7 @@ __all__ = ["DATA_PLANE", "WireProtocol", "FastTransport", "AsyncFastTransport", 
 
 
 class FastTransport:
-    """A synchronous :class:`~ddbkit.engine.Transport` for the data plane over urllib3.
+    """A synchronous :class:`~ddbkit.core.engine.Transport` for the data plane over urllib3.
 
     ``session`` (boto3 or botocore Session; default ``boto3.DEFAULT_SESSION``, as boto3) supplies
     credentials, region, configured endpoints and the app id; ``endpoint_url`` overrides the endpoint
@@ -108,7 +108,7 @@ class FastTransport:
         return self._control
 
     def _control_client(self) -> Any:
-        return self.control.client  # type: ignore[attr-defined]
+        return getattr(self.control, "client")  # noqa: B009 - control is a BotocoreTransport here
 
     def _setup(self) -> WireProtocol:
         with self._lock:
@@ -126,10 +126,10 @@ class FastTransport:
                 kwargs: dict[str, Any] = {"maxsize": opts.max_pool, "block": False, "timeout": self._timeout,
                                           "retries": False}
                 if wire.scheme == "https":
-                    ca = _ca_bundle(self._session, opts.verify)
+                    ca = resolve_ca_bundle(self._session, opts.verify)
                     kwargs.update(cert_reqs="CERT_NONE" if ca is False else "CERT_REQUIRED",
                                   ca_certs=None if ca is False else ca)
-                proxy = _proxy_for(wire.scheme, wire.host, opts.proxies)
+                proxy = proxy_for(wire.scheme, wire.host, opts.proxies)
                 self._direct = proxy is None
                 if proxy:
                     try:
@@ -287,7 +287,7 @@ def proxy_ssl_context(proxies_config: dict[str, Any], base: Any = None) -> Any:
 
 
 class ThreadedTransport:
-    """A blocking :class:`~ddbkit.engine.Transport` behind the async protocol (each call on a worker thread):
+    """A blocking :class:`~ddbkit.core.engine.Transport` behind the async protocol (each call on a worker thread):
     the async fast transport's control plane when it was given a boto3 session."""
 
     def __init__(self, transport: Transport) -> None:
@@ -355,7 +355,7 @@ class AsyncFastTransport:
     async def _ruleset_endpoint(self) -> tuple[str, str]:
         control = self.control
         if isinstance(control, ThreadedTransport):
-            client = await asyncio.to_thread(lambda: control.transport.client)  # type: ignore[attr-defined]
+            client = await asyncio.to_thread(lambda: getattr(control.transport, "client"))  # noqa: B009
         else:
             client = await control._get_client()
         operation, context = ruleset_request(client)
@@ -383,15 +383,15 @@ class AsyncFastTransport:
                 if url is None:  # botocore's endpoint ruleset, through the control client
                     url, region = await self._ruleset_endpoint()
                 # credentials: the first resolution may do blocking I/O (IMDS, SSO): off the loop
-                creds = await asyncio.to_thread(_get_credentials, self._session)
+                creds = await asyncio.to_thread(resolve_credentials, self._session)
                 if inspect.isawaitable(creds):
                     creds = await creds
                 wire = WireProtocol(url, region, await asyncio.to_thread(opts.appid, self._session))
                 ssl_arg: Any = None
                 if wire.scheme == "https":
-                    ca = _ca_bundle(self._session, opts.verify)
+                    ca = resolve_ca_bundle(self._session, opts.verify)
                     ssl_arg = False if ca is False else ssl.create_default_context(cafile=str(ca))
-                proxy = _proxy_for(wire.scheme, wire.host, opts.proxies)
+                proxy = proxy_for(wire.scheme, wire.host, opts.proxies)
                 ssl_arg = _aiohttp_proxy_tls(proxy, opts.proxies_config, ssl_arg)
                 connector = aiohttp.TCPConnector(limit=opts.max_pool, ssl=ssl_arg if ssl_arg is not None else True,
                                                  keepalive_timeout=30)

@@ -4,7 +4,7 @@ botocore signs through a generic request object (header maps, URL parsing, a fre
 signing key on every request): ~65 µs per call. DynamoDB requests always have the same shape, so
 :class:`DynamoDBSigner` builds the canonical request from a fixed template, caches the derived signing
 key per (secret, date, region, service) and costs ~10 µs. The output is byte-for-byte what botocore's
-``SigV4Auth`` produces for the same request, credentials and time (``tests/test_sigv4.py`` checks it).
+``SigV4Auth`` produces for the same request, credentials and time (``tests/transport/test_sigv4.py`` checks it).
 
 Signed headers: ``content-type``, ``host``, ``x-amz-date``, ``x-amz-security-token`` (when there is a
 session token) and ``x-amz-target``; the payload hash is always signed (no UNSIGNED-PAYLOAD).

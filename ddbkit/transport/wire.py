@@ -2,7 +2,7 @@
 
 Settings resolution (region, endpoint, credentials through botocore's session), request encoding and
 SigV4 signing, HTTP/1.1 response reading and response/error parsing live here once; ``ddbkit.transport.fast``
-only does I/O. Responses keep B values as base64 text (``ddbkit.codec`` decodes both forms), except in
+only does I/O. Responses keep B values as base64 text (``ddbkit.core.codec`` decodes both forms), except in
 ``LastEvaluatedKey``, which is normalised to bytes so cursors are identical whichever transport made them.
 """
 
@@ -90,7 +90,7 @@ def resolve_region_and_endpoint(session: Any, region_name: str | None,
     (configured endpoints, FIPS, dual-stack, account-based endpoints, partitions)."""
     if not endpoint_url:
         return region_name or "", None
-    from ddbkit.region import resolve_region
+    from ddbkit.core.region import resolve_region
 
     region = resolve_region(region_name, _botocore_session(session))
     if not region:
@@ -133,7 +133,7 @@ def resolve_settings(session: Any, region_name: str | None, endpoint_url: str | 
     region, url = resolve_region_and_endpoint(session, region_name, endpoint_url)
     if url is None:
         url, region = ruleset_endpoint(control_client())
-    return Settings(url, region, _get_credentials(session))
+    return Settings(url, region, resolve_credentials(session))
 
 
 class WireProtocol:
@@ -298,7 +298,7 @@ def read_response(fp: Any) -> tuple[int, bytes, str | None, bool]:
     return status, data, crc, keep_alive
 
 
-def _ca_bundle(session: Any, verify: bool | str | None) -> str | bool:
+def resolve_ca_bundle(session: Any, verify: bool | str | None) -> str | bool:
     """What botocore verifies TLS with: ``verify`` (False or a CA bundle path), else ``AWS_CA_BUNDLE`` /
     the profile's ``ca_bundle``, else botocore's default bundle."""
     if verify is False or isinstance(verify, str):
@@ -311,7 +311,7 @@ def _ca_bundle(session: Any, verify: bool | str | None) -> str | bool:
     return str(get_cert_path(True))
 
 
-def _proxy_for(scheme: str, host: str, proxies: Mapping[str, str] | None = None) -> str | None:
+def proxy_for(scheme: str, host: str, proxies: Mapping[str, str] | None = None) -> str | None:
     """The proxy botocore would use: ``Config(proxies=...)`` for the scheme, else the environment's
     ``HTTP(S)_PROXY`` unless ``NO_PROXY`` bypasses ``host``."""
     if proxies:
@@ -453,7 +453,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _get_credentials(session: Any) -> Any:
+def resolve_credentials(session: Any) -> Any:
     return (session if session is not None else default_session()).get_credentials()
 
 

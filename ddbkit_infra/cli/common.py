@@ -141,9 +141,9 @@ def known_region(region: str | None, profile: str | None = None) -> str | None:
 
 
 def resolve_region(region: str | None, profile: str | None = None) -> str:
-    """The one region rule (:func:`ddbkit.region.resolve_region`, the AWS CLI v2's precedence): ``--region``,
+    """The one region rule (:func:`ddbkit.core.region.resolve_region`, the AWS CLI v2's precedence): ``--region``,
     else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else the profile's region; else fail naming them."""
-    from ddbkit.region import resolve_region as region_rule
+    from ddbkit.core.region import resolve_region as region_rule
 
     found = region or region_rule(None, session(None, profile))
     if not found:

@@ -103,11 +103,11 @@ def _client(service: str, region: str | None, endpoint_url: str | None, profile:
 
 @contextmanager
 def _waiting(poll_interval: float, timeout: float, command: str, request: str) -> Iterator[Any]:
-    """:class:`ddbkit.backup.WaitOptions` whose progress shows on stderr (spinner, or periodic lines).
+    """:class:`ddbkit.ops.backup.WaitOptions` whose progress shows on stderr (spinner, or periodic lines).
 
     Ctrl-C: one ``error:`` line (exit 130) saying whether ``request`` was made (AWS carries a made request
     on by itself) and that the wait was not finished."""
-    from ddbkit.backup import WaitOptions
+    from ddbkit.ops.backup import WaitOptions
     from ddbkit_infra.cli.progress import reporting
 
     polled: list[bool] = []
@@ -162,7 +162,7 @@ def monitor(file: str | None, table_name: str | None, component: str | None, end
     Reads CloudWatch's AWS/DynamoDB metrics with one GetMetricData request per table. An idle window is
     reported as "no traffic". FILE without --component: every table in it (--json: one report per line).
     """
-    from ddbkit.capacity import CapacityMonitor, RuleSettings, plot_report
+    from ddbkit.ops.capacity import CapacityMonitor, RuleSettings, plot_report
 
     names = _table_names(file, table_name, component)
     if plot and len(names) > 1:
@@ -208,7 +208,7 @@ def create_cmd(file: str | None, table_name: str | None, component: str | None, 
                region: str | None, profile: str | None, name: str | None, wait: bool, poll_interval: float, timeout: float,
                as_json: bool) -> None:
     """CreateBackup of the table."""
-    from ddbkit.backup import create_backup
+    from ddbkit.ops.backup import create_backup
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
@@ -230,7 +230,7 @@ def create_cmd(file: str | None, table_name: str | None, component: str | None, 
 def list_cmd(file: str | None, table_name: str | None, component: str | None, endpoint_url: str | None,
              region: str | None, profile: str | None, backup_type: str, as_json: bool) -> None:
     """The table's backups, oldest first."""
-    from ddbkit.backup import list_backups
+    from ddbkit.ops.backup import list_backups
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
@@ -266,7 +266,7 @@ def prune_cmd(file: str | None, table_name: str | None, component: str | None, e
     """Delete backups older than --retention-days; never one without a newer AVAILABLE backup.
 
     Lists them and asks on a terminal (--yes skips); without one it refuses (exit 2) unless --yes."""
-    from ddbkit.backup import list_backups, prune_backups
+    from ddbkit.ops.backup import list_backups, prune_backups
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
@@ -315,7 +315,7 @@ def restore_cmd(file: str | None, table_name: str | None, component: str | None,
                 restore_time: str | None, wait: bool, reconcile: bool, poll_interval: float, timeout: float,
                 as_json: bool) -> None:
     """Restore into a new table with the source's GSIs, LSIs, encryption and billing."""
-    from ddbkit.backup import BackupError, list_backups, restore_from_backup, restore_to_point_in_time
+    from ddbkit.ops.backup import BackupError, list_backups, restore_from_backup, restore_to_point_in_time
 
     table = _table_name(file, table_name, component)
     if sum([bool(backup_arn), latest_backup, pitr]) != 1:
@@ -373,7 +373,7 @@ def export_cmd(file: str | None, table_name: str | None, component: str | None, 
                sse: str | None, kms_key: str | None, wait: bool, poll_interval: float, timeout: float,
                as_json: bool) -> None:
     """ExportTableToPointInTime to S3 (needs PITR on the table)."""
-    from ddbkit.backup import export_table
+    from ddbkit.ops.backup import export_table
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
@@ -412,7 +412,7 @@ def import_cmd(file: str | None, table_name: str | None, component: str | None, 
                input_format: str, compression: str, wait: bool, poll_interval: float, timeout: float,
                as_json: bool) -> None:
     """ImportTable from S3 into a new table with the table's keys, GSIs, billing and encryption."""
-    from ddbkit.backup import import_from_s3, import_table_parameters
+    from ddbkit.ops.backup import import_from_s3, import_table_parameters
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)
@@ -443,7 +443,7 @@ def copy_cmd(file: str | None, table_name: str | None, component: str | None, en
              recovery_point_arn: str | None, delete_after_days: int | None, wait: bool, poll_interval: float,
              timeout: float, as_json: bool) -> None:
     """AWS Backup StartCopyJob of the table's recovery point into a vault in another region (DR)."""
-    from ddbkit.backup import start_copy_job
+    from ddbkit.ops.backup import start_copy_job
 
     table = _table_name(file, table_name, component)
     region = resolve_region(region, profile)

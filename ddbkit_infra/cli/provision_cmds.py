@@ -81,7 +81,7 @@ def _errors(what: str, region: str | None = None, endpoint: str | None = None) -
 
     from ddbkit.config import ConfigError
     from ddbkit.errors import DdbkitError
-    from ddbkit_infra.iam import BindError
+    from ddbkit_infra.iam.binds import BindError
     from ddbkit_infra.plan import ProvisioningError, UnsupportedOperationError
 
     try:
@@ -110,7 +110,7 @@ def _effective(loaded: ComponentFile, component: str | None, tier: str | None = 
 def _binds(loaded: ComponentFile, name: str) -> dict[str, Any]:
     """The file's binds to table component ``name``, as make_plan/synthesize take them (the VPC endpoint
     policy's actions and the resource policy's grants to other accounts)."""
-    from ddbkit_infra.security import bind_accesses, bind_grants
+    from ddbkit_infra.iam.security import bind_accesses, bind_grants
 
     return {"bind_accesses": bind_accesses(loaded, name), "bind_grants": bind_grants(loaded, name)}
 
@@ -345,7 +345,7 @@ def synth(file: str, component: str | None, region: str | None, tier: str | None
 
     A FILE with several tables needs --component; run synth once per table.
     """
-    from ddbkit_infra.cloudformation import render, synthesize
+    from ddbkit_infra.synth.cloudformation import render, synthesize
 
     loaded = load_or_exit(file)
     with _errors(file):
@@ -383,11 +383,11 @@ def bind(file: str, component: str, account_id: str | None, region: str | None, 
     --account-id or STS GetCallerIdentity; when either is unknown bind says how to give it. Environment
     values are real or left out (no /stream/* wildcard). Only --format cloudformation keeps ${AWS::...}
     placeholders, as Fn::Sub in a template CloudFormation fills."""
-    from ddbkit_infra.iam import arn_context, bind_outputs, bind_template
+    from ddbkit_infra.iam.binds import arn_context, bind_outputs, bind_template
 
     loaded = load_or_exit(file)
     if fmt == "cloudformation":
-        from ddbkit_infra.cloudformation import render
+        from ddbkit_infra.synth.cloudformation import render
 
         with _errors(f"{file}: component {component}"):
             effs = {n: e.config for n, e in _effective(loaded, None).items()}

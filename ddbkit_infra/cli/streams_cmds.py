@@ -2,8 +2,8 @@
 
 ``ddbkit streams tail TABLE`` prints each change as it happens (``--from trim-horizon`` to replay what the
 stream still holds); ``--stream-arn ARN`` reads a given stream (e.g. a disabled one's last 24 hours).
-Numbers are written one way: as JSON numbers with their exact DynamoDB digits. It runs a :class:`~ddbkit.streams.StreamProcessor` through a
-:class:`~ddbkit.stream_poller.StreamPoller`, the same path a local processor takes.
+Numbers are written one way: as JSON numbers with their exact DynamoDB digits. It runs a :class:`~ddbkit.streams.processors.StreamProcessor` through a
+:class:`~ddbkit.streams.poller.StreamPoller`, the same path a local processor takes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import click
 from ddbkit_infra.cli.common import PROFILE_HELP, REGION_HELP
 
 if TYPE_CHECKING:
-    from ddbkit.streams import StreamRecord
+    from ddbkit.streams.records import StreamRecord
 
 
 def register(group: click.Group) -> None:
@@ -129,8 +129,8 @@ def tail(table: str | None, stream_arn: str | None, endpoint_url: str | None, re
          profile: str | None, start: str, as_json: bool, max_records: int | None, timeout: float | None,
          poll_interval: float) -> None:
     """Print TABLE's stream records as they arrive (Ctrl-C stops); or those of --stream-arn ARN."""
-    from ddbkit.stream_poller import StreamNotFound, StreamPoller
-    from ddbkit.streams import StreamProcessor
+    from ddbkit.streams.poller import StreamNotFound, StreamPoller
+    from ddbkit.streams.processors import StreamProcessor
     from ddbkit_infra.cli.common import EXIT_USAGE, explain, fail, resolve_region, session
 
     if (table is None) == (stream_arn is None):

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ddbkit.streams import BatchStreamProcessor, StreamRecord
+from ddbkit.streams.records import StreamRecord
+
+from ddbkit.streams.processors import BatchStreamProcessor
 
 import handler as api  # the sibling module: Lambda puts the function directory on sys.path
 

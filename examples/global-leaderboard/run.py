@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE))
 
 
 def main() -> None:
-    from ddbkit.stream_poller import StreamPoller
+    from ddbkit.streams.poller import StreamPoller
     from ddbkit_infra.demo import check, local_environment, provision
 
     with local_environment() as endpoint:

@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE))
 def main() -> None:
     from ddbkit.config import load_component_file
     from ddbkit_infra.demo import check, local_environment, provision
-    from ddbkit_infra.iam import arn_context, bind_outputs
+    from ddbkit_infra.iam.binds import arn_context, bind_outputs
 
     with local_environment() as endpoint:
         provision(HERE / "component.yaml", endpoint_url=endpoint, echo=None)

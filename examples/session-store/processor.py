@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ddbkit import Table, Update
-from ddbkit.streams import BatchStreamProcessor, StreamRecord
+from ddbkit.streams.records import StreamRecord
+from ddbkit.streams.processors import BatchStreamProcessor
 
 from handler import Session  # the sibling module's model: Lambda puts the function directory on sys.path
 

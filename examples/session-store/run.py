@@ -19,9 +19,9 @@ sys.path.insert(0, str(HERE))  # Lambda puts the function's directory on sys.pat
 def main() -> None:
     from ddbkit import Table
     from ddbkit.config import load_component_file
-    from ddbkit.stream_poller import StreamPoller
+    from ddbkit.streams.poller import StreamPoller
     from ddbkit_infra.demo import check, local_environment, provision
-    from ddbkit_infra.iam import arn_context, bind_outputs
+    from ddbkit_infra.iam.binds import arn_context, bind_outputs
 
     with local_environment() as endpoint:
         effs = provision(HERE / "component.yaml", endpoint_url=endpoint, echo=None)

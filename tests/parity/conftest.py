@@ -66,7 +66,7 @@ def aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., 
         monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
         monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
         # boto3, the reference, ignores AWS_REGION (conftest sets it); ddbkit puts it before AWS_DEFAULT_REGION
-        # and the profile (tests/test_region.py): rows about the profile's region compare without it
+        # and the profile (tests/core/test_region.py): rows about the profile's region compare without it
         monkeypatch.delenv("AWS_REGION", raising=False)
 
     return write

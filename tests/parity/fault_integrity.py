@@ -1,7 +1,7 @@
 """A fault-injecting HTTP proxy that damages *replies*: the request reaches the real server and is applied,
 then the client gets a reply cut short, corrupted, empty or nothing at all.
 
-It sits in front of any DynamoDB-speaking server (tests/fault_server.py's store, moto's server, DynamoDB
+It sits in front of any DynamoDB-speaking server (tests/support/fault_server.py's store, moto's server, DynamoDB
 Local), forwards every request unchanged, reads the whole reply, stamps ``x-amz-crc32`` over the real body
 (as DynamoDB does; the emulators do not all send it) and then, drawn from a seeded RNG for the operations
 in the plan, replaces it with one of:

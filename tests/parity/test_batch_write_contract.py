@@ -13,7 +13,7 @@ from fault_server import FaultPlan, start_faulty_server
 from ddbkit import Table
 from ddbkit.aio import AsyncTable
 from ddbkit.errors import BatchWriteError
-from ddbkit.retry import RetryPolicy
+from ddbkit.core.retry import RetryPolicy
 
 ONCE = RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0, seed=1)
 _PRIVATE = re.compile(r"(?<![\w.])_[A-Za-z]\w*(Error|Exception)\b")

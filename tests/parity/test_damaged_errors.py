@@ -19,7 +19,7 @@ from parity_harness import CaptureServer, Reply
 from ddbkit import Table
 from ddbkit.aio import AsyncTable
 from ddbkit.errors import CorruptResponse, DdbkitError
-from ddbkit.retry import RetryPolicy
+from ddbkit.core.retry import RetryPolicy
 
 SSN = "123-45-6789"
 _CCF = (b'{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional '

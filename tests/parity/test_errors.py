@@ -21,7 +21,7 @@ import pytest
 from ddbkit import Table
 from ddbkit.aio import AsyncTable
 from ddbkit.errors import BatchWriteError, ConnectionFailed, NoCredentialsError, NoRegionError, ResourceNotFound
-from ddbkit.retry import RetryPolicy
+from ddbkit.core.retry import RetryPolicy
 
 PATHS = ["fast-sync", "fast-async", "botocore-sync", "aioboto3"]
 ONCE = RetryPolicy(max_attempts=1)

@@ -27,7 +27,7 @@ from ddbkit import Table
 from ddbkit.aio import AsyncTable
 from ddbkit.errors import DdbkitError
 from ddbkit.idempotency import IdempotencyStore, idempotent_function
-from ddbkit.retry import RetryPolicy
+from ddbkit.core.retry import RetryPolicy
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ class ErrorDamagingProxy(FaultProxy):
 def idem_table(dynamodb_local: Any) -> Iterator[tuple[str, str]]:
     """A new idempotency table on DynamoDB Local: ``(its endpoint, table name)``."""
     from ddbkit.idempotency import load_component
-    from ddbkit_infra.table_api import create_table_request
+    from ddbkit_infra.resources import create_table_request
 
     backend = Backend.for_name(DYNAMODB_LOCAL, dynamodb_local.endpoint_url)
     name = f"Idem-{uuid.uuid4().hex[:10]}"

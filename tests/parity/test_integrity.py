@@ -1,6 +1,6 @@
 """Nothing is read from a damaged reply, on every transport (issue 13, items 11, 14, 15).
 
-A :class:`~parity.fault_integrity.FaultProxy` sits between the client and a real store (tests/fault_server.py's
+A :class:`~parity.fault_integrity.FaultProxy` sits between the client and a real store (tests/support/fault_server.py's
 in-memory DynamoDB, or moto's server): requests are applied, then replies are cut, corrupted, emptied or
 dropped. Each scenario runs on the four paths a user can pick: fast sync, fast async, botocore sync and
 aioboto3 (``AsyncTable(transport="botocore")``).
@@ -22,10 +22,10 @@ from fault_server import FaultPlan, FaultyStore, start_faulty_server
 from parity.fault_integrity import MODES, FaultProxy, ReplyFaults
 
 from ddbkit import Attr, Table, Update
-from ddbkit import transactions as tx
+from ddbkit.core import transactions as tx
 from ddbkit.aio import AsyncTable
 from ddbkit.errors import BatchGetError, ConditionalCheckFailed, CorruptResponse, DynamoDBError, TransactionCanceled
-from ddbkit.retry import RetryPolicy
+from ddbkit.core.retry import RetryPolicy
 from ddbkit.transport.fast import AsyncFastTransport, FastTransport
 
 PATIENT = RetryPolicy(max_attempts=40, base_delay=0.0, max_delay=0.002, seed=3)

@@ -24,7 +24,7 @@ from fault_integrity import FaultProxy
 
 from ddbkit import Table
 from ddbkit.aio import AsyncTable
-from ddbkit.retry import RetryPolicy
+from ddbkit.core.retry import RetryPolicy
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 from backends import Backend
 from parity_harness import send_all
 
-from ddbkit.codec import unmarshal_item
+from ddbkit.core.codec import unmarshal_item
 
 pytestmark = pytest.mark.integration
 

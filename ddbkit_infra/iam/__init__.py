@@ -1,0 +1,1 @@
+"""IAM: least-privilege bind policies, resource and endpoint policies."""

@@ -1,0 +1,1 @@
+"""Synthesis: one table component as a CloudFormation template, with its alarms."""

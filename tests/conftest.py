@@ -19,6 +19,7 @@ FAIL with the reason, unless ``DDBKIT_SKIP_DYNAMODB_LOCAL=1``, which turns that 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -132,8 +133,17 @@ def ddb_local_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
 _SERVER_FIXTURES = frozenset({"moto_server", "dynamodb_local", "moto_backend", "ddb_local_backend"})
 
 
+# Folders whose every test runs servers, subprocesses or whole documents end to end: the parity suite
+# (capture, proxy and fault servers on loopback), the docs (their blocks against local backends, the shell
+# walk-through with `ddbkit local`), the CLI (subprocesses, a pty), the installs (throwaway venvs).
+_INTEGRATION_DIRS = ("parity", "docs", "cli", "install")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark tests that use a server fixture directly as ``integration`` (params are marked already)."""
+    """Mark as ``integration`` the tests that use a server fixture directly (params are marked already) and
+    every test of :data:`_INTEGRATION_DIRS`, so ``make check`` (``-m "not integration ..."``) runs no server."""
+    tests_root = Path(__file__).resolve().parent
     for item in items:
-        if _SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        folder = Path(str(item.fspath)).resolve().relative_to(tests_root).parts[0]
+        if folder in _INTEGRATION_DIRS or _SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(_INTEGRATION)

@@ -12,6 +12,8 @@ import statistics
 import subprocess
 import sys
 
+from bench.goals import QUICK
+
 SNIPPETS = {
     "boto3 import + client": "import boto3; boto3.client('dynamodb', region_name='us-east-1')",
     "ddbkit import + Table": "import ddbkit; ddbkit.Table('Things', key='pk', region_name='us-east-1')",
@@ -23,7 +25,7 @@ SNIPPETS = {
 }
 
 
-def measure(code: str, runs: int = 7) -> float:
+def measure(code: str, runs: int = 2 if QUICK else 7) -> float:
     wrapper = ("import time; t = time.perf_counter(); " + code +
                "; print((time.perf_counter() - t) * 1000)")
     times = []

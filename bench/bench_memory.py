@@ -4,7 +4,7 @@ Run: ``.venv/bin/python -m bench.bench_memory``. Each size runs in a fresh inter
 (bench/stub_server.py, on a thread of that process; it stores nothing) and ``Table(transport="fast")``
 with 8 calls in flight; the generator yields small items (7 attributes, a list and a map). Reported: RSS
 before the write (after one warm-up call), at the middle of the input, at the end, and the peak (VmHWM).
-Target: peak <= baseline + 100 MB, and equal at 100k and 1M. tests/core/test_batch_pipeline_memory.py asserts
+Goal (issue 26): flat, i.e. peak at 1M <= 1.1x peak at 100k (``--quick``: 20k and 100k). tests/core/test_batch_pipeline_memory.py asserts
 the growth bound with 200k items.
 """
 
@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from bench.goals import QUICK, ratio_line
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +66,8 @@ def run(n: int, timeout: float = 600) -> dict[str, Any]:
 
 
 def main() -> list[str]:
-    sizes = [int(x) for x in os.environ.get("DDBKIT_BENCH_MEMORY_SIZES", "100000,1000000").split(",")]
+    default = "20000,100000" if QUICK else "100000,1000000"
+    sizes = [int(x) for x in os.environ.get("DDBKIT_BENCH_MEMORY_SIZES", default).split(",")]
     marks = {n: run(n) for n in sizes}
     lines = []
     for n, m in marks.items():
@@ -74,8 +77,9 @@ def main() -> list[str]:
                      f"{m['half'] / 1024:.0f} MB, at end {m['end'] / 1024:.0f} MB)")
     if len(sizes) >= 2:
         a, b = marks[sizes[0]], marks[sizes[-1]]
-        lines.append(f"batch_write peak RSS, {sizes[-1]:,} vs {sizes[0]:,} items: ddbkit {b['peak'] / 1024:.0f} MB | "
-                     f"{a['peak'] / 1024:.0f} MB | ratio {b['peak'] / a['peak']:.2f}x")
+        lines.append(ratio_line("memory", f"peak RSS, {sizes[-1]:,}-item vs {sizes[0]:,}-item generator (flat)",
+                                "7-attribute", "ddbkit fast sync", f"{sizes[0]:,} items", b["peak"] / 1024,
+                                a["peak"] / 1024, "MB", 1.1))
     for text in lines:
         print(text)
     return lines

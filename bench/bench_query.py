@@ -1,17 +1,15 @@
-"""Query pagination: items/s and client CPU µs/item read, plus the cold first read of a fresh process.
+"""Query per item read, GetItem/PutItem/UpdateItem per call, and cold start: ddbkit vs its peers (issue 26).
 
 Run: ``.venv/bin/python -m bench.bench_query``. bench/stub_server.py (own process, no latency) answers a
-query with :data:`PAGES` pages of :data:`PAGE_SIZE` items (each of the two bench/items.py items in turn)
-linked by LastEvaluatedKey; each client reads every page and turns every item into plain Python:
-
-* ddbkit ``Table(transport="fast").query_iter`` (and AsyncTable, and the botocore transport),
-* boto3's query paginator + ``TypeDeserializer``, aioboto3's the same, aiodynamo's ``Client.query``.
-
-Then GetItem CPU per call (sequential, plain Python out) for ddbkit sync/async vs boto3's client +
-TypeDeserializer, aioboto3 and aiodynamo. CPU is this process's CPU time. Targets (issue 15): query CPU per
-item read >= 2x less than aiodynamo and >= 10x less than boto3; GetItem >= 10x less than boto3's client.
-The cold line times ``import`` + client + one GetItem in fresh interpreters (median of 5): the fast
-transport resolves credentials on its first request, so the import-time figure alone would flatter it.
+query with :data:`PAGES` full 1 MB pages (as many items as DynamoDB fits, of each bench/items.py item in
+turn) linked by LastEvaluatedKey; each client reads every page and turns every item into plain Python:
+ddbkit ``Table(transport="fast").query_iter`` and ``AsyncTable``, boto3's resource ``Table.query`` and
+aiodynamo's ``Client.query``. Then GetItem, PutItem and UpdateItem per call (plain Python in and out) for
+ddbkit sync/async vs boto3's resource Table and aiodynamo. CPU is this process's CPU time; contenders are
+interleaved over rounds (bench/goals.py) and the median kept. Goals: query <= 0.5x aiodynamo and <= 0.1x
+boto3; single calls <= 0.1x boto3; async single calls <= 0.5x aiodynamo; cold start (import + client +
+first GetItem, fresh interpreters, median) <= 0.6x boto3's: the fast transport resolves credentials on its
+first request, so the import-time figure alone would flatter it.
 """
 
 from __future__ import annotations
@@ -26,24 +24,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench.goals import BUDGET, QUICK, interleaved, ratio_line
 from bench.stub_server import StubProcess, fake_aws_env
 
 TABLE = "Bench"
-PAGE_SIZE = 100
-PAGES = 20
-BUDGET = float(os.environ.get("DDBKIT_BENCH_BUDGET", "1.2"))
-
-
-def measure(read_all: Callable[[], int]) -> tuple[float, float]:
-    """(items/s, client CPU µs/item) over whole paginations repeated for about BUDGET seconds."""
-    read_all()  # warm up: connections, imports, caches
-    gc.collect()
-    n = 0
-    c0, t0 = time.process_time(), time.perf_counter()
-    while time.perf_counter() - t0 < BUDGET:
-        n += read_all()
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return n / wall, cpu / n * 1e6
+PAGES = 1 if QUICK else 2  # full 1 MB pages (the stub fills them as DynamoDB does) per pagination
 
 
 def ddbkit_reader(url: str, transport: str) -> tuple[Callable[[], int], Callable[[], None]]:
@@ -67,26 +52,6 @@ def ddbkit_async_reader(url: str) -> tuple[Callable[[], int], Callable[[], None]
         loop.close()
 
     return (lambda: loop.run_until_complete(read())), close
-
-
-def boto3_reader(url: str) -> tuple[Callable[[], int], Callable[[], None]]:
-    import boto3
-    from boto3.dynamodb.types import TypeDeserializer
-
-    client = boto3.client("dynamodb", endpoint_url=url)
-    de = TypeDeserializer()
-    paginator = client.get_paginator("query")
-
-    def read() -> int:
-        n = 0
-        for page in paginator.paginate(TableName=TABLE, KeyConditionExpression="pk = :p",
-                                       ExpressionAttributeValues={":p": {"S": "p"}}):
-            for item in page["Items"]:
-                {k: de.deserialize(v) for k, v in item.items()}
-                n += 1
-        return n
-
-    return read, client.close
 
 
 def aiodynamo_reader(url: str) -> tuple[Callable[[], int], Callable[[], None]]:
@@ -116,107 +81,118 @@ def aiodynamo_reader(url: str) -> tuple[Callable[[], int], Callable[[], None]]:
     return (lambda: loop.run_until_complete(read())), close
 
 
-def aioboto3_reader(url: str) -> tuple[Callable[[], int], Callable[[], None]]:
-    import aioboto3
-    from boto3.dynamodb.types import TypeDeserializer
+def boto3_resource_reader(url: str) -> tuple[Callable[[], int], Callable[[], None]]:
+    """boto3's resource Table.query, following LastEvaluatedKey: plain Python out, as boto3 users read."""
+    import boto3
+    from boto3.dynamodb.conditions import Key
 
-    loop = asyncio.new_event_loop()
-    de = TypeDeserializer()
-    cm = aioboto3.Session().client("dynamodb", endpoint_url=url)
-    client = loop.run_until_complete(cm.__aenter__())
+    table = boto3.resource("dynamodb", endpoint_url=url).Table(TABLE)
 
-    async def read() -> int:
-        n = 0
-        paginator = client.get_paginator("query")
-        async for page in paginator.paginate(TableName=TABLE, KeyConditionExpression="pk = :p",
-                                             ExpressionAttributeValues={":p": {"S": "p"}}):
-            for item in page["Items"]:
-                {k: de.deserialize(v) for k, v in item.items()}
-                n += 1
-        return n
+    def read() -> int:
+        n, start = 0, None
+        while True:
+            kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq("p")}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = table.query(**kwargs)
+            n += len(page["Items"])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return n
 
-    def close() -> None:
-        loop.run_until_complete(cm.__aexit__(None, None, None))
-        loop.close()
-
-    return (lambda: loop.run_until_complete(read())), close
+    return read, table.meta.client.close
 
 
 CLIENTS: dict[str, Callable[[str], tuple[Callable[[], int], Callable[[], None]]]] = {
-    "ddbkit fast": lambda url: ddbkit_reader(url, "fast"),
+    "ddbkit fast sync": lambda url: ddbkit_reader(url, "fast"),
     "ddbkit fast async": ddbkit_async_reader,
-    "ddbkit botocore": lambda url: ddbkit_reader(url, "botocore"),
-    "boto3 paginator + TypeDeserializer": boto3_reader,
-    "aioboto3 paginator + TypeDeserializer": aioboto3_reader,
+    "boto3 resource": boto3_resource_reader,
     "aiodynamo": aiodynamo_reader,
 }
+QUERY_GOALS = {"aiodynamo": 0.5, "boto3 resource": 0.1}
 
-GETS = 400  # GetItem calls per measurement (sequential: CPU per call is the figure)
+
+def cpu_per_item(read: Callable[[], int]) -> Callable[[], float]:
+    """One measurement: whole paginations for about BUDGET seconds, CPU µs per item read."""
+    def one() -> float:
+        gc.collect()
+        n = 0
+        c0, t0 = time.process_time(), time.perf_counter()
+        while True:
+            n += read()
+            if time.perf_counter() - t0 >= BUDGET:
+                return (time.process_time() - c0) / n * 1e6
+    return one
 
 
-def get_clients(url: str) -> dict[str, tuple[Callable[[], None], Callable[[], None]]]:
-    """One GetItem (returning plain Python) per call, for each client."""
-    import aioboto3
+def single_clients(url: str, kind: str) -> tuple[dict[str, dict[str, Callable[[], Any]]], list[Callable[[], None]]]:
+    """GetItem / PutItem / UpdateItem, one call each, plain Python in and out, per client."""
     import aiohttp
     import boto3
     from aiodynamo.client import Client
     from aiodynamo.credentials import Key, StaticCredentials
+    from aiodynamo.expressions import F
     from aiodynamo.http.aiohttp import AIOHTTP
-    from boto3.dynamodb.types import TypeDeserializer
     from yarl import URL
 
+    from bench.items import ITEMS
     from ddbkit import Table
     from ddbkit.aio import AsyncTable
 
-    out: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {}
     key = {"pk": "p", "sk": "x"}
-    t = Table(TABLE, key=("pk", "sk"), transport="fast", endpoint_url=url)
-    out["ddbkit fast"] = (lambda: t.get(key) and None), t.close
+    item = {**key, **ITEMS[kind]}
+    first, second = list(ITEMS[kind])[2], list(ITEMS[kind])[4]  # two non-key attributes the update sets
+    sets = {first: ITEMS[kind][first], second: ITEMS[kind][second]}
     loop = asyncio.new_event_loop()
+    out: dict[str, dict[str, Callable[[], Any]]] = {}
+
+    t = Table(TABLE, key=("pk", "sk"), transport="fast", endpoint_url=url)
+    out["ddbkit fast sync"] = {"GetItem": lambda: t.get(key), "PutItem": lambda: t.put(item),
+                               "UpdateItem": lambda: t.update(key, set=sets)}
     at = AsyncTable(TABLE, key=("pk", "sk"), transport="fast", endpoint_url=url)
-    out["ddbkit fast async"] = (lambda: loop.run_until_complete(at.get(key)) and None), \
-        lambda: loop.run_until_complete(at.close())
-    client = boto3.client("dynamodb", endpoint_url=url)
-    de = TypeDeserializer()
-    wire_key = {"pk": {"S": "p"}, "sk": {"S": "x"}}
-
-    def boto3_get() -> None:
-        item = client.get_item(TableName=TABLE, Key=wire_key)["Item"]
-        {k: de.deserialize(v) for k, v in item.items()}
-
-    out["boto3 client + TypeDeserializer"] = boto3_get, client.close
-    cm = aioboto3.Session().client("dynamodb", endpoint_url=url)
-    aclient = loop.run_until_complete(cm.__aenter__())
-
-    async def aioboto3_get() -> None:
-        item = (await aclient.get_item(TableName=TABLE, Key=wire_key))["Item"]
-        {k: de.deserialize(v) for k, v in item.items()}
-
-    out["aioboto3 + TypeDeserializer"] = (lambda: loop.run_until_complete(aioboto3_get())), \
-        lambda: loop.run_until_complete(cm.__aexit__(None, None, None))
+    run = loop.run_until_complete
+    out["ddbkit fast async"] = {"GetItem": lambda: run(at.get(key)), "PutItem": lambda: run(at.put(item)),
+                                "UpdateItem": lambda: run(at.update(key, set=sets))}
+    bt = boto3.resource("dynamodb", endpoint_url=url).Table(TABLE)
+    names = {"#a": first, "#b": second}
+    values = {":a": sets[first], ":b": sets[second]}
+    out["boto3 resource"] = {
+        "GetItem": lambda: bt.get_item(Key=key)["Item"], "PutItem": lambda: bt.put_item(Item=item),
+        "UpdateItem": lambda: bt.update_item(Key=key, UpdateExpression="SET #a = :a, #b = :b",
+                                             ExpressionAttributeNames=names, ExpressionAttributeValues=values)}
 
     async def make() -> tuple[Any, Any]:
         session = aiohttp.ClientSession()
         return session, Client(AIOHTTP(session), StaticCredentials(Key("testing", "testing")), "us-east-1",
                                endpoint=URL(url))
 
-    session, adc = loop.run_until_complete(make())
-    out["aiodynamo"] = (lambda: loop.run_until_complete(adc.get_item(TABLE, key)) and None), \
-        lambda: loop.run_until_complete(session.close())
-    return out
+    session, adc = run(make())
+    update = F(first).set(sets[first]) & F(second).set(sets[second])
+    out["aiodynamo"] = {"GetItem": lambda: run(adc.get_item(TABLE, key)),
+                        "PutItem": lambda: run(adc.put_item(TABLE, item)),
+                        "UpdateItem": lambda: run(adc.update_item(TABLE, key, update))}
+
+    def close_async() -> None:
+        run(at.close())
+        run(session.close())
+        loop.close()
+
+    return out, [t.close, bt.meta.client.close, close_async]
 
 
-def get_cpu_us(get: Callable[[], None]) -> float:
-    for _ in range(50):
-        get()
-    gc.collect()
-    best = float("inf")
-    for _ in range(3):
-        c0 = time.process_time()
-        for _ in range(GETS):
-            get()
-        best = min(best, (time.process_time() - c0) / GETS * 1e6)
-    return best
+def cpu_per_call(call: Callable[[], Any]) -> Callable[[], float]:
+    def one() -> float:
+        gc.collect()
+        n = 0
+        c0, t0 = time.process_time(), time.perf_counter()
+        while True:
+            for _ in range(20):
+                call()
+            n += 20
+            if time.perf_counter() - t0 >= BUDGET:
+                return (time.process_time() - c0) / n * 1e6
+    return one
+
 
 COLD = {
     "ddbkit fast": ("import ddbkit; t = ddbkit.Table('Bench', key=('pk', 'sk'), transport='fast', endpoint_url=URL); "
@@ -224,9 +200,11 @@ COLD = {
     "boto3": ("import boto3; c = boto3.client('dynamodb', endpoint_url=URL); "
               "c.get_item(TableName='Bench', Key={'pk': {'S': 'p'}, 'sk': {'S': 'x'}})"),
 }
+COLD_RUNS = 2 if QUICK else 7
 
 
 def cold_ms(code: str, url: str, runs: int = 5) -> float:
+    """Median ms of ``code`` in fresh interpreters (from bytecode; the interpreter's own start-up excluded)."""
     wrapper = (f"import time; t0 = time.perf_counter(); URL = {url!r}; {code}; "
                "print((time.perf_counter() - t0) * 1000)")
     times = [float(subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True,
@@ -239,50 +217,45 @@ def main() -> list[str]:
 
     fake_aws_env()
     lines = []
-    anchors = ["boto3 paginator + TypeDeserializer", "aioboto3 paginator + TypeDeserializer", "aiodynamo"]
-    with StubProcess(table=TABLE, page_size=PAGE_SIZE, pages=PAGES) as stub:
-        stub_cpu, runs = 0.0, 0
+    with StubProcess(table=TABLE, page_size=0, pages=PAGES) as stub:
         for kind in ITEMS:
             stub.configure(item=kind)
-            results: dict[str, tuple[float, float]] = {}
-            for name, factory in CLIENTS.items():
-                read, close = factory(stub.endpoint_url)
-                try:
-                    s0 = stub.stats()["cpu_s"]
-                    results[name] = measure(read)
-                    stub_cpu += stub.stats()["cpu_s"] - s0
-                    runs += 1
-                finally:
+            made = {name: factory(stub.endpoint_url) for name, factory in CLIENTS.items()}
+            try:
+                for read, _ in made.values():
+                    read()  # warm up: connections, imports, caches
+                s0 = stub.stats()["cpu_s"]
+                cpu = interleaved({name: cpu_per_item(read) for name, (read, _) in made.items()})
+                stub_cpu = stub.stats()["cpu_s"] - s0
+            finally:
+                for _, close in made.values():
                     close()
-            for variant in ("ddbkit fast", "ddbkit fast async", "ddbkit botocore"):
-                rate, cpu = results[variant]
-                for anchor in anchors:
-                    a_rate, a_cpu = results[anchor]
-                    lines.append(f"query pagination items/s, {PAGE_SIZE}-item pages, {kind} item [{variant} vs "
-                                 f"{anchor}]: ddbkit {rate:,.0f} items/s | {anchor} {a_rate:,.0f} items/s | ratio "
-                                 f"{rate / a_rate:.2f}x")
-                    lines.append(f"query client CPU per item read, {kind} item [{variant} vs {anchor}]: ddbkit "
-                                 f"{cpu:.1f} µs/item | {anchor} {a_cpu:.1f} µs/item | ratio {a_cpu / cpu:.1f}x")
-            gets = get_clients(stub.endpoint_url)
-            cpu_get = {}
-            for name, (get, close) in gets.items():
-                try:
-                    cpu_get[name] = get_cpu_us(get)
-                finally:
+            for variant in ("ddbkit fast sync", "ddbkit fast async"):
+                for peer, goal in QUERY_GOALS.items():
+                    lines.append(ratio_line("query", "Query per item read", kind, variant, peer, cpu[variant],
+                                            cpu[peer], "µs/item", goal))
+            lines.append(f"stub server (query, {kind} item): {stub_cpu:.2f} s CPU while the clients read "
+                         f"(canned 1 MB pages, not the bottleneck)")
+            calls, closers = single_clients(stub.endpoint_url, kind)
+            try:
+                for ops in calls.values():
+                    for call in ops.values():
+                        for _ in range(20):
+                            call()
+                for op in ("GetItem", "PutItem", "UpdateItem"):
+                    cpu = interleaved({name: cpu_per_call(ops[op]) for name, ops in calls.items()})
+                    for variant in ("ddbkit fast sync", "ddbkit fast async"):
+                        lines.append(ratio_line("single", op, kind, variant, "boto3 resource", cpu[variant],
+                                                cpu["boto3 resource"], "µs/call", 0.1))
+                    lines.append(ratio_line("single", f"async {op}", kind, "ddbkit fast async", "aiodynamo",
+                                            cpu["ddbkit fast async"], cpu["aiodynamo"], "µs/call", 0.5))
+            finally:
+                for close in closers:
                     close()
-            for variant in ("ddbkit fast", "ddbkit fast async"):
-                for anchor in ("boto3 client + TypeDeserializer", "aioboto3 + TypeDeserializer", "aiodynamo"):
-                    lines.append(f"GetItem client CPU per call, {kind} item [{variant} vs {anchor}]: ddbkit "
-                                 f"{cpu_get[variant]:.0f} µs/call | {anchor} {cpu_get[anchor]:.0f} µs/call | ratio "
-                                 f"{cpu_get[anchor] / cpu_get[variant]:.1f}x")
         stub.configure(item="")
-        cold = {name: cold_ms(code, stub.endpoint_url) for name, code in COLD.items()}
-    total_wall = runs * BUDGET
-    lines.append(f"stub server (query): CPU {stub_cpu:.2f} s over about {total_wall:.0f} s of runs "
-                 f"({stub_cpu / total_wall:.0%} of one core; canned pages, not the bottleneck)")
-    ours, base = cold["ddbkit fast"], cold["boto3"]
-    lines.append(f"cold import + client + first GetItem: ddbkit {ours:.0f} ms | boto3 {base:.0f} ms | "
-                 f"ratio {base / ours:.2f}x | delta {ours - base:+.0f} ms")
+        cold = {name: cold_ms(code, stub.endpoint_url, runs=COLD_RUNS) for name, code in COLD.items()}
+    lines.append(ratio_line("cold", "import + client + first GetItem (median of fresh interpreters)", "small",
+                            "ddbkit fast sync", "boto3", cold["ddbkit fast"], cold["boto3"], "ms", 0.6))
     for text in lines:
         print(text)
     return lines

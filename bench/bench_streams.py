@@ -1,12 +1,10 @@
-"""Stream record throughput: ddbkit's StreamProcessor vs Powertools' BatchProcessor and a boto3 loop.
+"""Stream records, both images read: ddbkit's StreamProcessor vs Powertools' BatchProcessor and a boto3 loop.
 
-Run: ``.venv/bin/python -m bench.bench_streams`` (about 10 s). Lambda batches of 100 MODIFY records with
-NEW_AND_OLD_IMAGES of a 10-attribute mixed-type item (bench/items.py STREAM10: S, N, Decimal, BOOL, L, a
-nested M, SS, NULL), in the event's JSON shape, go through a full handler call (parse, dispatch, failure
-bookkeeping, response). The handler reads EVERY attribute of BOTH images (the earlier figure counted
-records whose images were never decoded). Figures are records/s (best of several runs); ``ratio`` is
-ddbkit / anchor, so higher is better for ddbkit. Targets (issue 15): >= 3x Powertools' BatchProcessor and
->= 2x a plain boto3 TypeDeserializer loop, both images read.
+Run: ``.venv/bin/python -m bench.bench_streams``. Lambda batches of 100 MODIFY records with NEW_AND_OLD_IMAGES
+of each bench/items.py item (small and nested, with keys), in the event's JSON shape, go through a full
+handler call (parse, dispatch, failure bookkeeping, response). The handler reads EVERY attribute of BOTH
+images. CPU per record; contenders interleaved over rounds (bench/goals.py), median kept. Goals (issue 26):
+<= 0.33x Powertools' BatchProcessor and <= 0.5x a plain boto3 TypeDeserializer loop.
 """
 
 from __future__ import annotations
@@ -16,25 +14,25 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.items import STREAM10
+from bench.goals import BUDGET, interleaved, ratio_line
+from bench.items import ITEMS
 from ddbkit.core.codec import marshal_item
 from ddbkit.streams.records import StreamRecord
 from ddbkit.streams.processors import StreamProcessor
 
 BATCH = 100
 
-OLD: dict[str, Any] = STREAM10
-NEW = {**OLD, "status": "CLOSED", "createdAt": 1_700_000_001}
+GOALS = {"Powertools BatchProcessor": 0.33, "boto3 TypeDeserializer loop": 0.5}
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/user-sessions/stream/2024-01-01T00:00:00.000"
 
 
-def make_event(n: int = BATCH) -> dict[str, Any]:
+def make_event(old_item: dict[str, Any], new_item: dict[str, Any], n: int = BATCH) -> dict[str, Any]:
     """A Lambda event of ``n`` MODIFY records, JSON round-tripped like the real payload."""
-    old, new = marshal_item(OLD), marshal_item(NEW)
+    old, new = marshal_item(old_item), marshal_item(new_item)
     records = [{
         "eventID": f"{i:032x}", "eventName": "MODIFY", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
         "awsRegion": "us-east-1", "eventSourceARN": ARN,
-        "dynamodb": {"ApproximateCreationDateTime": 1_700_000_000 + i, "Keys": {"sessionId": old["sessionId"]},
+        "dynamodb": {"ApproximateCreationDateTime": 1_700_000_000 + i, "Keys": {"pk": old["pk"], "sk": old["sk"]},
                      "NewImage": new, "OldImage": old, "SequenceNumber": str(4421584500000000017450439091 + i),
                      "SizeBytes": 420, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     } for i in range(n)]
@@ -82,22 +80,25 @@ class ReadNeither(StreamProcessor):
         assert record.sequence_number
 
 
+def cpu_per_record(handle: Callable[[dict[str, Any]], Any], event: dict[str, Any]) -> Callable[[], float]:
+    """One measurement: handler calls for about BUDGET seconds, CPU µs per record."""
+    def one() -> float:
+        n = 0
+        c0, t0 = time.process_time(), time.perf_counter()
+        while True:
+            handle(event)
+            n += len(event["Records"])
+            if time.perf_counter() - t0 >= BUDGET:
+                return (time.process_time() - c0) / n * 1e6
+    return one
+
+
 def main() -> list[str]:
-    event = make_event()
-    out: list[str] = []
-
-    # sanity: every path sees the same values
-    both = ReadBoth()
-    assert both.handler(event) == {"batchItemFailures": []}
-    first = both.parse(event)[0]
-    assert first.new_image == NEW and first.old_image == OLD
-
-    ours_read = records_per_s(both.handler, event)
-    ours_skip = records_per_s(ReadNeither().handler, event)
-
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
     from boto3.dynamodb.types import TypeDeserializer
 
     de = TypeDeserializer()
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
     def boto3_loop(ev: dict[str, Any]) -> dict[str, Any]:
         for r in ev["Records"]:
@@ -106,33 +107,33 @@ def main() -> list[str]:
             touch({k: de.deserialize(v) for k, v in ddb["OldImage"].items()})
         return {"batchItemFailures": []}
 
-    boto_read = records_per_s(boto3_loop, event)
+    def pt_both(record: Any) -> None:
+        ddb = record.dynamodb  # a new wrapper per access: keep it
+        touch(ddb.new_image)
+        touch(ddb.old_image)
 
-    try:
-        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-    except ImportError:  # pragma: no cover - a dev dependency
-        pt_read = pt_skip = None
-    else:
-        processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-
-        def pt_both(record: Any) -> None:
-            ddb = record.dynamodb  # a new wrapper per access: keep it
-            touch(ddb.new_image)
-            touch(ddb.old_image)
-
-        def pt_neither(record: Any) -> None:
-            assert record.dynamodb.sequence_number
-
-        pt_read = records_per_s(lambda ev: process_partial_response(ev, pt_both, processor), event)
-        pt_skip = records_per_s(lambda ev: process_partial_response(ev, pt_neither, processor), event)
-
-    if pt_read is not None and pt_skip is not None:
-        out.append(line("NEW_AND_OLD_IMAGES 10-attribute records, every attribute of both images read", ours_read, "Powertools BatchProcessor", pt_read))
-    out.append(line("NEW_AND_OLD_IMAGES 10-attribute records, every attribute of both images read", ours_read, "boto3 TypeDeserializer loop", boto_read))
-    if pt_read is not None and pt_skip is not None:
-        out.append(line("images not read", ours_skip, "Powertools BatchProcessor", pt_skip))
-        out.append(line("per record, images not read", 1e6 / ours_skip, "Powertools BatchProcessor", 1e6 / pt_skip,
-                        unit="µs/record"))
+    out: list[str] = []
+    for kind, item in ITEMS.items():
+        old = {"pk": "p", "sk": "s", **item}
+        first_attr = list(item)[0]
+        new = {**old, first_attr: f"{item[first_attr]}-v2"}  # a MODIFY: one value changed
+        event = make_event(old, new)
+        both = ReadBoth()
+        assert both.handler(event) == {"batchItemFailures": []}  # sanity: every path sees the same values
+        first = both.parse(event)[0]
+        assert first.new_image == new and first.old_image == old
+        contenders: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "ddbkit StreamProcessor": both.handler,
+            "Powertools BatchProcessor": lambda ev: process_partial_response(ev, pt_both, processor),
+            "boto3 TypeDeserializer loop": boto3_loop,
+        }
+        for handle in contenders.values():
+            handle(event)  # warm up
+        cpu = interleaved({name: cpu_per_record(handle, event) for name, handle in contenders.items()})
+        for peer, goal in GOALS.items():
+            out.append(ratio_line("streams", f"{BATCH}-record batch, both images read", kind,
+                                  "ddbkit StreamProcessor", peer, cpu["ddbkit StreamProcessor"], cpu[peer],
+                                  "µs/record", goal))
     print("\n".join(out))
     return out
 

@@ -1,12 +1,11 @@
-"""The two items every write/read bench uses (issue 15), as plain Python and in wire format.
+"""The two items every bench uses (issue 26), as plain Python and in wire format.
 
-* ``session``: the session item the benches have always used (strings, ints, a bool, a small map and a
-  string set; no Decimal, no list).
-* ``mixed8``: 8 attributes with a Decimal, a list and a nested map (two more Decimals inside it): the
-  item that showed ddbkit behind aiodynamo in issue 15.
+* ``small``: 6 attributes (strings, numbers, a bool): the typical small item.
+* ``nested``: 23 attributes, about 2 KB on the wire, 9 Decimals, maps (two levels), lists and a string set:
+  the item where per-value codec cost and Python's cyclic GC dominate.
 
-Write benches add their key attributes (``pk``/``sk``) to these; reads get them back from the stub with
-the same attributes.
+Write benches add their key attributes (``pk``/``sk``) to these; reads get them back from the stub
+(bench/stub_server.py, ``StubConfig.item``) with the same attributes plus the keys.
 """
 
 from __future__ import annotations
@@ -14,63 +13,48 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from bench.stub_server import SMALL_ITEM
+from ddbkit.core.codec import marshal_item
 
-SESSION: dict[str, Any] = {
-    "sessionId": "9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
+SMALL: dict[str, Any] = {
     "userId": "user-1234",
     "createdAt": 1_700_000_000,
-    "expiresAt": 1_700_086_400,
     "status": "ACTIVE",
-    "sessionType": "web",
     "ipAddress": "203.0.113.7",
-    "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
     "visits": 42,
     "mfa": True,
-    "geo": {"country": "NO", "city": "Oslo"},
-    "roles": {"reader", "writer"},
 }
 
-MIXED8: dict[str, Any] = {
-    "orderId": "o-000123",
-    "customer": "c-981",
-    "total": Decimal("149.95"),
+NESTED: dict[str, Any] = {
+    "orderId": "o-000123-2024-01-01",
+    "customerId": "c-981-nordic",
+    "status": "SHIPPED",
+    "channel": "web",
+    "currency": "NOK",
+    "total": Decimal("1499.95"),
+    "tax": Decimal("299.99"),
+    "discount": Decimal("50.00"),
     "qty": 3,
-    "lines": ["sku-1", "sku-2", 7],
-    "ship": {"street": "Karl Johans gate 1", "zip": "0154",
-             "geo": {"lat": Decimal("59.9127"), "lon": Decimal("10.7461")}},
-    "paid": True,
     "placedAt": 1_700_000_000,
+    "paid": True,
+    "gift": False,
+    "note": "Leave at the door if nobody answers; the neighbour at number 3 can also take it. "
+            "Call +47 000 00 000 before delivery; the gate code is 1234 and the parcel box is on the left.",
+    "tags": {"priority", "fragile", "eu"},
+    "lines": [
+        {"sku": "sku-000001", "name": "Wool sweater, dark blue, size M, hand knitted in Setesdal", "qty": 1, "price": Decimal("899.00")},
+        {"sku": "sku-000002", "name": "Mittens, grey, pair, lined with merino wool", "qty": 2, "price": Decimal("300.475")},
+    ],
+    "ship": {"name": "Kari Nordmann", "street": "Karl Johans gate 1", "zip": "0154", "city": "Oslo",
+             "country": "NO", "geo": {"lat": Decimal("59.9127"), "lon": Decimal("10.7461")}},
+    "bill": {"name": "Kari Nordmann", "street": "Karl Johans gate 1", "zip": "0154", "city": "Oslo",
+             "country": "NO"},
+    "history": [["placed", 1_700_000_000], ["paid", 1_700_000_060], ["shipped", 1_700_086_400]],
+    "carrier": {"name": "Posten", "tracking": "70701234567890123", "service": "express"},
+    "weightKg": Decimal("1.25"),
+    "shippingCost": Decimal("99.00"),
+    "userAgent": "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+    "attributes": {"wrap": False, "message": "Happy birthday!", "codes": ["SUMMER", "VIP"], "score": 97},
 }
 
-# the stub's canned item (bench/stub_server.py) with its partition key: one definition of the session item
-SESSION_WIRE: dict[str, Any] = {"sessionId": {"S": "9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b"}, **SMALL_ITEM}
-
-MIXED8_WIRE: dict[str, Any] = {
-    "orderId": {"S": "o-000123"},
-    "customer": {"S": "c-981"},
-    "total": {"N": "149.95"},
-    "qty": {"N": "3"},
-    "lines": {"L": [{"S": "sku-1"}, {"S": "sku-2"}, {"N": "7"}]},
-    "ship": {"M": {"street": {"S": "Karl Johans gate 1"}, "zip": {"S": "0154"},
-                   "geo": {"M": {"lat": {"N": "59.9127"}, "lon": {"N": "10.7461"}}}}},
-    "paid": {"BOOL": True},
-    "placedAt": {"N": "1700000000"},
-}
-
-ITEMS: dict[str, dict[str, Any]] = {"session": SESSION, "mixed8": MIXED8}
-WIRE: dict[str, dict[str, Any]] = {"session": SESSION_WIRE, "mixed8": MIXED8_WIRE}
-
-# The stream bench's record image (issue 15: "10-attribute mixed-type"): every wire type but B.
-STREAM10: dict[str, Any] = {
-    "sessionId": "9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
-    "userId": "user-1234",
-    "createdAt": 1_700_000_000,
-    "status": "ACTIVE",
-    "score": Decimal("87.25"),
-    "mfa": True,
-    "tags": ["web", "eu", 3],
-    "geo": {"country": "NO", "city": "Oslo", "pos": {"lat": Decimal("59.91"), "lon": Decimal("10.75")}},
-    "roles": {"reader", "writer"},
-    "note": None,
-}
+ITEMS: dict[str, dict[str, Any]] = {"small": SMALL, "nested": NESTED}
+WIRE: dict[str, dict[str, Any]] = {name: marshal_item(item) for name, item in ITEMS.items()}

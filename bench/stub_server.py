@@ -148,7 +148,8 @@ class FaultRule:
 @dataclass
 class StubConfig:
     """``latency`` seconds per request; Query/Scan return ``pages`` pages of ``page_size`` items of
-    partition ``partition`` (keys ``key_names``) of table ``table``."""
+    partition ``partition`` (keys ``key_names``) of table ``table``. ``page_size=0`` fills each page as
+    DynamoDB does: as many items as fit in 1 MB by DynamoDB's item-size rule (``codec.item_size``)."""
 
     latency: float = 0.0
     page_size: int = 100
@@ -157,7 +158,7 @@ class StubConfig:
     key_names: tuple[str, ...] = ("pk", "sk")
     partition: str = "p"
     record: bool = False
-    item: str = ""  # "session" or "mixed8" (bench/items.py) for Query/Scan/Get answers; "" = SMALL_ITEM
+    item: str = ""  # "small" or "nested" (bench/items.py) for Query/Scan/Get answers; "" = SMALL_ITEM
 
 
 # --------------------------------------------------------------------------------------------------
@@ -194,6 +195,15 @@ def _answer_item(config: StubConfig) -> dict[str, Any]:
     from bench.items import WIRE
 
     return WIRE[config.item]
+
+
+def _fill_1mb(config: StubConfig) -> int:
+    """Items per Query/Scan page when DynamoDB fills it: the 1 MB limit over the answer item's size."""
+    from ddbkit.core.codec import item_size
+
+    pk, sk = config.key_names[0], config.key_names[-1]
+    one = item_size({pk: {"S": config.partition}, sk: {"S": "000000-000000"}, **_answer_item(config)})
+    return (1024 * 1024) // one
 
 
 def _get(stub: Stub, request: dict[str, Any]) -> dict[str, Any]:
@@ -319,7 +329,7 @@ class Stub:
         if body is None:
             pk, sk = cfg.key_names[0], cfg.key_names[-1]
             items = []
-            for i in range(cfg.page_size):
+            for i in range(cfg.page_size or _fill_1mb(cfg)):
                 item = {pk: {"S": cfg.partition}, **_answer_item(cfg)}
                 item[sk] = {"S": f"{index:06d}-{i:06d}"}
                 items.append(item)
@@ -329,7 +339,7 @@ class Stub:
             if with_cc:
                 page["ConsumedCapacity"] = {"TableName": cfg.table, "CapacityUnits": 0.5 * len(items)}
             body = self._pages[(index, with_cc)] = _dumps(page)
-        self.counters["items_read"] += cfg.page_size
+        self.counters["items_read"] += cfg.page_size or _fill_1mb(cfg)
         return body
 
     def control(self, path: str, body: bytes) -> Reply:

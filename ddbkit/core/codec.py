@@ -254,32 +254,59 @@ def _marshal_set(value: set[Any] | frozenset[Any], path: str) -> AV:
 
 
 def _plain(v: Any, depth: int) -> AV:
-    """``marshal(v, "", depth)`` building no path strings: the common types inline, the rest through
-    :func:`marshal`. Callers re-run the path-naming :func:`marshal` when it raises, for the error."""
+    """``marshal(v, "", depth)`` building no path strings: the common types inline (also for the values of
+    maps and lists, so a scalar inside a container costs no call), the rest through :func:`marshal`.
+    Callers re-run the path-naming :func:`marshal` when it raises, for the error."""
     t = type(v)
-    if t is str:
-        return {"S": v}
-    if t is int and -_INT_FAST < v < _INT_FAST:
-        return {"N": str(v)}
     if t is dict:
-        if depth + 1 > MAX_DEPTH:
+        depth += 1
+        if depth > MAX_DEPTH:
             raise CodecError(f"nesting deeper than {MAX_DEPTH} levels", "", "nesting.depth")
         m: dict[str, AV] = {}
         for k, x in v.items():
             if type(k) is not str:
                 raise CodecError("map keys must be strings", "", "map.key")
-            m[k] = {"S": x} if type(x) is str else _plain(x, depth + 1)
+            tx = type(x)
+            if tx is str:
+                m[k] = {"S": x}
+            elif tx is int and -_INT_FAST < x < _INT_FAST:
+                m[k] = {"N": str(x)}
+            elif tx is bool:
+                m[k] = {"BOOL": x}
+            else:
+                m[k] = _plain(x, depth)
         return {"M": m}
     if t is list:
-        if depth + 1 > MAX_DEPTH:
+        depth += 1
+        if depth > MAX_DEPTH:
             raise CodecError(f"nesting deeper than {MAX_DEPTH} levels", "", "nesting.depth")
-        return {"L": [{"S": x} if type(x) is str else _plain(x, depth + 1) for x in v]}
+        out: list[AV] = []
+        add = out.append
+        for x in v:
+            tx = type(x)
+            if tx is str:
+                add({"S": x})
+            elif tx is int and -_INT_FAST < x < _INT_FAST:
+                add({"N": str(x)})
+            else:
+                add(_plain(x, depth))
+        return {"L": out}
+    if t is str:
+        return {"S": v}
+    if t is int and -_INT_FAST < v < _INT_FAST:
+        return {"N": str(v)}
     if t is Decimal:
-        return {"N": _decimal_to_wire(v)}
+        # fast accept (as _decimal_to_wire): plain notation of at most 38 characters, finite and non-zero
+        text = str(v)
+        if len(text) <= 38 and "E" not in text and v.is_finite() and not v.is_zero():
+            return {"N": text}
+        return {"N": _check_decimal(v, "", v)}
     if t is bool:
         return {"BOOL": v}
     if v is None:
         return {"NULL": True}
+    if t is set and v and set(map(type, v)) == _STR_ONLY:  # string sets, checked at C speed
+        return {"SS": list(v)}
     return marshal(v, "", depth)
 
 
@@ -357,7 +384,16 @@ def _decoders(conv: Callable[[str], Any]) -> tuple[Callable[[Mapping[str, Any]],
         # containers first: S and N are decoded inline by the callers, and inside M and L here
         for tag, v in av.items():
             if tag == "M":
-                return {k: (x["S"] if "S" in x else conv(x["N"]) if "N" in x else value(x)) for k, x in v.items()}
+                # a loop, not a dict comprehension: no extra frame per map (~10% of a nested item's decode)
+                out: dict[str, Any] = {}
+                for k, x in v.items():
+                    if "S" in x:
+                        out[k] = x["S"]
+                    elif "N" in x:
+                        out[k] = conv(x["N"])
+                    else:
+                        out[k] = value(x)
+                return out
             if tag == "L":
                 return [x["S"] if "S" in x else conv(x["N"]) if "N" in x else value(x) for x in v]
             if tag == "S":

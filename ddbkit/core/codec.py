@@ -18,8 +18,9 @@ subclasses: about 4x faster than TypeSerializer on small items (see bench/).
 from __future__ import annotations
 
 import base64
+import gc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Context, Decimal, InvalidOperation
 from enum import Enum
 from collections.abc import Callable
@@ -33,6 +34,7 @@ __all__ = [
     "marshal_item",
     "unmarshal",
     "unmarshal_item",
+    "unmarshal_items",
     "number_to_wire",
     "item_size",
     "check_item",
@@ -440,6 +442,26 @@ def unmarshal(av: Mapping[str, Any], number: NumberMode = NumberMode.AUTO) -> An
 def unmarshal_item(item: Mapping[str, Mapping[str, Any]], number: NumberMode = NumberMode.AUTO) -> dict[str, Any]:
     """A wire item as a plain dict, in one pass (nested values decoded as they are met)."""
     return _DECODE[number][1](item)
+
+
+def unmarshal_items(items: Iterable[Mapping[str, Mapping[str, Any]]],
+                    number: NumberMode = NumberMode.AUTO) -> list[dict[str, Any]]:
+    """A page of wire items (a Query/Scan reply's ``Items``) as plain dicts, with Python's cyclic garbage
+    collector paused for the decode.
+
+    Why: decoding a 1 MB page creates tens of thousands of containers, which triggers collections that
+    traverse them (and, for the older generations, every other live object of the process): 10-60% of a
+    nested page's decode time (issue 26). The decoded values hold no reference cycles, so a collection
+    during the decode can free nothing; the next one after it runs as usual. The collector is left off if
+    the caller had turned it off, and turned back on when the decode raises."""
+    decode = _DECODE[number][1]
+    if not gc.isenabled():
+        return [decode(i) for i in items]
+    gc.disable()
+    try:
+        return [decode(i) for i in items]
+    finally:
+        gc.enable()
 
 
 # --------------------------------------------------------------------------------------------------

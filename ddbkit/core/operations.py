@@ -27,6 +27,7 @@ from ddbkit.core.codec import (
     marshal_put,
     unmarshal,
     unmarshal_item,
+    unmarshal_items,
 )
 from ddbkit.core.cursor import CursorCodec, CursorScope, CursorSecret
 from ddbkit.core.cursor import wire_json as _cursor_json
@@ -552,7 +553,7 @@ class TableCore:
 
     def _page(self, resp: Mapping[str, Any], index: str | None, scope: CursorScope | None = None) -> Page:
         conv = self.number
-        items = [unmarshal_item(i, conv) for i in resp.get("Items") or ()]
+        items = unmarshal_items(resp.get("Items") or (), conv)  # the cyclic GC paused: see unmarshal_items
         last = resp.get("LastEvaluatedKey")
         cc = resp.get("ConsumedCapacity") or {}
         return Page(items=items, cursor=self.cursors.encode(last, scope or self._scope(index)) if last else None,

@@ -413,3 +413,43 @@ def test_number_size_matches_dynamodb_local_on_generated_numbers(ddb_local_backe
         except ClientError as err:
             assert "size" in str(err)
     assert wrong == []
+
+
+# -- a page of items decoded with the cyclic collector paused (issue 26) --------------------------------------
+
+
+def test_unmarshal_items_decodes_a_page_like_unmarshal_item_and_restores_the_collector() -> None:
+    """A Query page's items decode in one call with Python's cyclic GC paused (decoded values hold no
+    cycles, so collections during the decode only cost time); the collector's state is restored after, also
+    when it was off already and when the decode raises."""
+    import gc
+
+    from ddbkit.core.codec import unmarshal_items
+
+    page = [marshal_item({"pk": f"p{i}", "n": i, "d": Decimal("1.5"), "m": {"l": [1, "x", {"b": True}]},
+                          "s": {"a", "b"}}) for i in range(50)]
+    seen: list[str] = []
+    gc.callbacks.append(lambda phase, info: seen.append(phase))
+    try:
+        assert gc.isenabled()
+        big = page * 40  # thousands of new containers: enough to trigger collections when the GC runs
+        decoded = [unmarshal_item(i) for i in big]
+        assert "start" in seen  # the collector does run during a plain decode
+        seen.clear()
+        assert unmarshal_items(big) == decoded
+        assert seen == []  # ... and not during a page decode
+        for mode in NumberMode:
+            assert unmarshal_items(page, mode) == [unmarshal_item(i, mode) for i in page]
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            assert unmarshal_items(page) == [unmarshal_item(i) for i in page]
+            assert not gc.isenabled()  # left off: the caller's choice
+        finally:
+            gc.enable()
+        with pytest.raises(CodecError):
+            unmarshal_items([*page, {"bad": {"Q": "1"}}])
+        assert gc.isenabled()
+        assert unmarshal_items([]) == []
+    finally:
+        gc.callbacks.pop()

@@ -41,11 +41,13 @@ PACKAGES = ("boto3", "botocore", "aioboto3", "aiobotocore", "aiodynamo", "aiohtt
 # listed here but absent (e.g. bench_accelerate before it lands) is skipped; modules are added by name.
 MODULES = ["bench_codec", "bench_import", "bench_streams", "bench_query", "bench_batch_write", "bench_memory",
            "bench_accelerate"]
+# Benches of other figures (no goal of issue 26): run by a full run, skipped by --quick.
+EXTRA = ["bench_bulk", "bench_lambda", "bench_models", "bench_idempotency"]
 
 
-def discover() -> list[str]:
-    """The :data:`MODULES` present in bench/."""
-    return [m for m in MODULES if (ROOT / "bench" / f"{m}.py").exists()]
+def discover(quick: bool = False) -> list[str]:
+    """The :data:`MODULES` (and, unless ``quick``, :data:`EXTRA`) present in bench/."""
+    return [m for m in MODULES + ([] if quick else EXTRA) if (ROOT / "bench" / f"{m}.py").exists()]
 
 
 @dataclass
@@ -225,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         if not line.startswith("- load average"):  # printed with the goals, before and after
             print(line.removeprefix("- "), flush=True)
     runs = []
-    for name in args.only or discover():
+    for name in args.only or discover(args.quick):
         print(f"== {name}", flush=True)
         result = run(name)
         for line in result.lines:

@@ -323,6 +323,14 @@ def main() -> list[str]:
                         lines.append(share_line("rate", f"items/s at {latency * 1000:.0f} ms RTT, {IN_FLIGHT} in "
                                                 f"flight", kind, variant, rate[variant], limit, "items/s",
                                                 RATE_GOALS[kind]))
+                if kind == "small" and not QUICK:  # what the wire path alone can do (docs: the fast transport)
+                    alone = transport_alone(stub.endpoint_url)
+                    ms = f"{latency * 1000:.0f}ms"
+                    lines.append(f"batch write items/s @{ms}, {IN_FLIGHT} in flight [fast async transport alone, "
+                                 f"pre-marshalled requests]: ddbkit {alone.rate:,.0f} items/s | client CPU "
+                                 f"{alone.cpu_us:.1f} µs/item")
+                    if not latency:
+                        lines += http_client_lines(stub.endpoint_url)
                 busiest = max((r for rs in seen.values() for r in rs), key=lambda r: r.stub_cpu / r.wall)
                 lines.append(f"stub server @{latency * 1000:.0f}ms, {kind} item: busiest run "
                              f"{busiest.stub_cpu / busiest.wall:.0%} of one core (not the bottleneck)")

@@ -9,7 +9,7 @@ the load average before and after, the command, and every goal grouped, and repo
 ``bench:run_all`` markers) gets one table per goal group and every bench's raw lines; the hand-written
 sections around it are left alone.
 
-Run: ``.venv/bin/python -m bench.run_all [--quick] [--only NAME ...] [--no-write]``. ``--quick`` (short
+Run: ``.venv/bin/python -m bench.run_all [--quick] [--all] [--only NAME ...] [--no-write]``. ``--quick`` (short
 budgets, one round; about a minute; noisy) and ``--only`` never write the doc.
 """
 
@@ -41,13 +41,13 @@ PACKAGES = ("boto3", "botocore", "aioboto3", "aiobotocore", "aiodynamo", "aiohtt
 # listed here but absent (e.g. bench_accelerate before it lands) is skipped; modules are added by name.
 MODULES = ["bench_codec", "bench_import", "bench_streams", "bench_query", "bench_batch_write", "bench_memory",
            "bench_accelerate"]
-# Benches of other figures (no goal of issue 26): run by a full run, skipped by --quick.
+# Benches of other figures (no goal of issue 26; their docs sections are hand-written): run with --all.
 EXTRA = ["bench_bulk", "bench_lambda", "bench_models", "bench_idempotency"]
 
 
-def discover(quick: bool = False) -> list[str]:
-    """The :data:`MODULES` (and, unless ``quick``, :data:`EXTRA`) present in bench/."""
-    return [m for m in MODULES + ([] if quick else EXTRA) if (ROOT / "bench" / f"{m}.py").exists()]
+def discover(extra: bool = False) -> list[str]:
+    """The :data:`MODULES` (and with ``extra`` the :data:`EXTRA`) present in bench/."""
+    return [m for m in MODULES + (EXTRA if extra else []) if (ROOT / "bench" / f"{m}.py").exists()]
 
 
 @dataclass
@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="short budgets and one round (about a minute; noisy figures; never writes the doc)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/performance.md alone")
+    parser.add_argument("--all", action="store_true", help="also the benches of other figures (EXTRA)")
     args = parser.parse_args(argv)
     if args.quick:
         os.environ["DDBKIT_BENCH_QUICK"] = "1"  # inherited by every bench module's interpreter
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         if not line.startswith("- load average"):  # printed with the goals, before and after
             print(line.removeprefix("- "), flush=True)
     runs = []
-    for name in args.only or discover(args.quick):
+    for name in args.only or discover(args.all):
         print(f"== {name}", flush=True)
         result = run(name)
         for line in result.lines:

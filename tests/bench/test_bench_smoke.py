@@ -54,3 +54,27 @@ def test_run_all_quick_prints_every_goal() -> None:
     for title in GROUPS.values():
         assert f"-- {title}" in out
     assert re.search(r"== \d+ of \d+ goals met", out)
+
+
+@pytest.mark.parametrize("kind", ["small", "nested"])
+def test_stub_fills_query_pages_to_1mb_like_dynamodb(kind: str) -> None:
+    """The bench stub answers a Query as DynamoDB does: as many items as fit in 1 MB by DynamoDB's item-size
+    rule, a LastEvaluatedKey while pages remain, and a CRC32 header the fast transport checks."""
+    from bench.items import WIRE
+    from bench.stub_server import StubConfig, StubServer
+    from ddbkit import Table
+    from ddbkit.core.codec import item_size, unmarshal_item
+
+    with StubServer(StubConfig(page_size=0, pages=2, item=kind)) as stub:
+        table = Table("Bench", key=("pk", "sk"), transport="fast", endpoint_url=stub.endpoint_url,
+                      region_name="us-east-1")
+        try:
+            first = table.query({"pk": "p"})
+            second = table.query({"pk": "p"}, cursor=first.cursor)
+        finally:
+            table.close()
+    one = item_size({"pk": {"S": "p"}, "sk": {"S": "000000-000000"}, **WIRE[kind]})
+    assert len(first.items) == len(second.items) == (1024 * 1024) // one
+    assert len(first.items) * one <= 1024 * 1024 < (len(first.items) + 1) * one
+    assert first.cursor and second.cursor is None
+    assert {k: v for k, v in first.items[0].items() if k not in ("pk", "sk")} == unmarshal_item(WIRE[kind])

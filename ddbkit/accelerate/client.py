@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ddbkit.accelerate.install import ACCELERATED_OPERATIONS
+__all__ = ["ACCELERATED_OPERATIONS", "AcceleratedClient"]
 
-__all__ = ["AcceleratedClient"]
+#: The data-plane operations an accelerated client sends through ddbkit's transport.
+ACCELERATED_OPERATIONS = frozenset({
+    "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem",
+    "TransactGetItems", "TransactWriteItems", "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction",
+})
 
 
 class AcceleratedClient:

@@ -54,6 +54,9 @@ _REPLACED_FUNCTIONS = frozenset({
     "botocore.handlers.add_retry_headers", "botocore.handlers.set_operation_specific_signer",
     "botocore.handlers._set_auth_scheme_preference_signer", "botocore.handlers.handle_service_name_alias",
     "boto3.dynamodb.transform.copy_dynamodb_params",
+    # registered when endpoint discovery is off; it only blocks operations that require discovery, and no
+    # DynamoDB data-plane operation does (checked per operation in _classify)
+    "botocore.discovery.block_endpoint_discovery_required_operations",
 })
 _REPLACED_METHODS = frozenset({
     "botocore.signers.RequestSigner.handler", "botocore.useragent.UserAgentString.rebuild_and_replace_user_agent_handler",
@@ -162,6 +165,8 @@ class Engine:
         model = self._service_model.operation_model(operation)
         plan = Plan(model)
         reason = self._client_aside or _botocore_call_is_plain()
+        if (model.endpoint_discovery or {}).get("required"):
+            reason = reason or f"{operation} requires endpoint discovery"
         trie = self._hier._handlers
         quick = True
         for event in EVENTS:

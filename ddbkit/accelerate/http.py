@@ -11,6 +11,7 @@ Redirects are never followed (botocore does not follow them for DynamoDB either)
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import Any
 
@@ -114,11 +115,13 @@ class Connection:
                 sock: Any = conn.sock
                 if fresh:
                     sock.settimeout(self._read_timeout)  # connect used the connect timeout
-            except ConnectTimeoutError as err:
-                raise bx.ConnectTimeoutError(endpoint_url=self.endpoint_url, error=err) from err
             except (SSLError, ssl.SSLError) as err:
                 raise bx.SSLError(endpoint_url=self.endpoint_url, error=err) from err
-            except (NewConnectionError, OSError, HTTPError) as err:
+            except (NewConnectionError, socket.gaierror) as err:  # before its base class ConnectTimeoutError
+                raise bx.EndpointConnectionError(endpoint_url=self.endpoint_url, error=err) from err
+            except ConnectTimeoutError as err:
+                raise bx.ConnectTimeoutError(endpoint_url=self.endpoint_url, error=err) from err
+            except (OSError, HTTPError) as err:
                 raise bx.EndpointConnectionError(endpoint_url=self.endpoint_url, error=err) from err
             head = "".join([f"POST {path} HTTP/1.1\r\nContent-Length: {len(body)}\r\n",
                             *[f"{k}: {v}\r\n" for k, v in headers.items()], "\r\n"])

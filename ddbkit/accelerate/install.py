@@ -20,13 +20,9 @@ import threading
 import uuid
 from typing import Any
 
-__all__ = ["ACCELERATED_OPERATIONS", "Acceleration", "accelerate", "is_accelerated"]
+from ddbkit.accelerate.client import ACCELERATED_OPERATIONS, AcceleratedClient
 
-#: The data-plane operations an accelerated client sends through ddbkit's transport.
-ACCELERATED_OPERATIONS = frozenset({
-    "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem",
-    "TransactGetItems", "TransactWriteItems", "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction",
-})
+__all__ = ["ACCELERATED_OPERATIONS", "Acceleration", "accelerate", "is_accelerated"]
 
 _EVENT = "creating-client-class.dynamodb"
 _LOCK = threading.Lock()
@@ -52,8 +48,6 @@ class Acceleration:
         if not self.active:
             return
         from botocore.client import BaseClient
-
-        from ddbkit.accelerate.client import AcceleratedClient
 
         # only botocore's synchronous client: aiobotocore's list holds AioBaseClient (its calls are coroutines)
         if BaseClient not in base_classes or AcceleratedClient in base_classes:

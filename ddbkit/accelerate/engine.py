@@ -368,7 +368,9 @@ class Engine:
             headers["User-Agent"] = agent
             headers["Accept-Encoding"] = "identity"  # x-amz-crc32 is over the bytes as sent
             headers["amz-sdk-invocation-id"] = invocation
-            headers["amz-sdk-request"] = f"attempt={attempts}; max={self._max_attempts}"
+            # as botocore's add_retry_headers: the retry handler learns "max" after the first attempt
+            headers["amz-sdk-request"] = f"attempt={attempts}; max={self._max_attempts}" if attempts > 1 \
+                else "attempt=1"
             trace = lambda_trace_id()
             if trace:
                 headers["X-Amzn-Trace-Id"] = trace

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Fallback", "ShapeCodec", "serialize", "deserialize"]
+__all__ = ["Fallback", "ShapeCodec", "serialize", "deserialize", "setup"]
 
 _LIMIT = 10**38
 Transform = Callable[[Any], Any]
@@ -46,7 +46,8 @@ _CTX: Any = None
 _BINARY: Any = None
 
 
-def _setup() -> None:
+def setup() -> None:
+    """Load boto3's DYNAMODB_CONTEXT and Binary (on first use: boto3 is imported lazily)."""
     global _CTX, _BINARY
     if _CTX is None:
         _BINARY = _binary()
@@ -197,7 +198,7 @@ class ShapeCodec:
     """
 
     def __init__(self, model: Any) -> None:
-        _setup()
+        setup()
         self.model = model
         shape = model.input_shape
         self.conditions = tuple(m for m, s in shape.members.items() if s.name in _CONDITION_SHAPES)

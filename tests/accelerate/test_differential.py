@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
-import pytest
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError, ParamValidationError
 
@@ -130,8 +129,8 @@ def test_client_calls_match_plain_boto3(server_backend: Any) -> None:
         _create(plain, "plain")
         _create(plain, "fast")
         for method, params in CLIENT_CALLS:
-            want = _outcome(lambda: getattr(plain, method)(**_bind(params, "plain")))
-            got = _outcome(lambda: getattr(fast, method)(**_bind(params, "fast")))
+            want = _outcome(lambda m=method, p=params: getattr(plain, m)(**_bind(p, "plain")))
+            got = _outcome(lambda m=method, p=params: getattr(fast, m)(**_bind(p, "fast")))
             assert _rename(got, "fast") == _rename(want, "plain"), method
         assert fast._ddbkit_engine is not None
         # paginators and waiters call the client's methods: they pass through
@@ -170,8 +169,8 @@ def test_resource_table_matches_plain_boto3(server_backend: Any) -> None:
             ("scan", {"FilterExpression": Attr("pk").begins_with("a")}),
         ]
         for method, params in calls:
-            want = _outcome(lambda: getattr(plain.Table("plain"), method)(**params))
-            got = _outcome(lambda: getattr(fast.Table("fast"), method)(**params))
+            want = _outcome(lambda m=method, p=params: getattr(plain.Table("plain"), m)(**p))
+            got = _outcome(lambda m=method, p=params: getattr(fast.Table("fast"), m)(**p))
             assert _rename(got, "fast") == _rename(want, "plain"), method
         items = [{"pk": f"w{i}", "sk": i, "v": Decimal(i)} for i in range(60)]
         for name, resource in (("plain", plain), ("fast", fast)):

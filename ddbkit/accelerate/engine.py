@@ -35,6 +35,7 @@ import orjson
 
 from ddbkit.accelerate.http import Connection
 from ddbkit.accelerate.resource import Fallback, ShapeCodec
+from ddbkit.accelerate.validate import compile_check
 from ddbkit.transport.sigv4 import DynamoDBSigner, host_header
 from ddbkit.transport.wire import lambda_trace_id, moto_mock_active
 
@@ -90,7 +91,7 @@ class Plan:
     """How one operation is sent by one client, from the handlers on its events."""
 
     __slots__ = ("model", "aside", "injector", "codec", "stubbers", "after_call", "before_send", "retry_quick",
-                 "out_members")
+                 "out_members", "valid")
 
     def __init__(self, model: Any) -> None:
         self.model = model
@@ -102,6 +103,7 @@ class Plan:
         self.before_send: list[Any] = []
         self.retry_quick = False  # only the legacy retry handler: a good 200 needs no needs-retry event
         self.out_members = frozenset(model.output_shape.members) if model.output_shape is not None else frozenset()
+        self.valid = compile_check(model.input_shape)  # True: botocore's validator would find nothing
 
 
 def _botocore_call_is_plain() -> str | None:
@@ -273,7 +275,7 @@ class Engine:
                 return decoded
             except Fallback:
                 pass
-        if b'"B' in body:
+        if _maybe_blobs(body):
             _blobs_to_bytes(parsed)
         plan.injector.inject_attribute_value_output(parsed, plan.model)
         return parsed
@@ -339,7 +341,7 @@ class Engine:
         for name in model.idempotent_members:
             if name not in params:
                 params[name] = str(uuid.uuid4())
-        if config.parameter_validation:
+        if config.parameter_validation and not plan.valid(params):
             from botocore.validate import validate_parameters
 
             validate_parameters(params, model.input_shape)
@@ -351,7 +353,7 @@ class Engine:
         frozen = credentials.get_frozen_credentials()
         url, _region, extra, signer, path = self._endpoint(model, params, context, frozen)
         body = orjson.dumps(params, default=_b64)
-        if b'"B' in body and _has_text_blobs(params):  # botocore sends a str blob as its UTF-8 bytes
+        if _maybe_blobs(body) and _has_text_blobs(params):  # botocore sends a str blob as its UTF-8 bytes
             body = orjson.dumps(_text_blobs_to_bytes(params), default=_b64)
         target = "DynamoDB_20120810." + operation
         invocation = str(uuid.uuid4())
@@ -435,7 +437,7 @@ class Engine:
             loaded = json.loads(data.decode("utf-8"))  # what botocore's parser would make of it (or raise)
         members = plan.out_members
         parsed = {k: v for k, v in loaded.items() if k in members and v is not None}
-        if plan.codec is None and b'"B' in data:
+        if plan.codec is None and _maybe_blobs(data):
             _blobs_to_bytes(parsed)
         meta: dict[str, Any] = {}
         if "x-amzn-requestid" in headers:
@@ -482,6 +484,11 @@ def _b64(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.b64encode(value).decode("ascii")
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _maybe_blobs(data: bytes) -> bool:
+    """False when the JSON certainly holds no B / BS attribute value (the key token never occurs)."""
+    return b'"B"' in data or b'"BS"' in data
 
 
 def _has_text_blobs(value: Any) -> bool:

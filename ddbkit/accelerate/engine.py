@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import sys
 import threading
 import time
 import types
@@ -37,7 +38,6 @@ from ddbkit.accelerate.http import Connection
 from ddbkit.accelerate.resource import Fallback, ShapeCodec
 from ddbkit.accelerate.validate import compile_check
 from ddbkit.transport.sigv4 import DynamoDBSigner, host_header
-from ddbkit.transport.wire import lambda_trace_id, moto_mock_active
 
 __all__ = ["Engine", "EVENTS", "Plan"]
 
@@ -464,6 +464,25 @@ class Engine:
         for conn in self._connections.values():
             conn.close()
         self._connections.clear()
+
+
+def moto_mock_active() -> bool:
+    """True while moto's in-process ``mock_aws`` is active (as ddbkit.transport.wire's function of the same
+    name; not imported from there, see ddbkit/accelerate/http.py on the cold start)."""
+    models = sys.modules.get("moto.core.models")
+    mock = getattr(models, "MockAWS", None) if models is not None else None
+    return bool(getattr(mock, "_nested_count", 0))
+
+
+def lambda_trace_id() -> str | None:
+    """``X-Amzn-Trace-Id`` as botocore's recursion-detection handler sets it: inside Lambda only, from
+    ``_X_AMZN_TRACE_ID``, quoted the same way (as ddbkit.transport.wire's function of the same name)."""
+    trace = os.environ.get("_X_AMZN_TRACE_ID")
+    if not trace or "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+        return None
+    from urllib.parse import quote
+
+    return quote(trace, safe="-=;:+&[]{}\"',")
 
 
 def _aws_response(url: str, status: int, headers: dict[str, str], data: bytes) -> Any:

@@ -15,9 +15,25 @@ import socket
 import ssl
 from typing import Any
 
-from ddbkit.transport.wire import abandon, track
+import os
+import weakref
 
 __all__ = ["Connection", "read_reply", "InvalidReply"]
+
+# Fork safety, as ddbkit.transport.wire's registry does it for the fast transports (not imported from there:
+# wire brings ddbkit.errors and the codec, ~10 ms of a Lambda cold start this path does not need). A forked
+# child must never read from a connection the parent is using (it would get the parent's replies).
+_LIVE: weakref.WeakSet[Connection] = weakref.WeakSet()
+_ABANDONED: list[Any] = []  # a child's inherited pools: kept referenced, never finalised (closed) in the child
+
+
+def _after_fork_in_child() -> None:
+    for connection in list(_LIVE):
+        connection._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class InvalidReply(ConnectionError):
@@ -97,7 +113,7 @@ class Connection:
                 kwargs.update(cert_reqs="CERT_REQUIRED", ca_certs=verify if isinstance(verify, str) else None)
         self._kwargs = kwargs
         self._pool: Any = urllib3.connection_from_url(endpoint_url, **kwargs)
-        track(self)
+        _LIVE.add(self)
 
     def exchange(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         """POST ``body`` to ``path``: ``(status, headers, body)``, or botocore's exception for the failure."""
@@ -148,7 +164,7 @@ class Connection:
         # in a forked child: forget (never close: the parent still uses them) the inherited connections
         import urllib3
 
-        abandon(self._pool)
+        _ABANDONED.append(self._pool)
         self._pool = urllib3.connection_from_url(self.endpoint_url, **self._kwargs)
 
     def close(self) -> None:

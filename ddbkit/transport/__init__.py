@@ -19,11 +19,29 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from ddbkit.transport.aio_botocore import AioBotocoreTransport, AsyncTransport
-from ddbkit.transport.botocore import BotocoreTransport, client_config, snake_case
-
 if TYPE_CHECKING:
     from ddbkit.core.engine import Transport
+    from ddbkit.transport.aio_botocore import AioBotocoreTransport as AioBotocoreTransport
+    from ddbkit.transport.aio_botocore import AsyncTransport as AsyncTransport
+    from ddbkit.transport.botocore import BotocoreTransport as BotocoreTransport
+    from ddbkit.transport.botocore import client_config as client_config
+    from ddbkit.transport.botocore import snake_case as snake_case
+
+# Loaded on first use (PEP 562), so importing one submodule - ddbkit.accelerate needs only sigv4 - does not
+# import both botocore transports, ddbkit.errors and the codec on a Lambda cold start.
+_LAZY = {"AioBotocoreTransport": "aio_botocore", "AsyncTransport": "aio_botocore",
+         "BotocoreTransport": "botocore", "client_config": "botocore", "snake_case": "botocore"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ddbkit.transport' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"ddbkit.transport.{module}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = ["BotocoreTransport", "AioBotocoreTransport", "AsyncTransport", "client_config", "snake_case",
            "make_transport", "make_async_transport", "DEFAULT_TRANSPORT"]
@@ -55,6 +73,8 @@ def make_transport(transport: Transport | str | None, *, session: Any = None, re
     """
     transport = _chosen(transport, client)
     if transport == "botocore":
+        from ddbkit.transport.botocore import BotocoreTransport
+
         return BotocoreTransport(client, session=session, region_name=region_name, endpoint_url=endpoint_url,
                                  config=config, verify=verify)
     if transport == "fast":
@@ -78,6 +98,8 @@ def make_async_transport(transport: AsyncTransport | str | None, *, session: Any
     None means ``DDBKIT_TRANSPORT`` if set, else :data:`DEFAULT_TRANSPORT`."""
     transport = _chosen(transport)
     if transport == "botocore":
+        from ddbkit.transport.aio_botocore import AioBotocoreTransport
+
         return AioBotocoreTransport(session=session, region_name=region_name, endpoint_url=endpoint_url,
                                     config=config, verify=verify)
     if transport == "fast":

@@ -58,6 +58,9 @@ _EXPORTS: dict[str, str] = {
     "CapacityMonitor": "ddbkit.ops.capacity",
     "UsagePublisher": "ddbkit.ops.capacity",
     "Model": "ddbkit.models",
+    "accelerate": "ddbkit.accelerate",
+    "is_accelerated": "ddbkit.accelerate",
+    "Acceleration": "ddbkit.accelerate",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -77,6 +80,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs (explicit re-exports)
+    from ddbkit.accelerate import Acceleration as Acceleration
+    from ddbkit.accelerate import accelerate as accelerate
+    from ddbkit.accelerate import is_accelerated as is_accelerated
     from ddbkit.core.batch import BatchGetResult as BatchGetResult
     from ddbkit.core.batch import BatchWriteResult as BatchWriteResult
     from ddbkit.ops.capacity import CapacityMonitor as CapacityMonitor

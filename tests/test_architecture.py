@@ -155,6 +155,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ddbkit.config": ("ddbkit.config", "ddbkit.errors", "ddbkit.core.reserved_words"),
     "ddbkit.core": ("ddbkit.core", "ddbkit.errors", "ddbkit.tracing"),
     "ddbkit.transport": ("ddbkit.transport", "ddbkit.core", "ddbkit.errors", "ddbkit.tracing"),
+    "ddbkit.accelerate": ("ddbkit.accelerate", "ddbkit.transport", "ddbkit.core", "ddbkit.errors", "ddbkit.tracing"),
 }
 
 

@@ -237,7 +237,7 @@ def write_plain_list(run: SuiteRun) -> Path:
         f"# Generated: the tests of moto {installed_moto_version()}'s tests/test_dynamodb that pass in moto's",
         f"# {run.mode} mode WITHOUT ddbkit.accelerate() (issue #27). test_moto_suite.py compares the accelerated run",
         f"# with this list. Regenerate (after moving the moto pin): {_REGENERATE}",
-        f"# {run.summary()}",
+        f"# {len(run.passed)} passed, {len(run.failed)} failed, {len(run.skipped)} skipped",
     ]
     path.write_text("\n".join(header + sorted(run.passed)) + "\n")
     return path
@@ -289,6 +289,8 @@ def main(argv: list[str]) -> int:
         if not argv[2:]:
             print(f"saved {save_run(run)}")
         print(json.dumps(run.plugin, indent=1, sort_keys=True))
+        if run.returncode not in (0, 1):
+            print(run.tail)
         for node, msg in sorted(run.failed.items()):
             print(f"FAILED {node}: {msg}")
         base = argv[1].split("-")[0]

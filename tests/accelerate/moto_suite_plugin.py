@@ -45,6 +45,8 @@ class _State:
         self.fast_sends: Counter[str] = Counter()
         self.botocore_sends: Counter[str] = Counter()
         self.mock_answers: Counter[str] = Counter()
+        self.engine_sent: Counter[str] = Counter()
+        self.engine_aside: Counter[str] = Counter()
         self.clients: list[weakref.ref[Any]] = []
         self.clients_made = 0
         self.clients_accelerated = 0
@@ -66,7 +68,7 @@ def _patch(owner: Any, name: str, make: Callable[[Any], Any]) -> None:
 def _operation_of(headers: Any) -> str:
     target = ""
     try:
-        target = headers.get(_TARGET) or ""
+        target = headers.get(_TARGET) or headers.get(_TARGET.lower()) or ""
     except AttributeError:
         pass
     if isinstance(target, bytes):
@@ -106,6 +108,7 @@ def _count_sends() -> None:
 
     _patch(FastTransport, "send", sync_send)
     _patch(AsyncFastTransport, "send", async_send)
+    _count_engine_calls()
     try:
         from moto.core.botocore_stubber import BotocoreStubber
     except ImportError:  # pragma: no cover
@@ -121,6 +124,36 @@ def _count_sends() -> None:
         return __call__
 
     _patch(BotocoreStubber, "__call__", stubber_call)
+
+
+def _count_engine_calls() -> None:
+    """Count what an accelerated client's engine did per data-plane call: sent it itself, or stepped aside
+    (to botocore: moto's active mock, a Stubber, instrumentation). Absent before issue #27 is merged."""
+    try:
+        from ddbkit.accelerate.engine import Engine
+        from ddbkit.accelerate.http import Connection
+    except ImportError:
+        return
+
+    def call(original: Any) -> Any:
+        def wrapper(self: Any, operation: str, params: dict[str, Any]) -> Any:
+            try:
+                handled, result = original(self, operation, params)
+            except Exception:
+                STATE.engine_sent[operation] += 1  # the engine answered with botocore's exception
+                raise
+            (STATE.engine_sent if handled else STATE.engine_aside)[operation] += 1
+            return handled, result
+        return wrapper
+
+    def exchange(original: Any) -> Any:
+        def wrapper(self: Any, path: str, body: bytes, headers: dict[str, str]) -> Any:
+            STATE.fast_sends[_operation_of(headers) or "?"] += 1
+            return original(self, path, body, headers)
+        return wrapper
+
+    _patch(Engine, "call", call)
+    _patch(Connection, "exchange", exchange)
 
 
 def _record_clients() -> None:
@@ -139,10 +172,22 @@ def _record_clients() -> None:
     _patch(Session, "create_client", create_client)
 
 
-def _check_client(client: Any) -> None:
-    import ddbkit
+def _api(name: str) -> Any:
+    """``ddbkit.accelerate``'s public ``name`` (``accelerate``, ``is_accelerated``), or None before #27.
 
-    is_accelerated = getattr(ddbkit, "is_accelerated", None)
+    Taken from the ``ddbkit.accelerate`` package, not as ``ddbkit.accelerate``: once any submodule of
+    ``ddbkit.accelerate`` is imported, the package attribute ``ddbkit.accelerate`` is that module, not the
+    function (reported in m27-findings)."""
+    try:
+        import ddbkit.accelerate as package
+    except ImportError:
+        return None
+    value = getattr(package, name, None)
+    return value if callable(value) and not isinstance(value, type(package)) else None
+
+
+def _check_client(client: Any) -> None:
+    is_accelerated = _api("is_accelerated")
     if is_accelerated is not None and is_accelerated(client):
         STATE.clients_accelerated += 1
 
@@ -185,10 +230,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         _guard_sockets()
     _count_sends()
     if _ACCELERATE:
-        import ddbkit
-
-        accelerate = getattr(ddbkit, "accelerate", None)
+        accelerate = _api("accelerate")
         if accelerate is None:
+            import ddbkit
+
             STATE.error = (f"ddbkit has no accelerate() (issue #27 not built on this branch; ddbkit from "
                            f"{os.path.dirname(ddbkit.__file__)}): the accelerated run cannot start")
             _write_report()
@@ -226,11 +271,12 @@ def _problems() -> list[str]:
         problems.append(f"{len(STATE.connections)} connection(s) attempted in decorator mode, first: "
                         f"{STATE.connections[0]}")
     if _ACCELERATE:
-        import ddbkit
-
-        if _MODE == "server" and not STATE.fast_sends:
-            problems.append("accelerate() was on but no data-plane call went through ddbkit's fast transport")
-        if getattr(ddbkit, "is_accelerated", None) is not None and not STATE.clients_accelerated:
+        if _MODE == "server" and not (STATE.fast_sends and STATE.engine_sent):
+            problems.append("accelerate() was on but no data-plane call went through ddbkit's transport")
+        if _MODE == "decorator" and STATE.engine_sent:
+            problems.append(f"in decorator mode ddbkit sent {sum(STATE.engine_sent.values())} data-plane "
+                            f"call(s) itself instead of leaving them to moto's mock_aws")
+        if _api("is_accelerated") is not None and not STATE.clients_accelerated:
             problems.append(f"accelerate() was on but none of the {STATE.clients_made} DynamoDB clients made "
                             f"reports is_accelerated()")
     return problems
@@ -243,6 +289,7 @@ def _write_report() -> None:
         "mode": _MODE, "accelerate": _ACCELERATE, "error": STATE.error,
         "fast_sends": dict(STATE.fast_sends), "botocore_data_plane_sends": dict(STATE.botocore_sends),
         "mock_aws_data_plane_answers": dict(STATE.mock_answers),
+        "accelerated_engine_sent": dict(STATE.engine_sent), "accelerated_engine_stepped_aside": dict(STATE.engine_aside),
         "dynamodb_clients_made": STATE.clients_made, "dynamodb_clients_accelerated": STATE.clients_accelerated,
         "connections_refused": STATE.connections[:50], "connections_refused_count": len(STATE.connections),
         "problems": _problems() if not STATE.error else [STATE.error],
@@ -269,7 +316,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
         f"moto_suite_plugin: mode={_MODE} accelerate={_ACCELERATE} fast_sends={sum(STATE.fast_sends.values())} "
         f"botocore_data_plane_sends={sum(STATE.botocore_sends.values())} "
-        f"mock_aws_answers={sum(STATE.mock_answers.values())} clients={STATE.clients_made} "
+        f"mock_aws_answers={sum(STATE.mock_answers.values())} engine_sent={sum(STATE.engine_sent.values())} "
+        f"engine_aside={sum(STATE.engine_aside.values())} clients={STATE.clients_made} "
         f"accelerated_clients={STATE.clients_accelerated} connections_refused={len(STATE.connections)}"
     )
     for problem in _problems():

@@ -113,3 +113,14 @@ def test_plugin_fails_an_accelerated_server_run_where_nothing_went_through_ddbki
     problems = report["problems"]
     assert isinstance(problems, list)
     assert any("no data-plane call" in p for p in problems)
+
+
+def test_an_unobtainable_sdist_fails_with_the_reason_and_the_command(tmp_path: Path) -> None:
+    """No cached sdist and pip cannot get it (here: a version that does not exist; offline: no index): one
+    clear message naming the cache and the command to run, never a bare traceback from pip."""
+    with pytest.raises(moto_suite.SuiteUnavailable) as info:
+        moto_suite.fetch_sdist("0.0.0.dev0", cache=tmp_path)
+    message = str(info.value)
+    assert "moto 0.0.0.dev0 sdist not in" in message and str(tmp_path) in message
+    assert "pip download --no-binary :all: --no-deps moto==0.0.0.dev0" in message
+    assert "\n" not in message

@@ -42,6 +42,7 @@ def _differences(run: moto_suite.SuiteRun, plain: set[str]) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.integration
+@pytest.mark.timeout(3600)  # the whole suite in a subprocess: the project's 300 s per-test default is too short
 def test_server_mode_accelerated_passes_every_test_plain_passes(suite_root: Path) -> None:
     """TEST_SERVER_MODE against a moto server: accelerated, the plain pass list still passes, and the
     data plane really went through ddbkit (the plugin fails the run otherwise)."""
@@ -54,6 +55,7 @@ def test_server_mode_accelerated_passes_every_test_plain_passes(suite_root: Path
 
 @pytest.mark.slow
 @pytest.mark.integration
+@pytest.mark.timeout(3600)  # the whole suite in a subprocess: the project's 300 s per-test default is too short
 def test_decorator_mode_accelerated_passes_every_test_plain_passes_and_sends_nothing_out(suite_root: Path) -> None:
     """moto's in-process mock_aws: accelerated clients leave every call to the mock, no connection is tried."""
     run = moto_suite.run_suite("decorator-accelerated", suite_root)

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -487,9 +487,10 @@ def _save(state: ConsoleState, name: str, text: str, fmt: Any, shown_text: str, 
     Editing reads the item again (consistent) and refuses when it differs from what was shown; the
     UpdateItem then carries a condition on every shown attribute, so a write that lands between that read
     and the update is refused too, never overwritten."""
+    parsed = it.parse_item(text, fmt)
     table = state.table(name)
     schema = table.key_schema
-    edited = it.to_wire(it.parse_item(text, fmt), schema.names, schema.types)  # every rule before sending
+    edited = it.to_wire(parsed, schema.names, schema.types)  # every rule before sending
     key_wire = it.key_of(edited, schema.names)
     key_text = json.dumps(json.loads(it.wire_json(key_wire)), sort_keys=True)
     if not shown_text:

@@ -190,7 +190,8 @@ def test_edit_an_item_then_a_concurrent_write_is_refused_not_overwritten(
     page.fill("#item-text", json.dumps(text))
     page.click("#save")
     assert page.locator("#saved").count() == 1
-    assert table.get({"customer": "c0", "orderId": "o000"})["note"] == SECRET  # type: ignore[index]
+    saved = table.get({"customer": "c0", "orderId": "o000"})
+    assert saved is not None and saved["note"] == SECRET
     shot(page, "item")
 
     # shown now; someone else changes the total before this page saves

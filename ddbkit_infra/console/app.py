@@ -35,7 +35,8 @@ from ddbkit_infra.console.chart import capacity_svg
 from ddbkit_infra.console.guard import Guard, csrf_token
 from ddbkit_infra.console.state import ConsoleSettings, ConsoleState
 
-__all__ = ["SK_OPERATORS", "create_app", "one_line"]
+__all__ = ["SK_OPERATORS", "EditConflict", "create_app", "delete_shown", "explore", "one_line", "read_current",
+           "save_edit", "table_summary"]
 
 _HERE = Path(__file__).resolve().parent
 SK_OPERATORS = {"": "(any)", "eq": "=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=",
@@ -340,16 +341,16 @@ def create_app(settings: ConsoleSettings | ConsoleState) -> Any:
         text = fields.get("item", "")
         shown_text = fields.get("shown", "")
         try:
-            result = await run_in_threadpool(_save, state, name, text, fmt, shown_text, fields.get("shown_hash", ""))
+            result = await run_in_threadpool(save_edit, state, name, text, fmt, shown_text, fields.get("shown_hash", ""))
         except Exception as err:  # noqa: BLE001 - one line, the form keeps what was typed
             error = one_line(err)
             context: dict[str, Any] = {"name": name, "text": text, "fmt": fmt, "error": error,
                                        "new": not shown_text, "shown": shown_text,
                                        "shown_hash": fields.get("shown_hash", ""), "key": fields.get("key", ""),
                                        "item": None}
-            if isinstance(err, _Conflict):
+            if isinstance(err, EditConflict):
                 context.update(conflict=err.diffs, current=err.current_text)
-            return render(request, "item.html", 409 if isinstance(err, _Conflict) else 400, **context)
+            return render(request, "item.html", 409 if isinstance(err, EditConflict) else 400, **context)
         return RedirectResponse(f"/tables/{name}/item?key={_quote(result)}&saved=1", status_code=303)
 
     async def delete_item(request: Request) -> Response:
@@ -361,13 +362,13 @@ def create_app(settings: ConsoleSettings | ConsoleState) -> Any:
         if not state.writes_allowed:
             return refused(request, "delete")
         try:
-            await run_in_threadpool(_delete, state, name, fields.get("shown", ""), fields.get("shown_hash", ""))
+            await run_in_threadpool(delete_shown, state, name, fields.get("shown", ""), fields.get("shown_hash", ""))
         except Exception as err:  # noqa: BLE001
             context: dict[str, Any] = {"name": name, "item": None, "key": fields.get("key", ""),
                                        "error": one_line(err)}
-            if isinstance(err, _Conflict):
+            if isinstance(err, EditConflict):
                 context.update(conflict=err.diffs, current=err.current_text)
-            return render(request, "item.html", 409 if isinstance(err, _Conflict) else 400, **context)
+            return render(request, "item.html", 409 if isinstance(err, EditConflict) else 400, **context)
         return RedirectResponse(f"/tables/{name}?deleted=1", status_code=303)
 
     # -- live ----------------------------------------------------------------------------------
@@ -442,7 +443,7 @@ def _quote(text: str) -> str:
     return quote(text, safe="")
 
 
-class _Conflict(DdbkitError):
+class EditConflict(DdbkitError):
     """The item changed since it was shown: nothing was written."""
 
     def __init__(self, diffs: list[it.AttributeDiff], current: Mapping[str, Any] | None) -> None:
@@ -474,14 +475,14 @@ def _shown(shown_text: str, shown_hash: str) -> dict[str, Any]:
     return shown
 
 
-def _current(state: ConsoleState, name: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
+def read_current(state: ConsoleState, name: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
     table = state.table(name)
     current = table.get(unmarshal_item(dict(key)), consistent=True)
     state.record_usage(name)
     return marshal_item(current) if current is not None else None
 
 
-def _save(state: ConsoleState, name: str, text: str, fmt: Any, shown_text: str, shown_hash: str) -> str:
+def save_edit(state: ConsoleState, name: str, text: str, fmt: Any, shown_text: str, shown_hash: str) -> str:
     """Create (no ``shown``) or edit an item; returns the saved item's key as DynamoDB JSON text.
 
     Editing reads the item again (consistent) and refuses when it differs from what was shown; the
@@ -506,10 +507,10 @@ def _save(state: ConsoleState, name: str, text: str, fmt: Any, shown_text: str, 
         return key_text
     shown = _shown(shown_text, shown_hash)
     plan = it.edit_plan(shown, edited, schema.names)
-    current = _current(state, name, it.key_of(shown, schema.names))
+    current = read_current(state, name, it.key_of(shown, schema.names))
     differences = it.diff(shown, current)
     if differences or current is None:
-        raise _Conflict(differences, current)
+        raise EditConflict(differences, current)
     if plan.expression is None:
         return key_text
     cond, cnames, cvalues = it.shown_condition(shown)
@@ -517,28 +518,28 @@ def _save(state: ConsoleState, name: str, text: str, fmt: Any, shown_text: str, 
         table.update(unmarshal_item(key_wire), plan.expression, condition=cond, names={**plan.names, **cnames},
                      values={**plan.values, **cvalues}, return_on_failure=True)
     except ConditionalCheckFailed as err:
-        now = marshal_item(err.item) if getattr(err, "item", None) else _current(state, name, key_wire)
-        raise _Conflict(it.diff(shown, now), now) from None
+        now = marshal_item(err.item) if err.item is not None else read_current(state, name, key_wire)
+        raise EditConflict(it.diff(shown, now), now) from None
     finally:
         state.record_usage(name)
     return key_text
 
 
-def _delete(state: ConsoleState, name: str, shown_text: str, shown_hash: str) -> None:
+def delete_shown(state: ConsoleState, name: str, shown_text: str, shown_hash: str) -> None:
     """Delete the item shown, only while it is still exactly as shown."""
     table = state.table(name)
     schema = table.key_schema
     shown = _shown(shown_text, shown_hash)
     key_wire = it.key_of(shown, schema.names)
     cond, names, values = it.shown_condition(shown)
-    current = _current(state, name, key_wire)
+    current = read_current(state, name, key_wire)
     if current is None or it.diff(shown, current):
-        raise _Conflict(it.diff(shown, current), current)
+        raise EditConflict(it.diff(shown, current), current)
     try:
         table.delete(unmarshal_item(key_wire), condition=cond, names=names, values=values, return_on_failure=True)
     except ConditionalCheckFailed as err:
-        now = marshal_item(err.item) if getattr(err, "item", None) else None
-        raise _Conflict(it.diff(shown, now), now) from None
+        now = marshal_item(err.item) if err.item is not None else None
+        raise EditConflict(it.diff(shown, now), now) from None
     finally:
         state.record_usage(name)
 

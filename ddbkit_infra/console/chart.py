@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from ddbkit.ops.capacity import CapacityReport
+from ddbkit.ops.capacity import DIMENSIONS, CapacityReport
 
 __all__ = ["capacity_svg"]
 
@@ -29,7 +29,7 @@ def capacity_svg(report: CapacityReport) -> str:
            f'height="{height}" viewBox="0 0 {_W} {height}" font-family="sans-serif" font-size="11">',
            f'<title>{escape(report.table)}: consumed capacity per {report.period}-second period</title>']
     n = max(1, len(report.table_usage.periods))
-    for p, dim in enumerate(("read", "write")):
+    for p, dim in enumerate(DIMENSIONS):
         top = _TOP + p * (_PANEL + 40)
         series: list[tuple[str, list[float], bool]] = []
         for res in report.resources:

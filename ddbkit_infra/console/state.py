@@ -168,8 +168,9 @@ class ConsoleState:
                 from botocore.config import Config
 
                 config = Config(retries={"total_max_attempts": 2, "mode": "standard"}) if not self.on_aws else None
-                self._clients[service] = boto3.client(service, region_name=self.region,
-                                                      endpoint_url=self.settings.endpoint_url, config=config)
+                factory: Any = boto3  # boto3-stubs types client() per service literal; the name is a variable
+                self._clients[service] = factory.client(service, region_name=self.region,
+                                                        endpoint_url=self.settings.endpoint_url, config=config)
             return self._clients[service]
 
     def aws_clients(self) -> Any:

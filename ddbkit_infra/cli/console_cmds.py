@@ -18,10 +18,13 @@ def register(group: click.Group) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Any other than loopback needs the token printed at start.")
 @click.option("--port", default=8008, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--model", "models", multiple=True, metavar="NAME=module:Class",
+              help="Validate the items of table or component NAME as this ddbkit.models.Model before saving "
+                   "(repeatable).")
 @click.option("--allow-writes", is_flag=True,
               help="Allow creating, editing and deleting items against AWS (a local endpoint always allows it).")
 def console(files: tuple[str, ...], endpoint_url: str | None, region: str | None, host: str, port: int,
-            allow_writes: bool) -> None:
+            models: tuple[str, ...], allow_writes: bool) -> None:
     """Serve a web console for the tables of FILE(s) and those on the endpoint.
 
     Pages: tables, explore (query any index, scan, PartiQL), items (view, create, edit, delete), the
@@ -29,19 +32,24 @@ def console(files: tuple[str, ...], endpoint_url: str | None, region: str | None
     127.0.0.1 unless --host; read-only against AWS unless --allow-writes. Ctrl-C stops it.
     """
     from ddbkit.config import ConfigError
+    from ddbkit.errors import ConfigurationError
 
     from ddbkit_infra.console import ConsoleSettings, missing_extra
 
     missing = missing_extra()
     if missing:
         fail(f"console: needs the '{missing}' package of the console extra: pip install 'ddbkit[console]'")
+    bad = [m for m in models if "=" not in m]
+    if bad:
+        fail(f"--model {bad[0]!r}: give it as NAME=module:Class", 2)
     try:
         settings = ConsoleSettings.for_host(host, files=list(files), endpoint_url=endpoint_url, region=region,
-                                            port=port, allow_writes=allow_writes)
+                                            port=port, allow_writes=allow_writes,
+                                            models=dict(m.split("=", 1) for m in models))
         from ddbkit_infra.console import ConsoleState, create_app
 
         state = ConsoleState(settings)
-    except ConfigError as err:
+    except (ConfigError, ConfigurationError) as err:
         fail(str(err))
     import uvicorn
 

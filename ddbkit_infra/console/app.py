@@ -492,6 +492,11 @@ def save_edit(state: ConsoleState, name: str, text: str, fmt: Any, shown_text: s
     table = state.table(name)
     schema = table.key_schema
     edited = it.to_wire(parsed, schema.names, schema.types)  # every rule before sending
+    model = state.models.get(name)
+    if model is not None:  # the typed model: field paths and pydantic error types, never a value
+        from ddbkit.models.base import decode_item
+
+        decode_item(model, unmarshal_item(edited), name, None)
     key_wire = it.key_of(edited, schema.names)
     key_text = json.dumps(json.loads(it.wire_json(key_wire)), sort_keys=True)
     if not shown_text:

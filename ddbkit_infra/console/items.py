@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from ddbkit.core.codec import item_size, marshal_item, marshal_put, unmarshal_item
+from ddbkit.core.codec import canonical_number, item_size, marshal_item, marshal_put, unmarshal_item
 from ddbkit.errors import ClientValidationError
 
 __all__ = ["AttributeDiff", "EditPlan", "ItemInputError", "diff", "edit_plan", "fingerprint", "key_of",
@@ -92,19 +92,35 @@ def key_of(wire: Mapping[str, Any], key_names: Sequence[str]) -> dict[str, Any]:
 
 
 def _normal(av: Any) -> Any:
-    """A wire value with set members sorted (DynamoDB returns sets in any order) and numbers canonical."""
+    """A wire value for comparison: set members sorted (DynamoDB returns sets in any order) and numbers in
+    one spelling (``1``, ``1.0`` and ``1E0`` are one number)."""
     if isinstance(av, dict) and len(av) == 1:
         tag, v = next(iter(av.items()))
         if tag in ("SS", "BS"):
             return {tag: sorted(v)}
         if tag == "NS":
-            return {tag: sorted(str(Decimal(x).normalize()) for x in v)}
+            return {tag: sorted(canonical_number(x) for x in v)}
         if tag == "N":
-            return {tag: str(Decimal(v).normalize())}
+            return {tag: canonical_number(v)}
         if tag == "M":
             return {tag: {k: _normal(x) for k, x in v.items()}}
         if tag == "L":
             return {tag: [_normal(x) for x in v]}
+    return av
+
+
+def _shown_value(av: Any) -> Any:
+    """A wire value for the page: as DynamoDB sent it, with set members sorted so the view is stable."""
+    if isinstance(av, dict) and len(av) == 1:
+        tag, v = next(iter(av.items()))
+        if tag in ("SS", "BS"):
+            return {tag: sorted(v)}
+        if tag == "NS":
+            return {tag: sorted(v, key=Decimal)}
+        if tag == "M":
+            return {tag: {k: _shown_value(x) for k, x in v.items()}}
+        if tag == "L":
+            return {tag: [_shown_value(x) for x in v]}
     return av
 
 
@@ -116,7 +132,7 @@ def _b64(value: Any) -> str:
 
 def wire_json(wire: Mapping[str, Any], indent: int | None = None) -> str:
     """DynamoDB JSON text of a wire item (bytes as base64, as the AWS console shows them)."""
-    return json.dumps({k: _normal(v) for k, v in wire.items()}, indent=indent, sort_keys=True, default=_b64)
+    return json.dumps({k: _shown_value(v) for k, v in wire.items()}, indent=indent, sort_keys=True, default=_b64)
 
 
 def _plain_default(value: Any) -> Any:
@@ -153,7 +169,8 @@ def needs_dynamodb_json(item: Mapping[str, Any]) -> bool:
 
 def fingerprint(wire: Mapping[str, Any]) -> str:
     """A SHA-256 of the item's canonical DynamoDB JSON: equal exactly when the items are equal."""
-    return hashlib.sha256(wire_json(wire).encode("utf-8")).hexdigest()
+    canonical = json.dumps({k: _normal(v) for k, v in wire.items()}, sort_keys=True, default=_b64)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from ddbkit.core.usage import Usage, UsageSnapshot
 from ddbkit.ops.capacity import CapacityReport, build_report, usage_delta
 
 __all__ = ["ComponentRef", "ConsoleSettings", "ConsoleState", "UsageRecord", "is_loopback_endpoint",
-           "is_loopback_host"]
+           "is_loopback_host", "load_model"]
 
 #: Seconds per period and periods per window of the capacity page when the figures are the console's own.
 LOCAL_PERIOD = 60
@@ -59,6 +59,8 @@ class ConsoleSettings:
     port: int = 8008
     allow_writes: bool = False
     token: str | None = None
+    #: table or component name -> ``module:Class`` of a :class:`ddbkit.models.Model` its items must validate as
+    models: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def for_host(cls, host: str, **kwargs: Any) -> ConsoleSettings:
@@ -67,6 +69,24 @@ class ConsoleSettings:
         if token is None and not is_loopback_host(host):
             token = secrets.token_urlsafe(24)
         return cls(host=host, token=token, **kwargs)
+
+
+def load_model(spec: str) -> type[Any]:
+    """The model class named ``module:Class`` (a :class:`ConfigurationError` naming the spec otherwise)."""
+    import importlib
+
+    from ddbkit.errors import ConfigurationError
+
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ConfigurationError(f"model {spec!r}: give it as module:Class")
+    try:
+        model = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise ConfigurationError(f"model {spec!r}: cannot import it ({type(err).__name__}: {err})") from None
+    if not isinstance(model, type) or not hasattr(model, "__pydantic_validator__"):
+        raise ConfigurationError(f"model {spec!r}: not a ddbkit.models.Model (or pydantic model) class")
+    return model
 
 
 @dataclass(frozen=True)
@@ -123,6 +143,10 @@ class ConsoleState:
         self.files: list[ComponentFile] = []
         for path in settings.files:
             self._add_file(path)
+        self.models: dict[str, type[Any]] = {}
+        for target, spec in settings.models.items():
+            table_name = next((n for n, ref in self.components.items() if ref.component == target), target)
+            self.models[table_name] = load_model(spec)
         try:  # encrypted cursors when the crypto extra is there (the page URL then never shows a key)
             import cryptography  # noqa: F401
 

@@ -83,3 +83,30 @@ def test_create_over_an_existing_key_is_refused_and_a_tampered_copy_is_rejected(
     with pytest.raises(it.ItemInputError, match="damaged"):
         console_app.save_edit(state, "EditRace", '{"pk": "a", "total": 1}', "plain", shown, "0" * 64)
     assert table.get(KEY) == {"pk": "a", "total": 10, "note": "first"}
+
+
+def test_the_typed_model_refuses_an_invalid_item_before_sending(server_backend: Any,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    server_backend.client().create_table(
+        TableName="EditRace", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    state = ConsoleState(ConsoleSettings(endpoint_url=server_backend.endpoint_url, region=server_backend.region,
+                                         models={"EditRace": "console_models:EditRaceItem"}))
+    table = Table("EditRace", endpoint_url=server_backend.endpoint_url, region_name=server_backend.region)
+    with pytest.raises(Exception) as err:
+        console_app.save_edit(state, "EditRace", '{"pk": "b", "total": "lots-of-9876"}', "plain", "", "")
+    message = console_app.one_line(err.value)
+    assert "EditRaceItem" in message and "total: int_parsing" in message and "lots-of-9876" not in message
+    assert table.get({"pk": "b"}) is None  # nothing was sent
+    console_app.save_edit(state, "EditRace", '{"pk": "b", "total": 3}', "plain", "", "")
+    assert table.get({"pk": "b"}) == {"pk": "b", "total": 3}
+
+
+def test_a_model_that_cannot_be_imported_is_a_one_line_error() -> None:
+    from ddbkit.errors import ConfigurationError
+
+    for spec, why in (("nomodule:X", "cannot import"), ("console_models", "module:Class"),
+                      ("json:dumps", "not a ddbkit.models.Model")):
+        with pytest.raises(ConfigurationError, match=why):
+            ConsoleState(ConsoleSettings(models={"T": spec}))

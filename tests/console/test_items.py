@@ -63,6 +63,7 @@ def test_fingerprint_ignores_set_order_and_number_spelling_but_nothing_else() ->
     b = {"n": {"N": "1"}, "s": {"SS": ["y", "x"]}, "pk": {"S": "a"}}
     assert it.fingerprint(a) == it.fingerprint(b)
     assert it.fingerprint(a) != it.fingerprint({**a, "n": {"N": "2"}})
+    assert it.wire_json({"n": {"N": "10"}, "s": {"NS": ["10", "9"]}}) == '{"n": {"N": "10"}, "s": {"NS": ["9", "10"]}}'
 
 
 def test_diff_names_added_removed_and_changed_attributes() -> None:

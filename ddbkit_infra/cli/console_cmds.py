@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ddbkit_infra.cli.common import REGION_HELP, fail
+from ddbkit_infra.cli.common import PROFILE_HELP, REGION_HELP, fail, resolve_region, session
 
 
 def register(group: click.Group) -> None:
@@ -15,6 +15,7 @@ def register(group: click.Group) -> None:
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, exists=True))
 @click.option("--endpoint-url", help="DynamoDB endpoint (DynamoDB Local, `ddbkit local`); default: AWS.")
 @click.option("--region", help=REGION_HELP)
+@click.option("--profile", help=PROFILE_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Any other than loopback needs the token printed at start.")
 @click.option("--port", default=8008, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
@@ -23,7 +24,8 @@ def register(group: click.Group) -> None:
                    "(repeatable).")
 @click.option("--allow-writes", is_flag=True,
               help="Allow creating, editing and deleting items against AWS (a local endpoint always allows it).")
-def console(files: tuple[str, ...], endpoint_url: str | None, region: str | None, host: str, port: int,
+def console(files: tuple[str, ...], endpoint_url: str | None, region: str | None, profile: str | None, host: str,
+            port: int,
             models: tuple[str, ...], allow_writes: bool) -> None:
     """Serve a web console for the tables of FILE(s) and those on the endpoint.
 
@@ -39,12 +41,15 @@ def console(files: tuple[str, ...], endpoint_url: str | None, region: str | None
     missing = missing_extra()
     if missing:
         fail(f"console: needs the '{missing}' package of the console extra: pip install 'ddbkit[console]'")
+    region = resolve_region(region, profile)  # the one region rule: no region, no console (exit 2)
+    if profile:
+        session(region, profile)  # an unknown profile: one line naming it (exit 2)
     bad = [m for m in models if "=" not in m]
     if bad:
         fail(f"--model {bad[0]!r}: give it as NAME=module:Class", 2)
     try:
         settings = ConsoleSettings.for_host(host, files=list(files), endpoint_url=endpoint_url, region=region,
-                                            port=port, allow_writes=allow_writes,
+                                            profile=profile, port=port, allow_writes=allow_writes,
                                             models=dict(m.split("=", 1) for m in models))
         from ddbkit_infra.console import ConsoleState, create_app
 

@@ -55,6 +55,7 @@ class ConsoleSettings:
     files: Sequence[str] = ()
     endpoint_url: str | None = None
     region: str | None = None
+    profile: str | None = None
     host: str = "127.0.0.1"
     port: int = 8008
     allow_writes: bool = False
@@ -180,20 +181,39 @@ class ConsoleState:
     # -- AWS side ----------------------------------------------------------------------------------
     @property
     def region(self) -> str:
+        """The region rule of every command (``--region``, ``AWS_REGION``, ...); none is an error naming it."""
         from ddbkit.core.region import resolve_region
+        from ddbkit.errors import NoRegionError
 
-        return resolve_region(self.settings.region) or "us-east-1"
+        found = resolve_region(self.settings.region, self.session)
+        if not found:
+            raise NoRegionError("no AWS region: pass --region REGION or set AWS_REGION")
+        return found
+
+    @property
+    def session(self) -> Any:
+        """The boto3 session of ``--profile`` (None: boto3's default chain)."""
+        if self.settings.profile is None:
+            return None
+        with self._lock:
+            if "session" not in self._clients:
+                import boto3
+
+                self._clients["session"] = boto3.Session(profile_name=self.settings.profile,
+                                                         region_name=self.settings.region)
+            return self._clients["session"]
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` at the console's endpoint (few retries against a local one)."""
+        region, session = self.region, self.session
         with self._lock:
             if service not in self._clients:
                 import boto3
                 from botocore.config import Config
 
                 config = Config(retries={"total_max_attempts": 2, "mode": "standard"}) if not self.on_aws else None
-                factory: Any = boto3  # boto3-stubs types client() per service literal; the name is a variable
-                self._clients[service] = factory.client(service, region_name=self.region,
+                factory: Any = session or boto3  # boto3-stubs types client() per service literal
+                self._clients[service] = factory.client(service, region_name=region,
                                                         endpoint_url=self.settings.endpoint_url, config=config)
             return self._clients[service]
 
@@ -204,7 +224,7 @@ class ConsoleState:
         from ddbkit_infra.plan import AwsClients
 
         config = Config(retries={"total_max_attempts": 2, "mode": "standard"}) if not self.on_aws else None
-        return AwsClients(self.region, endpoint_url=self.settings.endpoint_url, config=config)
+        return AwsClients(self.region, endpoint_url=self.settings.endpoint_url, session=self.session, config=config)
 
     def table(self, name: str) -> Any:
         """The :class:`ddbkit.Table` for ``name`` (key schema from DescribeTable, per-index consumed units)."""
@@ -214,7 +234,7 @@ class ConsoleState:
             return table
         from ddbkit import Table
 
-        table = Table(name, endpoint_url=self.settings.endpoint_url, region_name=self.region,
+        table = Table(name, endpoint_url=self.settings.endpoint_url, region_name=self.region, session=self.session,
                       cursor_secret=self.cursor_secret, return_consumed_capacity="INDEXES", usage=Usage())
         table.key_schema  # noqa: B018 - DescribeTable now: an unknown table fails here, not mid-page
         with self._lock:

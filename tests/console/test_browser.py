@@ -222,6 +222,23 @@ def test_edit_an_item_then_a_concurrent_write_is_refused_not_overwritten(
     assert "999" not in logged
 
 
+def test_create_then_delete_an_item(page: Any, console: RunningConsole, orders: tuple[Table, Path]) -> None:
+    page.goto(f"{console.url}/tables/{TABLE}")
+    page.click("nav.tabs >> text=New item")
+    page.fill("#item-text", json.dumps({"customer": "c7", "orderId": "o700", "status": "open", "total": 1}))
+    page.click("#save")
+    assert page.locator("#saved").count() == 1 and '"orderId": "o700"' in page.inner_text("#plain")
+    page.click("nav.tabs >> text=New item")  # the same key again: refused, one line
+    page.fill("#item-text", json.dumps({"customer": "c7", "orderId": "o700"}))
+    page.click("#save")
+    assert "exists already" in page.inner_text("#error")
+    _open_item(page, console, "c7", "o700")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-button")
+    assert "Item deleted" in page.inner_text("main")
+    assert orders[0].get({"customer": "c7", "orderId": "o700"}) is None
+
+
 def test_a_stream_insert_appears_live(page: Any, console: RunningConsole, orders: tuple[Table, Path]) -> None:
     page.goto(f"{console.url}/tables/{TABLE}/live")
     page.wait_for_function("document.getElementById('live-status').textContent === 'listening'")

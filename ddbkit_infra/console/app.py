@@ -131,6 +131,19 @@ def _stack(text: str) -> list[str]:
     return data
 
 
+def _placeholders(text: str, field: str, rule_text: str) -> dict[str, Any] | None:
+    """The filter's ``#name``/``:value`` placeholders typed as a JSON object (None when the field is empty)."""
+    if not text.strip():
+        return None
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_int=int)
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise it.ItemInputError(rule_text, field, f"filter.{field}")
+    return data
+
+
 def explore(state: ConsoleState, name: str, q: Mapping[str, str]) -> dict[str, Any]:
     """Run the query or scan the explore form describes; the page's items, sizes, capacity and cursors.
 
@@ -148,18 +161,9 @@ def explore(state: ConsoleState, name: str, q: Mapping[str, str]) -> dict[str, A
     attributes = [a.strip() for a in (q.get("projection") or "").split(",") if a.strip()] or None
     if attributes:
         attributes = list(dict.fromkeys([*schema.names, *attributes]))  # keys always: each row links to its item
-    values: dict[str, Any] | None = None
-    if q.get("values"):
-        raw = it.parse_item(q["values"], "plain") if q["values"].strip().startswith("{") else None
-        if raw is None:
-            raise it.ItemInputError("filter values are a JSON object like {\":v\": 1}", "values", "filter.values")
-        values = raw
-    names: dict[str, str] | None = None
-    if q.get("names"):
-        data = json.loads(q["names"]) if q["names"].strip().startswith("{") else None
-        if not isinstance(data, dict):
-            raise it.ItemInputError("filter names are a JSON object like {\"#n\": \"name\"}", "names", "filter.names")
-        names = {str(k): str(v) for k, v in data.items()}
+    values = _placeholders(q.get("values", ""), "values", "filter values are a JSON object like {\":v\": 1}")
+    raw_names = _placeholders(q.get("names", ""), "names", "filter names are a JSON object like {\"#n\": \"name\"}")
+    names = {str(k): str(v) for k, v in raw_names.items()} if raw_names is not None else None
     stack = _stack(q.get("stack", ""))
     cursor = q.get("cursor") or None
     filt = q.get("filter") or None
@@ -636,10 +640,3 @@ def _audit(state: ConsoleState, name: str) -> Any:
         return audit_table(state.aws_clients(), name)
     eff = resolve(ref.config)
     return audit_table(state.aws_clients(), name, eff.framework, eff.config)
-
-
-def number(value: Any) -> str:
-    """A figure for the page (units, bytes)."""
-    if isinstance(value, float | Decimal):
-        return f"{value:.4g}"
-    return str(value)

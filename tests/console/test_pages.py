@@ -56,6 +56,7 @@ def test_a_file_table_not_created_yet_is_listed_with_its_component(web: tuple[Te
     ({"mode": "query", "pk": ""}, "n: a value is required [key.missing]"),
     ({"mode": "query", "pk": "1", "limit": "0"}, "limit: a whole number from 1 to 1000"),
     ({"mode": "scan", "filter": "v = :v", "values": "[1]"}, "values: filter values are a JSON object"),
+    ({"mode": "scan", "filter": "#v = :v", "names": "{bad"}, "names: filter names are a JSON object"),
     ({"mode": "query", "pk": "1", "cursor": "forged", "stack": "[]"}, "cursor"),
     ({"mode": "query", "pk": "1", "index": "nope"}, "no index named 'nope'"),
 ])
@@ -89,3 +90,11 @@ def test_capacity_reads_cloudwatch_against_aws(web: tuple[TestClient, ConsoleSta
     page = web[0].get("/tables/Numbers/capacity").text
     assert "CloudWatch (AWS/DynamoDB), 5-minute periods" in page and 'id="capacity-chart"' in page
     assert "no traffic in this window" in page
+
+
+def test_filter_and_projection_reach_the_query(web: tuple[TestClient, ConsoleState]) -> None:
+    base = {"mode": "query", "pk": "1", "filter": "#v = :v", "names": '{"#v": "v"}', "projection": "v"}
+    hit = unescape(web[0].get("/tables/Numbers", params={**base, "values": '{":v": "x"}'}).text)
+    assert 'id="count">1<' in hit and "<th>v</th>" in hit and "<th>n</th>" in hit  # keys always come along
+    miss = unescape(web[0].get("/tables/Numbers", params={**base, "values": '{":v": "y"}'}).text)
+    assert 'id="count">0<' in miss and "(1 read before the filter)" in miss

@@ -131,7 +131,10 @@ def test_tables_page_shows_the_component_and_the_live_table(page: Any, console: 
 def test_query_an_index_and_page_forward_and_back(page: Any, console: RunningConsole) -> None:
     page.goto(console.url + "/")
     page.click(f'tr[data-table="{TABLE}"] a')
-    page.select_option("#index", "byStatus")
+    assert page.get_attribute("#pk", "placeholder") == "customer (S)"
+    page.select_option("#index", "byStatus")  # the key fields name the index's keys
+    assert page.get_attribute("#pk", "placeholder") == "status (S)"
+    assert page.get_attribute("#sk", "placeholder") == "total (N)"
     page.fill("#pk", "open")
     page.select_option("#sk_op", "gte")
     page.fill("#sk", "12")

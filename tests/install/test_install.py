@@ -206,7 +206,7 @@ NEWEST_KNOWN_BOTO3 = "1.44.8"
 EXTRAS = {
     "config": "yaml", "cli": "click", "async": "aiohttp", "dax": "amazondax", "xray": "aws_xray_sdk",
     "otel": "opentelemetry.trace", "local": "moto", "crypto": "cryptography", "models": "pydantic",
-    "bulk": "distributed", "all": "moto",
+    "bulk": "distributed", "console": "starlette", "all": "moto",
 }
 #: Resolution is quick when nothing backtracks (uv: 0.3-3 s per extra here); a minute means it went wrong.
 RESOLVE_LIMIT_S = 60.0

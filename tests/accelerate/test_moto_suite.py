@@ -42,6 +42,7 @@ def _differences(run: moto_suite.SuiteRun, plain: set[str]) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.integration
+@pytest.mark.moto_server_suite
 @pytest.mark.timeout(3600)  # the whole suite in a subprocess: the project's 300 s per-test default is too short
 def test_server_mode_accelerated_passes_every_test_plain_passes(suite_root: Path) -> None:
     """TEST_SERVER_MODE against a moto server: accelerated, the plain pass list still passes, and the

@@ -30,7 +30,7 @@ import threading
 import time
 import types
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -283,7 +283,7 @@ class Engine:
     def _endpoint(self, model: Any, params: dict[str, Any], context: dict[str, Any],
                   credentials: Any) -> tuple[str, str, dict[str, str], DynamoDBSigner, str]:
         table = params.get("TableName")
-        arn = table if isinstance(table, str) and table.startswith("arn:") else None
+        arn: str | tuple[Any, ...] | None = table if isinstance(table, str) and table.startswith("arn:") else None
         items = params.get("RequestItems")
         if isinstance(items, dict) and any(isinstance(k, str) and k.startswith("arn:") for k in items):
             arn = tuple(items)
@@ -488,8 +488,9 @@ def lambda_trace_id() -> str | None:
 def _aws_response(url: str, status: int, headers: dict[str, str], data: bytes) -> Any:
     from botocore.awsrequest import AWSResponse
 
-    response = AWSResponse(url, status, headers, None)
-    response._content = data
+    # a plain header dict, as botocore's own endpoint reads it (the stubs want HTTPHeaders; the code takes any mapping)
+    response: Any = cast(Any, AWSResponse)(url, status, headers, None)
+    response._content = data  # the body is already read: AWSResponse.content returns it as is
     return response
 
 

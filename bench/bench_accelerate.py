@@ -1,7 +1,7 @@
 """``ddbkit.accelerate()``: client CPU per call of unchanged boto3 code, accelerated vs plain, in the same run.
 
 Run: ``.venv/bin/python -m bench.bench_accelerate``. bench/stub_server.py answers in its own process (no
-latency; its CPU is not counted). For each of the two bench/items.py items (``session``, ``mixed8``), through
+latency; its CPU is not counted). For each of the two bench/items.py items (``small``, ``nested``), through
 boto3's client (wire-format items) and the resource ``Table`` (plain Python items), this process's CPU time per
 call of GetItem, PutItem, one Query page (``PAGE_SIZE`` items) and a 25-item BatchWriteItem, for a plain boto3
 client and for one built after ``ddbkit.accelerate()`` (same process, same stub, alternating). Target (issue
@@ -115,7 +115,7 @@ def main() -> dict[str, Any]:
                 results["stub_cpu_s"] = stub.stats().get("cpu_s")
         finally:
             stub.stop()
-    stub = StubProcess(item="session").start()
+    stub = StubProcess(item=next(iter(ITEMS))).start()
     try:
         for label, acc in (("boto3", False), ("accelerated", True)):
             cpu, wall = cold(acc, stub.endpoint_url)

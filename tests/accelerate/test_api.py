@@ -31,7 +31,9 @@ def test_process_wide_reaches_every_session_and_undo_reaches_existing_clients() 
     handle.close()  # idempotent
 
 
-def test_boto3_default_session_created_before_accelerate_is_reached() -> None:
+def test_boto3_default_session_created_before_accelerate_is_reached(monkeypatch: pytest.MonkeyPatch) -> None:
+    # restored after the test: a default session with its own region would outrank AWS_REGION in later tests
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     boto3.setup_default_session(region_name="us-east-1")
     with ddbkit.accelerate():
         assert ddbkit.is_accelerated(boto3.client("dynamodb"))

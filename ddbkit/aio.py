@@ -27,12 +27,26 @@ from ddbkit.core.keys import KeySchema
 from ddbkit.core.operations import Page, TableCore
 from ddbkit.core.retry import RetryPolicy
 from ddbkit.tracing.api import traced
-from ddbkit.transport import AioBotocoreTransport, AsyncTransport, make_async_transport
+from ddbkit.transport import make_async_transport
 from ddbkit.core.usage import Usage, UsageSnapshot
 
 if TYPE_CHECKING:
     from ddbkit.core import transactions as tx
     from ddbkit.models import AsyncTypedTable, Model
+    from ddbkit.transport.aio_botocore import AioBotocoreTransport as AioBotocoreTransport
+    from ddbkit.transport.aio_botocore import AsyncTransport as AsyncTransport
+
+
+def __getattr__(name: str) -> Any:
+    # re-exported on first use (PEP 562): the aioboto3 transport module imports botocore's client machinery,
+    # which an AsyncTable on the fast transport never needs (cold start, issue #26)
+    if name in ("AioBotocoreTransport", "AsyncTransport"):
+        from ddbkit.transport import aio_botocore
+
+        value = getattr(aio_botocore, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ddbkit.aio' has no attribute {name!r}")
 
 __all__ = ["AsyncTable", "AsyncBatchWriter", "AsyncDriver", "AsyncTransport", "AioBotocoreTransport", "make_async_transport"]
 

@@ -24,17 +24,22 @@ only do I/O.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 from ddbkit.core.engine import Transport
 from ddbkit.errors import ConnectionFailed, DynamoDBError, connection_failed, not_a_dynamodb_reply, redact
 from ddbkit.transport.scrub import scrubbed_cause
 from ddbkit.transport.wire import (
     DATA_PLANE,
+    EnvSettings,
     abandon,
+    default_ca_bundle,
+    environment_settings,
     Options,
     Settings,
     WireProtocol,
@@ -117,16 +122,20 @@ class FastTransport:
                 from urllib3.exceptions import HTTPError
 
                 opts = self._options
-                self.delegate_reason = instrumented(self._session)
+                # the environment alone when it provably answers as botocore would (no botocore import)
+                light = environment_settings(self._session, self._region_name, self._endpoint_url, opts,
+                                             self._config)
+                self.delegate_reason = None if light is not None else instrumented(self._session)
                 self._delegate = self.delegate_reason is not None
-                settings = resolve_settings(self._session, self._region_name, self._endpoint_url,
-                                            self._control_client)
-                wire = WireProtocol(settings.endpoint_url, settings.region, opts.appid(self._session))
+                settings = light or resolve_settings(self._session, self._region_name, self._endpoint_url,
+                                                     self._control_client)
+                wire = WireProtocol(settings.endpoint_url, settings.region,
+                                    light.appid if light is not None else opts.appid(self._session))
                 self._timeout = urllib3.Timeout(connect=opts.connect_timeout, read=opts.read_timeout)
                 kwargs: dict[str, Any] = {"maxsize": opts.max_pool, "block": False, "timeout": self._timeout,
                                           "retries": False}
                 if wire.scheme == "https":
-                    ca = resolve_ca_bundle(self._session, opts.verify)
+                    ca = _ca_bundle(light, self._session, opts.verify)
                     kwargs.update(cert_reqs="CERT_NONE" if ca is False else "CERT_REQUIRED",
                                   ca_certs=None if ca is False else ca)
                 proxy = proxy_for(wire.scheme, wire.host, opts.proxies)
@@ -227,6 +236,13 @@ class FastTransport:
         return f"FastTransport({where})"
 
 
+def _ca_bundle(light: EnvSettings | None, session: Any, verify: bool | str | None) -> str | bool:
+    """What TLS is verified with: as botocore resolves it, or from the environment on the light path."""
+    if light is None:
+        return resolve_ca_bundle(session, verify)
+    return light.ca_bundle if light.ca_bundle is not None else default_ca_bundle()
+
+
 def _proxy_manager(proxy: str, proxies_config: dict[str, Any], pool_kwargs: dict[str, Any],
                    scheme: str = "https") -> Any:
     """A urllib3 ProxyManager for ``proxy``, with ``Proxy-Authorization`` from its ``user:password@``
@@ -294,6 +310,8 @@ class ThreadedTransport:
         self.transport = transport
 
     async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        import asyncio  # loaded by the running loop already; not at module import (sync cold start)
+
         return await asyncio.to_thread(self.transport.send, operation, request)
 
     async def close(self) -> None:
@@ -353,6 +371,8 @@ class AsyncFastTransport:
         return self._control
 
     async def _ruleset_endpoint(self) -> tuple[str, str]:
+        import asyncio  # loaded by the running loop already; not at module import (sync cold start)
+
         control = self.control
         if isinstance(control, ThreadedTransport):
             client = await asyncio.to_thread(lambda: getattr(control.transport, "client"))  # noqa: B009
@@ -365,6 +385,8 @@ class AsyncFastTransport:
         return ruleset_result(client, url[0], context)
 
     async def _setup(self) -> WireProtocol:
+        import asyncio  # loaded by the running loop already; not at module import (sync cold start)
+
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -377,19 +399,27 @@ class AsyncFastTransport:
                     raise ImportError("the fast async transport needs aiohttp: pip install 'ddbkit[async]'") from None
 
                 opts = self._options
-                self.delegate_reason = await asyncio.to_thread(instrumented, self._session)
+                light = environment_settings(self._session, self._region_name, self._endpoint_url, opts,
+                                             self._config)
+                if light is not None:  # the environment alone answers as botocore would (no botocore import)
+                    self.delegate_reason = None
+                    url, region, creds, appid = light.endpoint_url, light.region, light.credentials, light.appid
+                else:
+                    self.delegate_reason = await asyncio.to_thread(instrumented, self._session)
+                    region, found = resolve_region_and_endpoint(self._session, self._region_name,
+                                                                self._endpoint_url)
+                    # botocore's endpoint ruleset, through the control client, when no endpoint_url is given
+                    url, region = (found, region) if found is not None else await self._ruleset_endpoint()
+                    # credentials: the first resolution may do blocking I/O (IMDS, SSO): off the loop
+                    creds = await asyncio.to_thread(resolve_credentials, self._session)
+                    if inspect.isawaitable(creds):
+                        creds = await creds
+                    appid = await asyncio.to_thread(opts.appid, self._session)
                 self._delegate = self.delegate_reason is not None
-                region, url = resolve_region_and_endpoint(self._session, self._region_name, self._endpoint_url)
-                if url is None:  # botocore's endpoint ruleset, through the control client
-                    url, region = await self._ruleset_endpoint()
-                # credentials: the first resolution may do blocking I/O (IMDS, SSO): off the loop
-                creds = await asyncio.to_thread(resolve_credentials, self._session)
-                if inspect.isawaitable(creds):
-                    creds = await creds
-                wire = WireProtocol(url, region, await asyncio.to_thread(opts.appid, self._session))
+                wire = WireProtocol(url, region, appid)
                 ssl_arg: Any = None
                 if wire.scheme == "https":
-                    ca = resolve_ca_bundle(self._session, opts.verify)
+                    ca = _ca_bundle(light, self._session, opts.verify)
                     ssl_arg = False if ca is False else ssl.create_default_context(cafile=str(ca))
                 proxy = proxy_for(wire.scheme, wire.host, opts.proxies)
                 ssl_arg = _aiohttp_proxy_tls(proxy, opts.proxies_config, ssl_arg)
@@ -411,6 +441,8 @@ class AsyncFastTransport:
         return self._wire
 
     async def _frozen(self) -> Any:
+        import asyncio  # loaded by the running loop already; not at module import (sync cold start)
+
         creds = self._credentials
         if creds is None:
             return None

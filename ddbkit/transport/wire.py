@@ -26,7 +26,8 @@ from ddbkit.errors import CorruptResponse, NoCredentialsError, NoRegionError, da
 from ddbkit.transport.errors import error_from_response
 from ddbkit.transport.sigv4 import DynamoDBSigner, host_header
 
-__all__ = ["DATA_PLANE", "WireProtocol", "Settings", "resolve_settings", "resolve_region_and_endpoint",
+__all__ = ["DATA_PLANE", "WireProtocol", "Settings", "EnvSettings", "EnvCredentials", "environment_settings",
+           "default_ca_bundle", "resolve_settings", "resolve_region_and_endpoint",
            "encode_request", "moto_mock_active", "read_response"]
 
 DATA_PLANE = frozenset({
@@ -136,6 +137,109 @@ def resolve_settings(session: Any, region_name: str | None, endpoint_url: str | 
     return Settings(url, region, resolve_credentials(session))
 
 
+# Config options (botocore.config.Config) the light path below honours or that do not bear on where and as whom
+# a data-plane request is sent; any other (region_name, FIPS/dual-stack, account-id endpoint mode) needs botocore.
+_LIGHT_CONFIG_OPTIONS = frozenset({"connect_timeout", "read_timeout", "max_pool_connections", "proxies",
+                                   "proxies_config", "user_agent_appid", "retries", "user_agent_extra",
+                                   "tcp_keepalive"})
+# Environment variables that change botocore's endpoint, signing or credential choice beyond what the light
+# path reads: any of them set means botocore resolves.
+_BOTOCORE_ONLY_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CREDENTIAL_EXPIRATION", "AWS_ACCOUNT_ID",
+                      "AWS_ACCOUNT_ID_ENDPOINT_MODE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB",
+                      "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+# Modules that instrument botocore (or hook its import; botocore.client is where clients and sessions live): when one is loaded, botocore's own check must run.
+_INSTRUMENTATION = ("botocore.client", "wrapt", "ddtrace", "aws_xray_sdk", "opentelemetry.instrumentation.botocore")
+# The commercial partition's region pattern (botocore's partitions.json): its DynamoDB endpoint is
+# https://dynamodb.{region}.amazonaws.com. Other partitions (China, GovCloud, ISO) and ``local`` go to botocore.
+_AWS_REGION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$")
+
+
+class EnvCredentials:
+    """Static credentials from the environment, as botocore's ``EnvProvider`` reads them (the access key, the
+    secret, ``AWS_SECURITY_TOKEN`` else ``AWS_SESSION_TOKEN``); frozen already."""
+
+    __slots__ = ("access_key", "secret_key", "token")
+
+    def __init__(self, access_key: str, secret_key: str, token: str | None) -> None:
+        self.access_key, self.secret_key, self.token = access_key, secret_key, token
+
+    def get_frozen_credentials(self) -> EnvCredentials:
+        return self
+
+
+class EnvSettings(Settings):
+    """:class:`Settings` resolved from the environment alone, with what else the session would have given:
+    the app id and the CA bundle. See :func:`environment_settings`."""
+
+    __slots__ = ("appid", "ca_bundle")
+
+    def __init__(self, endpoint_url: str, region: str, credentials: EnvCredentials, appid: str | None,
+                 ca_bundle: str | bool | None) -> None:
+        super().__init__(endpoint_url, region, credentials)
+        self.appid, self.ca_bundle = appid, ca_bundle
+
+
+def _config_file_empty(env: Mapping[str, str]) -> bool:
+    path = os.path.expanduser(env.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config"))
+    try:
+        return not os.path.isfile(path) or os.path.getsize(path) == 0
+    except OSError:
+        return False
+
+
+def environment_settings(session: Any, region_name: str | None, endpoint_url: str | None, options: Options,
+                         config: Any = None, environ: Mapping[str, str] | None = None) -> EnvSettings | None:
+    """Where and as whom to send, without importing botocore, when the answer provably equals botocore's;
+    None otherwise (the caller resolves through botocore as before).
+
+    A Lambda cold start pays ~40 ms to import botocore's client machinery only to learn what the environment
+    already says. The light answer is given only when every input botocore would consult is known: no
+    session given and no boto3 default session, credentials in ``AWS_ACCESS_KEY_ID`` /
+    ``AWS_SECRET_ACCESS_KEY`` (botocore's first provider, which wins over every profile when no profile is
+    passed explicitly), no AWS config file (or an empty one), a region from the argument, ``AWS_REGION`` or
+    ``AWS_DEFAULT_REGION``, none of the variables that move endpoints or credentials, no Config option
+    beyond timeouts, pool, proxies, retries and app id, and no instrumentation module loaded. The endpoint is
+    ``endpoint_url``, else the commercial partition's ``https://dynamodb.{region}.amazonaws.com``
+    (tests/parity checks it against botocore's endpoint ruleset).
+    """
+    env = os.environ if environ is None else environ
+    if session is not None or any(name in sys.modules for name in _INSTRUMENTATION):
+        return None
+    boto3 = sys.modules.get("boto3")
+    if boto3 is not None and getattr(boto3, "DEFAULT_SESSION", None) is not None:
+        return None
+    if config is not None and not set(getattr(config, "_user_provided_options", {}) or {}) <= _LIGHT_CONFIG_OPTIONS:
+        return None
+    access_key, secret_key = env.get("AWS_ACCESS_KEY_ID", ""), env.get("AWS_SECRET_ACCESS_KEY", "")
+    if not access_key or not secret_key or any(env.get(name) for name in _BOTOCORE_ONLY_ENV):
+        return None
+    if not _config_file_empty(env):
+        return None
+    region = region_name or env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip()
+    if not region:
+        return None
+    if not endpoint_url:
+        if not _AWS_REGION.match(region):
+            return None
+        endpoint_url = f"https://dynamodb.{region}.amazonaws.com"
+    token = env.get("AWS_SECURITY_TOKEN") or env.get("AWS_SESSION_TOKEN") or None
+    appid = options.user_agent_appid or env.get("AWS_SDK_UA_APP_ID") or None
+    verify = options.verify
+    ca: str | bool | None = verify if verify is False or isinstance(verify, str) else env.get("AWS_CA_BUNDLE") or None
+    return EnvSettings(endpoint_url, region, EnvCredentials(access_key, secret_key, token), appid, ca)
+
+
+def default_ca_bundle() -> str:
+    """botocore's default CA bundle (``botocore.httpsession.get_cert_path(True)``): certifi's, else botocore's."""
+    try:
+        from certifi import where
+    except ImportError:  # pragma: no cover - botocore falls back to its own bundle the same way
+        from botocore.httpsession import get_cert_path
+
+        return str(get_cert_path(True))
+    return str(where())
+
+
 class WireProtocol:
     """Everything but I/O, shared by the sync and async transports: build and sign a request, parse the
     answer into a response dict or a ddbkit exception."""
@@ -217,13 +321,14 @@ def lambda_trace_id() -> str | None:
     return quote(trace, safe="-=;:+&[]{}\"',")
 
 
-def _sanitize(value: str) -> str:
-    try:
-        from botocore.useragent import sanitize_user_agent_string_component
+_UA_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9!$%&'*+\-.^_`|~,#]")
 
-        return str(sanitize_user_agent_string_component(value, allow_hash=True))
-    except ImportError:  # pragma: no cover - older botocore
-        return re.sub(r"[^A-Za-z0-9!$%&'*+\-.^_`|~,#]", "-", value)
+
+def _sanitize(value: str) -> str:
+    """botocore's ``sanitize_user_agent_string_component(value, allow_hash=True)`` without importing botocore
+    (a cold start's cost): every character but ASCII alphanumerics and ``!$%&'*+-.^_`|~,#`` becomes ``-``
+    (tests/parity/test_parity_light.py compares the two)."""
+    return _UA_NOT_ALLOWED.sub("-", value)
 
 
 def _binary_as_bytes(key: dict[str, Any]) -> dict[str, Any]:

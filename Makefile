@@ -59,12 +59,12 @@ check: setup
 	$(BIN)/python -m pytest -q -m "$(CHECK_MARKERS)"
 
 test: setup java-check
-	$(BIN)/python -m pytest -q -m "not moto_server_suite"
+	$(BIN)/python -m pytest -q
 
-# moto's own DynamoDB suite (sdist) in server mode, accelerated vs the stored plain pass list (issue #27):
-# about 13-16 minutes on 2 cores, so kept out of `make test`'s 30-minute budget (decorator mode stays in it).
+# moto's own DynamoDB suite (sdist), plain and under ddbkit.accelerate(), server and decorator mode (issue #27);
+# part of `make test` too, this runs it alone (about 2 minutes).
 moto-suite: setup
-	$(BIN)/python -m pytest -q -m moto_server_suite tests/accelerate/test_moto_suite.py
+	$(BIN)/python -m pytest -q tests/accelerate/test_moto_suite.py
 
 # The runtime-only install in throwaway venvs with the newest boto3 and the Lambda runtime's boto3
 # (also part of `make test`; tests/install/test_install.py).

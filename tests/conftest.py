@@ -49,6 +49,26 @@ os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 SKIP_DYNAMODB_LOCAL_ENV = "DDBKIT_SKIP_DYNAMODB_LOCAL"
 
 
+def _only_the_managed_policies_ddbkit_attaches() -> None:
+    """moto knows AWS's ~1,600 managed IAM policies only when MOTO_IAM_LOAD_MANAGED_POLICIES is on (AWS
+    Backup's role attaches two of them, so MotoServer and the provisioning tests turn it on); it then parses
+    and builds all of them again for each of six partitions on every reset, 0.7-1.5 s after each test that
+    used moto. The suite attaches only ddbkit's own (ddbkit_infra.resources.BACKUP_MANAGED_POLICIES), so moto
+    is given those alone. A test that needs another managed policy must add it here."""
+    import json
+
+    import moto.iam.models as iam_models
+
+    from ddbkit_infra.resources import BACKUP_MANAGED_POLICIES
+
+    every = json.loads(iam_models.aws_managed_policies_data)
+    wanted = {path.rsplit("/", 1)[-1] for path in BACKUP_MANAGED_POLICIES}
+    iam_models.aws_managed_policies_data = json.dumps({name: every[name] for name in sorted(wanted)})
+
+
+_only_the_managed_policies_ddbkit_attaches()
+
+
 # --- Session servers --------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:

@@ -1,0 +1,82 @@
+"""Issue 28: ``ddbkit plan`` on DynamoDB Local, which implements DynamoDB's tables and items and no more.
+
+DynamoDB Local answers every other call the plan reads (DescribeContinuousBackups, ListTagsOfResource,
+contributor insights, resource policies; KMS, Application Auto Scaling, CloudWatch, AWS Backup, IAM, SNS,
+STS...) with an error, and keeps no SSE or table class. Each such read is "not checked locally": never a
+change, never a crash. Driven through the real CLI against the ``dynamodb_local`` fixture, for every
+example: before its tables exist the plan creates the table only; after ``apply`` the plan has settled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ddbkit.config import load_component_file
+from ddbkit_infra.cli import cli
+from ddbkit_infra.local import DynamoDBLocal
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("*/component.yaml"))
+
+
+def _path(example: str) -> str:
+    return str(ROOT / "examples" / example / "component.yaml")
+
+
+def _tables(example: str) -> list[str]:
+    return [t.table_name for t in load_component_file(_path(example)).tables.values()]
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture
+def clean(dynamodb_local: DynamoDBLocal) -> Iterator[str]:
+    """The endpoint, with the example tables deleted before and after (DynamoDB Local is shared)."""
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=dynamodb_local.endpoint_url, region_name="us-east-1")
+
+    def wipe() -> None:
+        for example in EXAMPLES:
+            for table in _tables(example):
+                try:
+                    client.update_table(TableName=table, DeletionProtectionEnabled=False)
+                    client.delete_table(TableName=table)
+                except client.exceptions.ResourceNotFoundException:
+                    pass
+
+    wipe()
+    yield dynamodb_local.endpoint_url
+    wipe()
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_plan_on_dynamodb_local_creates_the_table_and_checks_nothing_else_it_cannot_read(
+        clean: str, example: str) -> None:
+    result = _run("plan", _path(example), "--endpoint-url", clean, "--region", "us-east-1")
+    assert result.exit_code == 0, result.output
+    assert not [line for line in result.output.splitlines() if line.startswith("error")], result.output
+    assert "Traceback" not in result.output, result.output
+    for table in _tables(example):
+        assert f"+ create dynamodb:table {table}" in result.output, result.output
+    creates = [line for line in result.output.splitlines() if line.strip().startswith("+ create")]
+    assert all("dynamodb:table " in line or "dynamodb:ttl " in line for line in creates), result.output
+    assert "not checked locally" in result.output, result.output
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_plan_on_dynamodb_local_settles_after_apply(clean: str, example: str) -> None:
+    applied = _run("apply", _path(example), "--endpoint-url", clean, "--region", "us-east-1", "--yes",
+                   "--poll", "0")
+    assert applied.exit_code == 0, applied.output
+    result = _run("plan", _path(example), "--endpoint-url", clean, "--region", "us-east-1", "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+    assert "0 to create, 0 to update, 0 to delete" in result.output, result.output
+    assert "not checked locally" in result.output and "<unknown>" not in result.output, result.output

@@ -80,3 +80,18 @@ def test_plan_on_dynamodb_local_settles_after_apply(clean: str, example: str) ->
     assert result.exit_code == 0, result.output
     assert "0 to create, 0 to update, 0 to delete" in result.output, result.output
     assert "not checked locally" in result.output and "<unknown>" not in result.output, result.output
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_audit_on_dynamodb_local_skips_what_it_cannot_read(clean: str, example: str) -> None:
+    """``ddbkit audit`` there: each control DynamoDB Local cannot answer (tags, PITR, KMS, Backup,
+    autoscaling, CloudTrail, resource policies...) is SKIP "not checked locally", never FAIL or a crash."""
+    applied = _run("apply", _path(example), "--endpoint-url", clean, "--region", "us-east-1", "--yes",
+                   "--poll", "0")
+    assert applied.exit_code == 0, applied.output
+    result = _run("audit", _path(example), "--endpoint-url", clean, "--region", "us-east-1")
+    assert result.exit_code == 0, result.output
+    assert not [line for line in result.output.splitlines() if line.startswith("error")], result.output
+    assert "FAIL " not in result.output and "not checked locally" in result.output, result.output
+    for table in _tables(example):
+        assert f"Audit of {table} in us-east-1" in result.output, result.output

@@ -288,6 +288,82 @@ def test_audit_on_dynamodb_local(page: Any, console: RunningConsole) -> None:
     shot(page, "audit")
 
 
+def test_a_form_without_this_session_csrf_token_is_refused(page: Any, console: RunningConsole,
+                                                           orders: tuple[Table, Path]) -> None:
+    """A save whose form token is not this browser session's (a cross-site form) changes nothing."""
+    _open_item(page, console, "c2", "o002")
+    text = json.loads(page.input_value("#item-text"))
+    text["note"] = "forged"
+    page.fill("#item-text", json.dumps(text))
+    page.eval_on_selector("#edit input[name=csrf]", "el => { el.value = 'not-this-session'; }")
+    page.click("#save")
+    assert "CSRF token does not match" in page.inner_text("main")
+    stored = orders[0].get({"customer": "c2", "orderId": "o002"})
+    assert stored is not None and stored["note"] == "first"
+
+
+def _off_loopback(endpoint_url: str) -> str:
+    """``endpoint_url`` through this machine's non-loopback address (DynamoDB Local listens on every
+    interface): to the console an AWS-like endpoint, not a local one."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+            address = str(probe.getsockname()[0])
+    except OSError as err:
+        pytest.skip(f"this machine has no non-loopback IPv4 address ({err})")
+    if address.startswith("127."):
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    return f"http://{address}:{urlsplit(endpoint_url).port}"
+
+
+def test_read_only_against_a_non_local_endpoint(page: Any, dynamodb_local: Any, orders: tuple[Table, Path]) -> None:
+    """An endpoint that is not on this machine is treated as AWS: the console reads, and refuses every
+    write unless started with --allow-writes."""
+    running = start_console(ConsoleSettings(endpoint_url=_off_loopback(dynamodb_local.endpoint_url),
+                                            region="us-east-1", port=0))
+    try:
+        page.goto(running.url + "/")
+        assert page.inner_text("#read-only") == "read-only"
+        assert page.locator(f'tr[data-table="{TABLE}"]').count() == 1
+        _open_item(page, running, "c2", "o002")
+        assert '"orderId": "o002"' in page.inner_text("#plain")  # read...
+        assert page.locator("#edit, #save, #delete-button").count() == 0  # ...with no way to write
+        page.goto(f"{running.url}/tables/{TABLE}")
+        page.fill("#partiql textarea", f"UPDATE \"{TABLE}\" SET note = 'written' WHERE customer = 'c2' AND orderId = 'o002'")
+        page.click("#run-partiql")
+        assert "read-only" in page.inner_text("main")
+        shown = json.dumps({"customer": {"S": "c2"}, "orderId": {"S": "o002"}})  # a hand-made save, valid CSRF
+        answer = page.request.post(f"{running.url}/tables/{TABLE}/item/save", form={
+            "csrf": page.input_value("#partiql input[name=csrf]"), "format": "plain", "shown": shown,
+            "item": json.dumps({"customer": "c2", "orderId": "o002", "note": "written against AWS"})})
+        assert answer.status == 403 and "refused: the console is read-only" in answer.text()
+        stored = orders[0].get({"customer": "c2", "orderId": "o002"})
+        assert stored is not None and stored["note"] == "first"
+    finally:
+        running.stop()
+
+
+def test_a_token_console_serves_nothing_without_its_token(page: Any, dynamodb_local: Any) -> None:
+    """As with --host off loopback (the server stays on 127.0.0.1 here): nothing without the printed token;
+    the token URL sets the cookie and every later page is served."""
+    running = start_console(ConsoleSettings(endpoint_url=dynamodb_local.endpoint_url, region="us-east-1", port=0,
+                                            token="tok-4c1e9a"))
+    tab = page.context.new_page()
+    try:
+        response = tab.goto(running.url + f"/tables/{TABLE}")
+        assert response is not None and response.status == 403 and "token" in tab.inner_text("body")
+        tab.goto(running.url + f"/tables/{TABLE}?token=tok-4c1e9a")
+        assert tab.url == running.url + f"/tables/{TABLE}"  # redirected without the token in the URL
+        assert tab.locator("#run").count() == 1
+        assert tab.goto(running.url + "/").status == 200
+    finally:
+        tab.close()
+        running.stop()
+
+
 def test_plan_and_audit_pages_against_moto(page: Any, moto_server: Any, orders: tuple[Table, Path]) -> None:
     """DynamoDB Local has no control plane for the plan (tags, backups...): ``ddbkit local``'s moto has."""
     create_orders(moto_server.endpoint_url)

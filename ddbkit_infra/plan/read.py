@@ -28,6 +28,7 @@ from ddbkit_infra.resources import (
     dax_subnet_group_name,
     has_backup_plan,
     kms_alias_name,
+    pitr_wanted,
     replica_contributor_insights,
     replica_regions,
     sse_target,
@@ -154,16 +155,19 @@ GAP_AREAS = ("kms", "sse", "table-class", "pitr", "tags", "scaling", "backup", "
 DYNAMODB_LOCAL_REGION = "ddblocal"
 
 
-def _area(clients: AwsClients, live: LiveState, area: str, what: str, read: Callable[[], None]) -> None:
+def _area(clients: AwsClients, live: LiveState, area: str, what: str, read: Callable[[], None], *,
+          note: bool = True) -> None:
     """``read()``; when the endpoint cannot serve it (:func:`emulator_gap`), record ``area`` as a gap naming
-    ``what`` instead of failing. Any other error propagates."""
+    ``what`` instead of failing (and, with ``note``, say so in the plan's notes when no change does). Any
+    other error propagates."""
     try:
         read()
     except Exception as err:  # noqa: BLE001 - re-raised unless the endpoint lacks the call
         if not emulator_gap(err, local=clients.local_endpoint):
             raise
         live.gaps[area] = what
-        live.unsupported.append(what)
+        if note:
+            live.unsupported.append(what)
 
 
 def _table_field_gaps(clients: AwsClients, live: LiveState) -> None:
@@ -243,7 +247,8 @@ def read_live_state(clients: AwsClients, cfg: TableConfig) -> LiveState:
         def read_tags() -> None:
             live.tags = _tags_of(ddb, arn)
 
-        _area(clients, live, "pitr", "dynamodb:DescribeContinuousBackups", read_pitr)
+        _area(clients, live, "pitr", "dynamodb:DescribeContinuousBackups", read_pitr,
+              note=pitr_wanted(cfg) is not None)  # PITR the file does not set is not managed: nothing unchecked
         _area(clients, live, "tags", "dynamodb:ListTagsOfResource", read_tags)
         if cfg.contributor_insights_specification is not None:
             live.contributor_insights = contributor_insights_status(live, ddb, name, "dynamodb:DescribeContributorInsights")
@@ -260,7 +265,7 @@ def read_live_state(clients: AwsClients, cfg: TableConfig) -> LiveState:
         # a table to create: whether the emulator serves PITR at all decides if the plan may turn it on
         _area(clients, live, "pitr", "dynamodb:DescribeContinuousBackups", lambda: _missing(
             lambda: ddb.describe_continuous_backups(TableName=name), "TableNotFoundException",
-            "ResourceNotFoundException"))
+            "ResourceNotFoundException"), note=pitr_wanted(cfg) is not None)
         if cfg.contributor_insights_specification is not None:
             live.contributor_insights = contributor_insights_status(live, ddb, name, "dynamodb:DescribeContributorInsights")
         if live.account is None and replica_regions(cfg, home):

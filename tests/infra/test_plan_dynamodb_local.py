@@ -95,3 +95,21 @@ def test_audit_on_dynamodb_local_skips_what_it_cannot_read(clean: str, example: 
     assert "FAIL " not in result.output and "not checked locally" in result.output, result.output
     for table in _tables(example):
         assert f"Audit of {table} in us-east-1" in result.output, result.output
+
+
+def test_the_emulator_answers_are_a_gap_only_on_a_local_endpoint() -> None:
+    """What DynamoDB Local answers for a service it lacks would, from AWS, be a real failure: it must
+    propagate there (a plan against AWS never hides a failed read as "not checked")."""
+    from botocore.exceptions import ClientError
+    from botocore.parsers import ResponseParserError
+
+    from ddbkit_infra.plan import emulator_gap
+
+    invalid = ClientError({"Error": {"Code": "InvalidAction", "Message": "x"}}, "DescribeKey")
+    internal = ClientError({"Error": {"Code": "InternalFailure", "Message": "x"}}, "ListBackupPlans")
+    unknown = ClientError({"Error": {"Code": "UnknownOperationException", "Message": "x"}}, "ListTagsOfResource")
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "x"}}, "DescribeKey")
+    for err in (invalid, internal, ResponseParserError("unparsable")):
+        assert emulator_gap(err, local=True) and not emulator_gap(err, local=False)
+    assert emulator_gap(unknown, local=False)  # no AWS service answers this for an operation it has
+    assert not emulator_gap(denied, local=True)

@@ -98,7 +98,8 @@ def create_orders(endpoint_url: str) -> Any:
 @pytest.fixture(scope="module")
 def console(orders: tuple[Table, Path], dynamodb_local: Any) -> Iterator[RunningConsole]:
     running = start_console(ConsoleSettings(files=[str(orders[1])], endpoint_url=dynamodb_local.endpoint_url,
-                                            region="us-east-1", port=0))
+                                            region="us-east-1", port=0,
+                                            models={"orders": "console_models:ConsoleOrder"}))
     try:
         yield running
     finally:
@@ -224,6 +225,22 @@ def test_edit_an_item_then_a_concurrent_write_is_refused_not_overwritten(
     assert "POST /tables/ConsoleOrders/item/save" in logged  # the console does log requests...
     assert SECRET not in logged and SECRET not in out and SECRET not in err  # ...never an item value
     assert "999" not in logged
+
+
+def test_the_typed_model_refuses_an_item_before_it_is_sent(page: Any, console: RunningConsole,
+                                                           orders: tuple[Table, Path]) -> None:
+    """With ``--model orders=console_models:ConsoleOrder`` an item that does not validate is refused in one
+    line naming the model, the field and the rule (never the value), and nothing is written."""
+    _open_item(page, console, "c1", "o001")
+    text = json.loads(page.input_value("#item-text"))
+    text["note"] = 424242
+    page.fill("#item-text", json.dumps(text))
+    page.click("#save")
+    error = page.inner_text("#error")
+    assert "ConsoleOrder" in error and "note" in error and "string_type" in error and "\n" not in error
+    assert "424242" not in error
+    stored = orders[0].get({"customer": "c1", "orderId": "o001"})
+    assert stored is not None and stored["note"] == "first"
 
 
 def test_create_then_delete_an_item(page: Any, console: RunningConsole, orders: tuple[Table, Path]) -> None:

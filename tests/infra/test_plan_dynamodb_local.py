@@ -113,3 +113,47 @@ def test_the_emulator_answers_are_a_gap_only_on_a_local_endpoint() -> None:
         assert emulator_gap(err, local=True) and not emulator_gap(err, local=False)
     assert emulator_gap(unknown, local=False)  # no AWS service answers this for an operation it has
     assert not emulator_gap(denied, local=True)
+
+
+POLICY_COMPONENT = """\
+complianceFramework: commercial
+components:
+  - name: shared
+    type: dynamodb-table
+    config:
+      tableName: SharedOrders
+      billingMode: ON_DEMAND
+      attributeDefinitions: [{attributeName: pk, attributeType: S}]
+      keySchema: [{attributeName: pk, keyType: HASH}]
+      streamSpecification: {streamEnabled: true, streamViewType: NEW_IMAGE}
+      resourcePolicy:
+        crossAccountPrincipals: ["210987654321"]
+        denyInsecureTransport: true
+"""
+
+
+def test_a_resource_policy_is_not_checked_on_dynamodb_local(dynamodb_local: DynamoDBLocal, tmp_path: Path) -> None:
+    """DynamoDB Local has no GetResourcePolicy/PutResourcePolicy: the policies are "not checked locally",
+    neither a create before the table exists nor after apply (which would fail on PutResourcePolicy)."""
+    import boto3
+
+    path = tmp_path / "shared.yaml"
+    path.write_text(POLICY_COMPONENT)
+    url = dynamodb_local.endpoint_url
+    try:
+        before = _run("plan", str(path), "--endpoint-url", url, "--region", "us-east-1")
+        assert before.exit_code == 0, before.output
+        assert "+ create dynamodb:table SharedOrders" in before.output
+        assert "? not checked locally dynamodb:resource-policy SharedOrders table" in before.output, before.output
+        applied = _run("apply", str(path), "--endpoint-url", url, "--region", "us-east-1", "--yes", "--poll", "0")
+        assert applied.exit_code == 0, applied.output
+        after = _run("plan", str(path), "--endpoint-url", url, "--region", "us-east-1", "--detailed-exitcode")
+        assert after.exit_code == 0, after.output
+        assert "? not checked locally dynamodb:resource-policy SharedOrders table" in after.output, after.output
+        assert "? not checked locally dynamodb:resource-policy SharedOrders stream" in after.output, after.output
+    finally:
+        client = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1")
+        try:
+            client.delete_table(TableName="SharedOrders")
+        except client.exceptions.ResourceNotFoundException:
+            pass

@@ -126,7 +126,7 @@ def audit_table(clients: AwsClients, table: str, framework: ComplianceFramework 
     try:
         tags = {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])}
     except Exception as err:  # noqa: BLE001 - re-raised unless the endpoint has no tagging (DynamoDB Local)
-        if not emulator_gap(err, local=clients.local_endpoint):
+        if not emulator_gap(err, local=clients.emulator_endpoint):
             raise
         tags, tags_gap = {}, True
     fw = ComplianceFramework(framework) if framework is not None else (
@@ -168,7 +168,7 @@ def audit_table(clients: AwsClients, table: str, framework: ComplianceFramework 
 
 def _dynamodb_local(clients: AwsClients, desc: dict[str, Any]) -> bool:
     """The table is on DynamoDB Local (a loopback endpoint whose ARNs name the region ``ddblocal``)."""
-    return clients.local_endpoint and ":ddblocal:" in str(desc.get("TableArn", ""))
+    return clients.emulator_endpoint and ":ddblocal:" in str(desc.get("TableArn", ""))
 
 
 def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPolicy,
@@ -178,7 +178,7 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
     arn = str(desc["TableArn"])
     want_trail = tier.audit_trail_days is not None or bool(cfg and cfg.audit_trail and cfg.audit_trail.enabled)
     trails: list[dict[str, Any]] = []
-    found, err = _safe(lambda: _data_event_sources(clients, arn, trails), clients.local_endpoint)
+    found, err = _safe(lambda: _data_event_sources(clients, arn, trails), clients.emulator_endpoint)
     if err == LOCAL_GAP:
         out.append(ControlResult("audit trail (CloudTrail data events)", "SKIP", _not_checked("CloudTrail trails")))
     elif err:
@@ -203,7 +203,7 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
     want_tls = tier.deny_insecure_transport or bool(
         cfg and cfg.resource_policy and cfg.resource_policy.deny_insecure_transport)
     ddb = clients.client("dynamodb")
-    policy, err = _safe(lambda: json.loads(ddb.get_resource_policy(ResourceArn=arn)["Policy"]), clients.local_endpoint)
+    policy, err = _safe(lambda: json.loads(ddb.get_resource_policy(ResourceArn=arn)["Policy"]), clients.emulator_endpoint)
     if err == LOCAL_GAP:
         out.append(ControlResult("resource policy denies requests without TLS", "SKIP",
                                  _not_checked("GetResourcePolicy")))
@@ -222,7 +222,7 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
         got, err = _safe(lambda: clients.client("ec2").describe_vpc_endpoints(Filters=[
             {"Name": "vpc-id", "Values": [v.vpc_id]},
             {"Name": "service-name", "Values": [f"com.amazonaws.{region}.dynamodb"]}])["VpcEndpoints"],
-            clients.local_endpoint)
+            clients.emulator_endpoint)
         ok = not err and any(arn in json.dumps(json.loads(e.get("PolicyDocument") or "{}")) for e in got or [])
         out.append(ControlResult("VPC endpoint for the table", "SKIP", _not_checked("ec2:DescribeVpcEndpoints"))
                    if err == LOCAL_GAP else _result("VPC endpoint for the table", ok, True, f"endpoint in {v.vpc_id} scoped to the table",
@@ -282,7 +282,7 @@ def _capacity(clients: AwsClients, desc: dict[str, Any], required: bool) -> Cont
     wanted = required_scaling_targets(table, [g["IndexName"] for g in desc.get("GlobalSecondaryIndexes", []) or []])
     rids = sorted({rid for rid, _unit in wanted}, key=[r for r, _u in wanted].index)
     got, err = _safe(lambda: clients.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="dynamodb", ResourceIds=rids)["ScalableTargets"], clients.local_endpoint)
+        ServiceNamespace="dynamodb", ResourceIds=rids)["ScalableTargets"], clients.emulator_endpoint)
     if err == LOCAL_GAP:
         return ControlResult(name, "SKIP", _not_checked("application-autoscaling"), "DynamoDB.1")
     if err:
@@ -311,7 +311,7 @@ def _kms(clients: AwsClients, desc: dict[str, Any], required: bool) -> ControlRe
     if sse.get("Status") not in ("ENABLED", "UPDATING") or not key:
         return _result(name, False, required, "", "encrypted with the AWS-owned key")
     kms = clients.client("kms", key.split(":")[3] if key.startswith("arn:") else None)
-    meta, err = _safe(lambda: kms.describe_key(KeyId=key)["KeyMetadata"], clients.local_endpoint)
+    meta, err = _safe(lambda: kms.describe_key(KeyId=key)["KeyMetadata"], clients.emulator_endpoint)
     if err == LOCAL_GAP or err == "NotFoundException" and clients.local_endpoint:
         # moto accepts a table encrypted with a key it does not hold (the config names a key of an AWS account)
         return ControlResult(name, "SKIP", f"not checked locally: key {key} is not on this local endpoint")
@@ -335,7 +335,7 @@ def _backup(clients: AwsClients, arn: str, tier: TierPolicy, cfg: TableConfig | 
     min_days = tier.backup_min_retention_days
     required = min_days is not None or bool(cfg and cfg.backup_policy and cfg.backup_policy.rules)
     bk = clients.client("backup")
-    plans, err = _safe(lambda: bk.list_backup_plans()["BackupPlansList"], clients.local_endpoint)
+    plans, err = _safe(lambda: bk.list_backup_plans()["BackupPlansList"], clients.emulator_endpoint)
     if err == LOCAL_GAP:
         return ControlResult(name, "SKIP", _not_checked("AWS Backup (backup:ListBackupPlans)"), "DynamoDB.4")
     if err:
@@ -431,7 +431,7 @@ def _dax(clients: AwsClients, tier: TierPolicy, cfg: TableConfig | None) -> list
                 ControlResult("DAX endpoint TLS", "N/A", "no DAX cluster configured", "DynamoDB.7")]
     cluster_name = dax_cfg.cluster_name
     got, err = _safe(lambda: clients.client("dax").describe_clusters(ClusterNames=[cluster_name])["Clusters"],
-                     clients.local_endpoint)
+                     clients.emulator_endpoint)
     if err == LOCAL_GAP:
         return [ControlResult("DAX encryption at rest", "SKIP", _not_checked("dax:DescribeClusters"), "DynamoDB.3"),
                 ControlResult("DAX endpoint TLS", "SKIP", _not_checked("dax:DescribeClusters"), "DynamoDB.7")]

@@ -87,6 +87,21 @@ class AwsClients:
         host = urlsplit(self.endpoint_url).hostname or ""
         return host == "localhost" or host == "::1" or host.startswith("127.")
 
+    @property
+    def emulator_endpoint(self) -> bool:
+        """Whether the endpoint is an emulator (DynamoDB Local, moto), not AWS: a loopback one, or any
+        ``endpoint_url`` whose host is not AWS's (``*.amazonaws.com``, ``*.amazonaws.com.cn``, ``*.api.aws``),
+        such as ``http://dynamodb-local:8000`` in a compose file. Only there do an emulator's answers for a
+        call it lacks (:func:`~ddbkit_infra.plan.model.emulator_gap`) mean "not checked locally"."""
+        if not self.endpoint_url:
+            return False
+        if self.local_endpoint:
+            return True
+        from urllib.parse import urlsplit
+
+        host = (urlsplit(self.endpoint_url).hostname or "").lower().rstrip(".")
+        return not any(host == d or host.endswith("." + d) for d in ("amazonaws.com", "amazonaws.com.cn", "api.aws"))
+
     def account_id(self) -> str | None:
         """The caller's account (STS), or None when STS does not answer."""
         try:
@@ -163,7 +178,7 @@ def _area(clients: AwsClients, live: LiveState, area: str, what: str, read: Call
     try:
         read()
     except Exception as err:  # noqa: BLE001 - re-raised unless the endpoint lacks the call
-        if not emulator_gap(err, local=clients.local_endpoint):
+        if not emulator_gap(err, local=clients.emulator_endpoint):
             raise
         live.gaps[area] = what
         if note:
@@ -174,7 +189,7 @@ def _table_field_gaps(clients: AwsClients, live: LiveState) -> None:
     """DynamoDB Local accepts SSESpecification and TableClass and keeps neither: its DescribeTable shows
     neither, so they cannot be compared there (AWS and moto always describe both)."""
     t = live.table
-    if t is None or not clients.local_endpoint or f":{DYNAMODB_LOCAL_REGION}:" not in str(t.get("TableArn", "")):
+    if t is None or not clients.emulator_endpoint or f":{DYNAMODB_LOCAL_REGION}:" not in str(t.get("TableArn", "")):
         return
     if not t.get("SSEDescription"):
         live.gaps["sse"] = "SSESpecification (DynamoDB Local keeps none)"
@@ -261,7 +276,7 @@ def read_live_state(clients: AwsClients, cfg: TableConfig) -> LiveState:
             live.replicas[region] = rs
         if any(r not in live.replicas for r in replica_regions(cfg, home)):
             _probe_global_tables(live, ddb, name)
-    elif clients.local_endpoint:
+    elif clients.emulator_endpoint:
         # a table to create: whether the emulator serves PITR at all decides if the plan may turn it on
         _area(clients, live, "pitr", "dynamodb:DescribeContinuousBackups", lambda: _missing(
             lambda: ddb.describe_continuous_backups(TableName=name), "TableNotFoundException",

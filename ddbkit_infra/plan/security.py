@@ -91,7 +91,7 @@ def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, 
                     st.unchecked.append(attr.removesuffix("_policy"))
                 elif not _absent(err, "PolicyNotFoundException", "ResourceNotFoundException"):
                     raise
-    elif cfg.resource_policy is not None and getattr(clients, "local_endpoint", False):
+    elif cfg.resource_policy is not None and getattr(clients, "emulator_endpoint", False):
         # a table to create on a local emulator: whether it serves resource policies at all decides if the
         # plan may put them (any ARN tells: DynamoDB Local lacks the operation, moto answers not found)
         try:

@@ -157,3 +157,44 @@ def test_a_resource_policy_is_not_checked_on_dynamodb_local(dynamodb_local: Dyna
             client.delete_table(TableName="SharedOrders")
         except client.exceptions.ResourceNotFoundException:
             pass
+
+
+def _off_loopback(endpoint_url: str) -> str:
+    """``endpoint_url`` through this machine's non-loopback address, as a DynamoDB Local in another
+    container (``http://dynamodb-local:8000``) is reached: DynamoDB Local listens on every interface."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+            address = str(probe.getsockname()[0])
+    except OSError as err:
+        pytest.skip(f"this machine has no non-loopback IPv4 address ({err})")
+    if address.startswith("127."):
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    return f"http://{address}:{urlsplit(endpoint_url).port}"
+
+
+def test_plan_on_dynamodb_local_off_loopback(clean: str) -> None:
+    """An endpoint that is not AWS's (no amazonaws.com host) is an emulator wherever it runs: its
+    missing calls are gaps there too."""
+    url = _off_loopback(clean)
+    example = "iot-time-series"
+    applied = _run("apply", _path(example), "--endpoint-url", url, "--region", "us-east-1", "--yes", "--poll", "0")
+    assert applied.exit_code == 0, applied.output
+    result = _run("plan", _path(example), "--endpoint-url", url, "--region", "us-east-1", "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+    assert "not checked locally" in result.output, result.output
+
+
+@pytest.mark.parametrize("url,emulator", [
+    (None, False), ("https://dynamodb.us-east-1.amazonaws.com", False),
+    ("https://vpce-0a1b-c2d3.dynamodb.us-east-1.vpce.amazonaws.com", False),
+    ("https://dynamodb.cn-north-1.amazonaws.com.cn", False), ("https://dynamodb.us-east-1.api.aws", False),
+    ("http://127.0.0.1:8000", True), ("http://localhost:4566", True), ("http://dynamodb-local:8000", True),
+    ("http://10.0.0.7:8000", True)])
+def test_which_endpoints_are_emulators(url: str | None, emulator: bool) -> None:
+    from ddbkit_infra.plan import AwsClients
+
+    assert AwsClients("us-east-1", endpoint_url=url).emulator_endpoint is emulator

@@ -102,7 +102,8 @@ def _result(control: str, ok: bool, required: bool, good: str, bad: str, sh: str
 
 def _safe(call: Callable[[], Any], local: bool = False) -> tuple[Any, str | None]:
     """``(result, None)`` or ``(None, reason)`` when the backend cannot answer; :data:`LOCAL_GAP` when it
-    does not implement the call (on a ``local`` endpoint also DynamoDB Local's answers: see ``emulator_gap``)."""
+    does not implement the call (on an emulator's endpoint, ``local``, also DynamoDB Local's answers: see
+    ``emulator_gap``)."""
     try:
         return call(), None
     except Exception as err:  # noqa: BLE001 - reported as "could not verify"
@@ -167,7 +168,7 @@ def audit_table(clients: AwsClients, table: str, framework: ComplianceFramework 
 
 
 def _dynamodb_local(clients: AwsClients, desc: dict[str, Any]) -> bool:
-    """The table is on DynamoDB Local (a loopback endpoint whose ARNs name the region ``ddblocal``)."""
+    """The table is on DynamoDB Local (an emulator endpoint whose ARNs name the region ``ddblocal``)."""
     return clients.emulator_endpoint and ":ddblocal:" in str(desc.get("TableArn", ""))
 
 
@@ -204,12 +205,12 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
         cfg and cfg.resource_policy and cfg.resource_policy.deny_insecure_transport)
     ddb = clients.client("dynamodb")
     policy, err = _safe(lambda: json.loads(ddb.get_resource_policy(ResourceArn=arn)["Policy"]), clients.emulator_endpoint)
+    tls = not err and any(s.get("Effect") == "Deny" and str((s.get("Condition") or {}).get("Bool", {}).get(
+        "aws:SecureTransport", "")).lower() == "false" for s in (policy or {}).get("Statement", []))
     if err == LOCAL_GAP:
         out.append(ControlResult("resource policy denies requests without TLS", "SKIP",
                                  _not_checked("GetResourcePolicy")))
-    tls = err != LOCAL_GAP and not err and any(s.get("Effect") == "Deny" and str((s.get("Condition") or {}).get("Bool", {}).get(
-        "aws:SecureTransport", "")).lower() == "false" for s in (policy or {}).get("Statement", []))
-    if err != LOCAL_GAP:
+    else:
         out.append(_result("resource policy denies requests without TLS", tls, want_tls,
                            "aws:SecureTransport deny statement present",
                            "no resource policy" if err else "the resource policy has no aws:SecureTransport deny",
@@ -224,9 +225,11 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
             {"Name": "service-name", "Values": [f"com.amazonaws.{region}.dynamodb"]}])["VpcEndpoints"],
             clients.emulator_endpoint)
         ok = not err and any(arn in json.dumps(json.loads(e.get("PolicyDocument") or "{}")) for e in got or [])
-        out.append(ControlResult("VPC endpoint for the table", "SKIP", _not_checked("ec2:DescribeVpcEndpoints"))
-                   if err == LOCAL_GAP else _result("VPC endpoint for the table", ok, True, f"endpoint in {v.vpc_id} scoped to the table",
-                           f"no DynamoDB endpoint in {v.vpc_id} with a policy naming this table", None))
+        if err == LOCAL_GAP:
+            out.append(ControlResult("VPC endpoint for the table", "SKIP", _not_checked("ec2:DescribeVpcEndpoints")))
+        else:
+            out.append(_result("VPC endpoint for the table", ok, True, f"endpoint in {v.vpc_id} scoped to the table",
+                               f"no DynamoDB endpoint in {v.vpc_id} with a policy naming this table", None))
     return out
 
 

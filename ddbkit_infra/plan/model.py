@@ -219,9 +219,9 @@ _EMULATOR_GAP_CODES = ("InvalidAction", "InternalFailure")
 
 
 def emulator_gap(err: BaseException, *, local: bool) -> bool:
-    """The endpoint cannot serve this read: :func:`unsupported`, or, on a ``local`` (loopback) endpoint, the
-    answers DynamoDB Local gives for every service other than DynamoDB (where AWS would answer, these mean
-    a malformed request, so they count only on a local endpoint)."""
+    """The endpoint cannot serve this read: :func:`unsupported`, or, on an emulator's endpoint (``local``:
+    ``AwsClients.emulator_endpoint``), the answers DynamoDB Local gives for every service other than
+    DynamoDB (from AWS these would mean a malformed request or an outage, so they count only there)."""
     if unsupported(err):
         return True
     if not local:

@@ -39,7 +39,7 @@ from typing import Any, Literal
 from ddbkit.config import ComplianceFramework, TableConfig, schedule_is_daily
 
 from ddbkit_infra.compliance import TIERS, TierPolicy
-from ddbkit_infra.plan import AwsClients, error_code, unsupported
+from ddbkit_infra.plan import AwsClients, emulator_gap, error_code
 from ddbkit_infra.resources import backup_plan_name, pitr_wanted, replica_regions, required_scaling_targets
 
 __all__ = ["AuditReport", "ControlResult", "audit_table"]
@@ -100,12 +100,14 @@ def _result(control: str, ok: bool, required: bool, good: str, bad: str, sh: str
     return ControlResult(control, status, good if ok else bad, sh)
 
 
-def _safe(call: Callable[[], Any]) -> tuple[Any, str | None]:
-    """``(result, None)`` or ``(None, reason)`` when the backend cannot answer."""
+def _safe(call: Callable[[], Any], local: bool = False) -> tuple[Any, str | None]:
+    """``(result, None)`` or ``(None, reason)`` when the backend cannot answer; :data:`LOCAL_GAP` when it
+    does not implement the call (on an emulator's endpoint, ``local``, also DynamoDB Local's answers: see
+    ``emulator_gap``)."""
     try:
         return call(), None
     except Exception as err:  # noqa: BLE001 - reported as "could not verify"
-        if unsupported(err):  # never a server's HTML body or a bare 500
+        if emulator_gap(err, local=local):  # never a server's HTML body or a bare 500
             return None, LOCAL_GAP
         return None, error_code(err) or type(err).__name__
 
@@ -121,7 +123,13 @@ def audit_table(clients: AwsClients, table: str, framework: ComplianceFramework 
     ddb = clients.client("dynamodb")
     desc = ddb.describe_table(TableName=table)["Table"]
     arn = str(desc["TableArn"])
-    tags = {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])}
+    tags_gap = False
+    try:
+        tags = {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])}
+    except Exception as err:  # noqa: BLE001 - re-raised unless the endpoint has no tagging (DynamoDB Local)
+        if not emulator_gap(err, local=clients.emulator_endpoint):
+            raise
+        tags, tags_gap = {}, True
     fw = ComplianceFramework(framework) if framework is not None else (
         cfg.compliance_framework if cfg and cfg.compliance_framework else
         ComplianceFramework(tags["compliance-framework"]) if tags.get("compliance-framework") in
@@ -133,23 +141,35 @@ def audit_table(clients: AwsClients, table: str, framework: ComplianceFramework 
 
     add(_capacity(clients, desc, fedramp))
     add(_pitr(ddb, table, tier.pitr or bool(cfg and pitr_wanted(cfg))))
-    add(_kms(clients, desc, tier.customer_managed_key))
+    if _dynamodb_local(clients, desc) and not desc.get("SSEDescription"):
+        add(ControlResult("customer-managed KMS key with rotation", "SKIP",
+                          _not_checked("SSESpecification (DynamoDB Local keeps none)")))
+    else:
+        add(_kms(clients, desc, tier.customer_managed_key))
     add(_backup(clients, arn, tier, cfg))
     add(_result("deletion protection", bool(desc.get("DeletionProtectionEnabled")),
                 tier.deletion_protection or bool(cfg and cfg.deletion_protection_enabled),
                 "on", "off: the table can be deleted by a single call", "DynamoDB.6"))
     required_tags = dict(cfg.tags) if cfg else {"compliance-framework": fw.value}
     missing = {k: v for k, v in required_tags.items() if tags.get(k) != v}
-    add(_result("required tags", not missing and bool(tags), True,
-                f"{len(tags)} tag(s), all {len(required_tags)} required present",
-                f"missing or different: {', '.join(f'{k}={v}' for k, v in missing.items()) or '(no tags)'}",
-                "DynamoDB.5"))
+    if tags_gap:
+        add(ControlResult("required tags", "SKIP", _not_checked("ListTagsOfResource"), "DynamoDB.5"))
+    else:
+        add(_result("required tags", not missing and bool(tags), True,
+                    f"{len(tags)} tag(s), all {len(required_tags)} required present",
+                    f"missing or different: {', '.join(f'{k}={v}' for k, v in missing.items()) or '(no tags)'}",
+                    "DynamoDB.5"))
     add(_replicas(clients, desc, tier, cfg))
     add(_insights(ddb, table, tier.contributor_insights or bool(
         cfg and cfg.contributor_insights_specification and cfg.contributor_insights_specification.enabled)))
     report.results += _dax(clients, tier, cfg)
     report.results += _security_controls(clients, desc, tier, cfg)
     return report
+
+
+def _dynamodb_local(clients: AwsClients, desc: dict[str, Any]) -> bool:
+    """The table is on DynamoDB Local (an emulator endpoint whose ARNs name the region ``ddblocal``)."""
+    return clients.emulator_endpoint and ":ddblocal:" in str(desc.get("TableArn", ""))
 
 
 def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPolicy,
@@ -159,7 +179,7 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
     arn = str(desc["TableArn"])
     want_trail = tier.audit_trail_days is not None or bool(cfg and cfg.audit_trail and cfg.audit_trail.enabled)
     trails: list[dict[str, Any]] = []
-    found, err = _safe(lambda: _data_event_sources(clients, arn, trails))
+    found, err = _safe(lambda: _data_event_sources(clients, arn, trails), clients.emulator_endpoint)
     if err == LOCAL_GAP:
         out.append(ControlResult("audit trail (CloudTrail data events)", "SKIP", _not_checked("CloudTrail trails")))
     elif err:
@@ -184,12 +204,17 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
     want_tls = tier.deny_insecure_transport or bool(
         cfg and cfg.resource_policy and cfg.resource_policy.deny_insecure_transport)
     ddb = clients.client("dynamodb")
-    policy, err = _safe(lambda: json.loads(ddb.get_resource_policy(ResourceArn=arn)["Policy"]))
+    policy, err = _safe(lambda: json.loads(ddb.get_resource_policy(ResourceArn=arn)["Policy"]), clients.emulator_endpoint)
     tls = not err and any(s.get("Effect") == "Deny" and str((s.get("Condition") or {}).get("Bool", {}).get(
         "aws:SecureTransport", "")).lower() == "false" for s in (policy or {}).get("Statement", []))
-    out.append(_result("resource policy denies requests without TLS", tls, want_tls,
-                       "aws:SecureTransport deny statement present",
-                       "no resource policy" if err else "the resource policy has no aws:SecureTransport deny", None))
+    if err == LOCAL_GAP:
+        out.append(ControlResult("resource policy denies requests without TLS", "SKIP",
+                                 _not_checked("GetResourcePolicy")))
+    else:
+        out.append(_result("resource policy denies requests without TLS", tls, want_tls,
+                           "aws:SecureTransport deny statement present",
+                           "no resource policy" if err else "the resource policy has no aws:SecureTransport deny",
+                           None))
     v = cfg.vpc_endpoints if cfg else None
     if v is None:
         out.append(ControlResult("VPC endpoint for the table", "N/A", "no vpcEndpoints configured"))
@@ -197,10 +222,14 @@ def _security_controls(clients: AwsClients, desc: dict[str, Any], tier: TierPoli
         region = clients.region
         got, err = _safe(lambda: clients.client("ec2").describe_vpc_endpoints(Filters=[
             {"Name": "vpc-id", "Values": [v.vpc_id]},
-            {"Name": "service-name", "Values": [f"com.amazonaws.{region}.dynamodb"]}])["VpcEndpoints"])
+            {"Name": "service-name", "Values": [f"com.amazonaws.{region}.dynamodb"]}])["VpcEndpoints"],
+            clients.emulator_endpoint)
         ok = not err and any(arn in json.dumps(json.loads(e.get("PolicyDocument") or "{}")) for e in got or [])
-        out.append(_result("VPC endpoint for the table", ok, True, f"endpoint in {v.vpc_id} scoped to the table",
-                           f"no DynamoDB endpoint in {v.vpc_id} with a policy naming this table", None))
+        if err == LOCAL_GAP:
+            out.append(ControlResult("VPC endpoint for the table", "SKIP", _not_checked("ec2:DescribeVpcEndpoints")))
+        else:
+            out.append(_result("VPC endpoint for the table", ok, True, f"endpoint in {v.vpc_id} scoped to the table",
+                               f"no DynamoDB endpoint in {v.vpc_id} with a policy naming this table", None))
     return out
 
 
@@ -256,7 +285,7 @@ def _capacity(clients: AwsClients, desc: dict[str, Any], required: bool) -> Cont
     wanted = required_scaling_targets(table, [g["IndexName"] for g in desc.get("GlobalSecondaryIndexes", []) or []])
     rids = sorted({rid for rid, _unit in wanted}, key=[r for r, _u in wanted].index)
     got, err = _safe(lambda: clients.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="dynamodb", ResourceIds=rids)["ScalableTargets"])
+        ServiceNamespace="dynamodb", ResourceIds=rids)["ScalableTargets"], clients.emulator_endpoint)
     if err == LOCAL_GAP:
         return ControlResult(name, "SKIP", _not_checked("application-autoscaling"), "DynamoDB.1")
     if err:
@@ -268,7 +297,12 @@ def _capacity(clients: AwsClients, desc: dict[str, Any], required: bool) -> Cont
 
 
 def _pitr(ddb: Any, table: str, required: bool) -> ControlResult:
-    cb = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    try:
+        cb = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    except Exception as err:  # noqa: BLE001 - re-raised unless the endpoint lacks the call (DynamoDB Local)
+        if not emulator_gap(err, local=False):
+            raise
+        return ControlResult("point-in-time recovery", "SKIP", _not_checked("DescribeContinuousBackups"), "DynamoDB.2")
     on = cb.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
     return _result("point-in-time recovery", on, required, "enabled", "disabled", "DynamoDB.2")
 
@@ -280,7 +314,7 @@ def _kms(clients: AwsClients, desc: dict[str, Any], required: bool) -> ControlRe
     if sse.get("Status") not in ("ENABLED", "UPDATING") or not key:
         return _result(name, False, required, "", "encrypted with the AWS-owned key")
     kms = clients.client("kms", key.split(":")[3] if key.startswith("arn:") else None)
-    meta, err = _safe(lambda: kms.describe_key(KeyId=key)["KeyMetadata"])
+    meta, err = _safe(lambda: kms.describe_key(KeyId=key)["KeyMetadata"], clients.emulator_endpoint)
     if err == LOCAL_GAP or err == "NotFoundException" and clients.local_endpoint:
         # moto accepts a table encrypted with a key it does not hold (the config names a key of an AWS account)
         return ControlResult(name, "SKIP", f"not checked locally: key {key} is not on this local endpoint")
@@ -304,7 +338,9 @@ def _backup(clients: AwsClients, arn: str, tier: TierPolicy, cfg: TableConfig | 
     min_days = tier.backup_min_retention_days
     required = min_days is not None or bool(cfg and cfg.backup_policy and cfg.backup_policy.rules)
     bk = clients.client("backup")
-    plans, err = _safe(lambda: bk.list_backup_plans()["BackupPlansList"])
+    plans, err = _safe(lambda: bk.list_backup_plans()["BackupPlansList"], clients.emulator_endpoint)
+    if err == LOCAL_GAP:
+        return ControlResult(name, "SKIP", _not_checked("AWS Backup (backup:ListBackupPlans)"), "DynamoDB.4")
     if err:
         return _result(name, False, required, "", f"could not list backup plans ({err})", "DynamoDB.4")
     problems: list[str] = []
@@ -397,7 +433,11 @@ def _dax(clients: AwsClients, tier: TierPolicy, cfg: TableConfig | None) -> list
         return [ControlResult("DAX encryption at rest", "N/A", "no DAX cluster configured", "DynamoDB.3"),
                 ControlResult("DAX endpoint TLS", "N/A", "no DAX cluster configured", "DynamoDB.7")]
     cluster_name = dax_cfg.cluster_name
-    got, err = _safe(lambda: clients.client("dax").describe_clusters(ClusterNames=[cluster_name])["Clusters"])
+    got, err = _safe(lambda: clients.client("dax").describe_clusters(ClusterNames=[cluster_name])["Clusters"],
+                     clients.emulator_endpoint)
+    if err == LOCAL_GAP:
+        return [ControlResult("DAX encryption at rest", "SKIP", _not_checked("dax:DescribeClusters"), "DynamoDB.3"),
+                ControlResult("DAX endpoint TLS", "SKIP", _not_checked("dax:DescribeClusters"), "DynamoDB.7")]
     if err or not got:
         reason = f"cluster {cluster_name} unreadable ({err or 'not found'})"
         return [_result("DAX encryption at rest", False, True, "", reason, "DynamoDB.3"),

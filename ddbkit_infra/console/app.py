@@ -628,7 +628,7 @@ def _plan(state: ConsoleState, name: str) -> dict[str, Any]:
     plan = make_plan(resolve(ref.config), state.aws_clients(), bind_accesses=bind_accesses(ref.loaded, ref.component),
                      bind_grants=bind_grants(ref.loaded, ref.component))
     return {"text": plan.render(show_noop=True), "data": plan.to_dict(), "pending": bool(plan.pending),
-            "refused": [f"{c.label}: {c.reason}" for c in plan.refused]}
+            "refused": [f"{c.label}: {c.reason}" for c in plan.refused], "notes": list(plan.notes)}
 
 
 def _audit(state: ConsoleState, name: str) -> Any:

@@ -20,6 +20,7 @@ from ddbkit_infra.plan.model import (
     error_code,
     not_checked,
     stream_policy_gap,
+    emulator_gap,
     unsupported,
 )
 from ddbkit_infra.plan.read import (
@@ -62,5 +63,6 @@ __all__ = [
     "read_live_state",
     "scaling_regions",
     "stream_policy_gap",
+    "emulator_gap",
     "unsupported",
 ]

@@ -9,7 +9,7 @@ diffs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ddbkit.config import BillingMode, TableConfig
@@ -125,30 +125,52 @@ def diff(cfg: TableConfig, live: LiveState, *, bind_accesses: list[str] | None =
         raise ProvisioningError(f"dynamodb:table {cfg.table_name}",
                                 f"home region {b.home} is not one of globalTables regions "
                                 f"{cfg.global_tables.all_regions()}; pass --region")
-    key_value = _kms_key(b)
+    key_value = _unchecked_if_gap(b, "kms", "kms:key", lambda: _kms_key(b))
     table_arn: Any = live.table_arn or Ref("table_arn")
     _table(b, key_value)
     _ttl(b)
-    _pitr(b)
+    _unchecked_if_gap(b, "pitr", "dynamodb:pitr", lambda: _pitr(b))
     _contributor_insights(b)
     _replicas(b)
-    _scaling(b)
+    _unchecked_if_gap(b, "scaling", "application-autoscaling:target", lambda: _scaling(b))
     if has_backup_plan(cfg):
-        _backup(b, key_value, table_arn)
+        _unchecked_if_gap(b, "backup", "backup:plan", lambda: _backup(b, key_value, table_arn))
     if dax_enabled(cfg):
-        _dax(b)
+        _unchecked_if_gap(b, "dax", "dax:cluster", lambda: _dax(b))
     if live.security is not None:
         from ddbkit_infra.plan.security import diff_security
 
+        security = live.security
         stream_arn = (live.table or {}).get("LatestStreamArn") if live.table else (
             Ref("stream_arn") if cfg.stream_specification and cfg.stream_specification.stream_enabled else None)
-        diff_security(b, cfg, live.security, table_arn, stream_arn, bind_accesses, bind_grants)
-    _alarms(b)
+        _unchecked_if_gap(b, "security", "security", lambda: diff_security(
+            b, cfg, security, table_arn, stream_arn, bind_accesses, bind_grants))
+    _unchecked_if_gap(b, "alarms", "cloudwatch:alarm", lambda: _alarms(b))
     for what in live.unsupported:
         if any(what in c.reason for c in b.changes):
             continue  # said on the change itself
         b.notes.append(f"the backend does not implement {what}: not checked locally")
     return Plan(cfg.table_name, b.home, b.changes, live.account, b.notes)
+
+
+def _unchecked_if_gap(b: _Builder, area: str, resource: str, section: Callable[[], Any]) -> Any:
+    """Run one section of the diff; when the endpoint could not serve ``area``'s reads (a local emulator:
+    :attr:`LiveState.gaps`), every change the section made from the empty state it read becomes
+    :attr:`Action.UNCHECKED` (no fields, no calls): not checked, not applied, never pending. A section that
+    cannot even be planned without what it could not read (the account id) is one unchecked ``resource``."""
+    what = b.live.gaps.get(area)
+    if what is None:
+        return section()
+    start = len(b.changes)
+    out: Any = None
+    try:
+        out = section()
+    except ProvisioningError:
+        del b.changes[start:]
+        b.add(resource, b.cfg.table_name, Action.UNCHECKED, reason=not_checked(what))
+    b.changes[start:] = [Change(c.resource, c.name, Action.UNCHECKED, reason=not_checked(what), region=c.region)
+                         for c in b.changes[start:]]
+    return out
 
 
 # -- KMS -----------------------------------------------------------------------------------------------
@@ -203,6 +225,11 @@ def _table(b: _Builder, key_value: Any) -> None:
     target = sse_target(cfg)
     cmk = target is not None and target.kind in ("create", "customer")
     req = create_table_request(cfg, sse_key_id=key_value if cmk else None)
+    if cmk and "kms" in live.gaps:
+        # the emulator has no KMS to create or find the key in (and would not keep the setting)
+        req.pop("SSESpecification", None)
+        b.notes.append(f"the backend does not implement {live.gaps['kms']}: the table's SSESpecification is "
+                       "not checked locally")
     if live.table is None:
         b.add(label, name, Action.CREATE, [FieldChange(k, None, v) for k, v in req.items() if k != "TableName"],
               [ApiCall("dynamodb", "create_table", req, outputs={"table_arn": "TableDescription.TableArn",
@@ -246,7 +273,10 @@ def _table(b: _Builder, key_value: Any) -> None:
     sse = t.get("SSEDescription") or {}
     live_kind = "kms" if sse.get("Status") in ("ENABLED", "ENABLING", "UPDATING") else "owned"
     live_key = sse.get("KMSMasterKeyArn")
-    if target is not None:
+    if target is not None and "sse" in live.gaps:
+        if target.kind != "owned":
+            b.notes.append(f"the backend does not implement {live.gaps['sse']}: not checked locally")
+    elif target is not None:
         want_key = key_value if cmk else None
         same = (live_kind == "owned") if target.kind == "owned" else (
             live_kind == "kms" and (target.kind == "aws-managed" or _same_key(live_key, want_key)))
@@ -328,13 +358,17 @@ def _table(b: _Builder, key_value: Any) -> None:
         if old_dp != cfg.deletion_protection_enabled:
             update([FieldChange("DeletionProtectionEnabled", old_dp, cfg.deletion_protection_enabled)],
                    {"DeletionProtectionEnabled": cfg.deletion_protection_enabled})
-    if cfg.table_class is not None:
+    if cfg.table_class is not None and "table-class" in live.gaps:
+        if cfg.table_class != "STANDARD":
+            b.notes.append(f"the backend does not implement {live.gaps['table-class']}: not checked locally")
+    elif cfg.table_class is not None:
         old_class = t.get("TableClassSummary", {}).get("TableClass", "STANDARD")
         if old_class != cfg.table_class:
             update([FieldChange("TableClass", old_class, cfg.table_class)], {"TableClass": cfg.table_class})
 
     b.add(label, name, Action.UPDATE if calls else Action.NOOP, fields, calls)
-    _tags(b, "dynamodb:tags", live.tags, str(t["TableArn"]), None)
+    _unchecked_if_gap(b, "tags", "dynamodb:tags",
+                      lambda: _tags(b, "dynamodb:tags", live.tags, str(t["TableArn"]), None))
 
 
 def _same_key(live_key: str | None, want: Any) -> bool:

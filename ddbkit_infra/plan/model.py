@@ -213,6 +213,26 @@ def unsupported(err: BaseException) -> bool:
     return error_code(err) in ("NotImplemented", "UnknownOperationException", "404", "500", "501")
 
 
+#: What DynamoDB Local (and the like) answers for a service or operation it does not serve: a JSON-protocol
+#: service's ``InvalidAction``, a REST service's ``InternalFailure``; a query/XML service's answer does not parse.
+_EMULATOR_GAP_CODES = ("InvalidAction", "InternalFailure")
+
+
+def emulator_gap(err: BaseException, *, local: bool) -> bool:
+    """The endpoint cannot serve this read: :func:`unsupported`, or, on an emulator's endpoint (``local``:
+    ``AwsClients.emulator_endpoint``), the answers DynamoDB Local gives for every service other than
+    DynamoDB (from AWS these would mean a malformed request or an outage, so they count only there)."""
+    if unsupported(err):
+        return True
+    if not local:
+        return False
+    if error_code(err) in _EMULATOR_GAP_CODES:
+        return True
+    from botocore.parsers import ResponseParserError
+
+    return isinstance(err, ResponseParserError)
+
+
 def stream_policy_gap(arn: str, err: BaseException) -> bool:
     """The endpoint does not serve resource policies on streams: moto 5.2 reads a stream ARN's last segment
     as a table name and answers ResourceNotFound naming a table; AWS itself answers PolicyNotFound (or names

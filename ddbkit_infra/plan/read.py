@@ -2,7 +2,9 @@
 
 :func:`read_live_state` asks AWS (DescribeTable, DescribeTimeToLive, DescribeContinuousBackups,
 ListTagsOfResource, DescribeContributorInsights, replicas' regions, application-autoscaling, KMS, AWS Backup,
-IAM, DAX, CloudWatch) and returns a :class:`LiveState`. What a backend cannot answer is recorded, not guessed.
+IAM, DAX, CloudWatch) and returns a :class:`LiveState`. What a backend cannot answer is recorded, not guessed:
+on a local emulator each area it lacks (DynamoDB Local serves tables, TTL and items, no more) lands in
+:attr:`LiveState.gaps` and the diff plans it as "not checked locally", never as a change.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ddbkit.config import TableConfig
-from ddbkit_infra.plan.model import DEFAULT_REGION, UNKNOWN, error_code, unsupported
+from ddbkit_infra.plan.model import DEFAULT_REGION, UNKNOWN, emulator_gap, error_code, unsupported
 from ddbkit_infra.resources import (
     alarm_prefix,
     backup_plan_name,
@@ -26,6 +28,7 @@ from ddbkit_infra.resources import (
     dax_subnet_group_name,
     has_backup_plan,
     kms_alias_name,
+    pitr_wanted,
     replica_contributor_insights,
     replica_regions,
     sse_target,
@@ -84,6 +87,21 @@ class AwsClients:
         host = urlsplit(self.endpoint_url).hostname or ""
         return host == "localhost" or host == "::1" or host.startswith("127.")
 
+    @property
+    def emulator_endpoint(self) -> bool:
+        """Whether the endpoint is an emulator (DynamoDB Local, moto), not AWS: a loopback one, or any
+        ``endpoint_url`` whose host is not AWS's (``*.amazonaws.com``, ``*.amazonaws.com.cn``, ``*.api.aws``),
+        such as ``http://dynamodb-local:8000`` in a compose file. Only there do an emulator's answers for a
+        call it lacks (:func:`~ddbkit_infra.plan.model.emulator_gap`) mean "not checked locally"."""
+        if not self.endpoint_url:
+            return False
+        if self.local_endpoint:
+            return True
+        from urllib.parse import urlsplit
+
+        host = (urlsplit(self.endpoint_url).hostname or "").lower().rstrip(".")
+        return not any(host == d or host.endswith("." + d) for d in ("amazonaws.com", "amazonaws.com.cn", "api.aws"))
+
     def account_id(self) -> str | None:
         """The caller's account (STS), or None when STS does not answer."""
         try:
@@ -136,10 +154,47 @@ class LiveState:
     security: Any = None  # plan_security.SecurityState: resource policies, VPC endpoints, audit trail
     unsupported: list[str] = field(default_factory=list)
     replicas_unsupported: bool = False  # the backend has no global tables (a wanted replica cannot be checked)
+    #: areas a local emulator cannot serve (:data:`GAP_AREAS`), each with the call or field it lacks
+    gaps: dict[str, str] = field(default_factory=dict)
 
     @property
     def table_arn(self) -> str | None:
         return str(self.table["TableArn"]) if self.table and "TableArn" in self.table else None
+
+
+#: The areas of a live state a local emulator may lack, as :attr:`LiveState.gaps` keys (the diff plans each
+#: one's resources as "not checked locally").
+GAP_AREAS = ("kms", "sse", "table-class", "pitr", "tags", "scaling", "backup", "dax", "alarms", "security")
+
+#: DynamoDB Local's ARNs name this region (``arn:aws:dynamodb:ddblocal:000000000000:table/T``).
+DYNAMODB_LOCAL_REGION = "ddblocal"
+
+
+def _area(clients: AwsClients, live: LiveState, area: str, what: str, read: Callable[[], None], *,
+          note: bool = True) -> None:
+    """``read()``; when the endpoint cannot serve it (:func:`emulator_gap`), record ``area`` as a gap naming
+    ``what`` instead of failing (and, with ``note``, say so in the plan's notes when no change does). Any
+    other error propagates."""
+    try:
+        read()
+    except Exception as err:  # noqa: BLE001 - re-raised unless the endpoint lacks the call
+        if not emulator_gap(err, local=clients.emulator_endpoint):
+            raise
+        live.gaps[area] = what
+        if note:
+            live.unsupported.append(what)
+
+
+def _table_field_gaps(clients: AwsClients, live: LiveState) -> None:
+    """DynamoDB Local accepts SSESpecification and TableClass and keeps neither: its DescribeTable shows
+    neither, so they cannot be compared there (AWS and moto always describe both)."""
+    t = live.table
+    if t is None or not clients.emulator_endpoint or f":{DYNAMODB_LOCAL_REGION}:" not in str(t.get("TableArn", "")):
+        return
+    if not t.get("SSEDescription"):
+        live.gaps["sse"] = "SSESpecification (DynamoDB Local keeps none)"
+    if not t.get("TableClassSummary"):
+        live.gaps["table-class"] = "TableClass (DynamoDB Local keeps none)"
 
 
 def _missing(call: Callable[[], Any], *codes: str) -> Any:
@@ -193,11 +248,74 @@ def read_live_state(clients: AwsClients, cfg: TableConfig) -> LiveState:
     live.table = _missing(lambda: ddb.describe_table(TableName=name)["Table"], "ResourceNotFoundException")
     if live.account is None and live.table_arn:
         live.account = live.table_arn.split(":")[4]
+    _table_field_gaps(clients, live)
+    _area(clients, live, "kms", "kms:DescribeKey", lambda: _read_kms(clients, cfg, live))
 
+    if live.table is not None:
+        live.ttl = ddb.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
+        arn = str(live.table["TableArn"])
+
+        def read_pitr() -> None:
+            cb = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+            live.pitr = cb.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
+
+        def read_tags() -> None:
+            live.tags = _tags_of(ddb, arn)
+
+        _area(clients, live, "pitr", "dynamodb:DescribeContinuousBackups", read_pitr,
+              note=pitr_wanted(cfg) is not None)  # PITR the file does not set is not managed: nothing unchecked
+        _area(clients, live, "tags", "dynamodb:ListTagsOfResource", read_tags)
+        if cfg.contributor_insights_specification is not None:
+            live.contributor_insights = contributor_insights_status(live, ddb, name, "dynamodb:DescribeContributorInsights")
+        for rep in live.table.get("Replicas", []):
+            region = rep["RegionName"]
+            if region == home:
+                continue
+            rs = ReplicaState(region, status=rep.get("ReplicaStatus"), kms_key=rep.get("KMSMasterKeyId"))
+            _read_replica(clients, cfg, live, rs)
+            live.replicas[region] = rs
+        if any(r not in live.replicas for r in replica_regions(cfg, home)):
+            _probe_global_tables(live, ddb, name)
+    elif clients.emulator_endpoint:
+        # a table to create: whether the emulator serves PITR at all decides if the plan may turn it on
+        _area(clients, live, "pitr", "dynamodb:DescribeContinuousBackups", lambda: _missing(
+            lambda: ddb.describe_continuous_backups(TableName=name), "TableNotFoundException",
+            "ResourceNotFoundException"), note=pitr_wanted(cfg) is not None)
+        if cfg.contributor_insights_specification is not None:
+            live.contributor_insights = contributor_insights_status(live, ddb, name, "dynamodb:DescribeContributorInsights")
+        if live.account is None and replica_regions(cfg, home):
+            # no STS either (DynamoDB Local): a replica's settings cannot be planned without the account,
+            # and whether the endpoint has global tables at all decides if they can be checked
+            _probe_global_tables(live, ddb, name)
+
+    _area(clients, live, "scaling", "application-autoscaling:DescribeScalableTargets",
+          lambda: _read_scaling(clients, cfg, live))
+    if has_backup_plan(cfg):
+        _area(clients, live, "backup", "AWS Backup and IAM (backup:ListBackupPlans)",
+              lambda: _read_backup(clients, cfg, live))
+    if dax_enabled(cfg):
+        _area(clients, live, "dax", "DAX and IAM (dax:DescribeClusters)", lambda: _read_dax(clients, cfg, live))
+    _area(clients, live, "alarms", "CloudWatch alarms (cloudwatch:DescribeAlarms)",
+          lambda: _read_alarms(clients, cfg, live))
+    from ddbkit_infra.plan.security import SecurityState, read_security
+
+    def read_sec() -> None:
+        live.security = read_security(clients, cfg, live.table, live.account)
+
+    _area(clients, live, "security", "the security surroundings (resource policies, VPC endpoints, audit trail)",
+          read_sec)
+    if live.security is None:
+        live.security = SecurityState()
+    return live
+
+
+def _read_kms(clients: AwsClients, cfg: TableConfig, live: LiveState) -> None:
+    """The key ddbkit creates for the table (and its rotation), or what a configured alias names."""
     target = sse_target(cfg)
     kms = clients.client("kms")
     if target is not None and target.kind == "create":
-        meta = _missing(lambda: kms.describe_key(KeyId=kms_alias_name(name))["KeyMetadata"], "NotFoundException")
+        meta = _missing(lambda: kms.describe_key(KeyId=kms_alias_name(cfg.table_name))["KeyMetadata"],
+                        "NotFoundException")
         if meta is not None:
             live.created_key_arn = str(meta["Arn"])
             live.created_key_rotation = bool(
@@ -210,34 +328,6 @@ def read_live_state(clients: AwsClients, cfg: TableConfig) -> LiveState:
         except Exception as err:  # noqa: BLE001 - an unresolvable key is compared as given
             if not error_code(err) and not unsupported(err):
                 raise
-
-    if live.table is not None:
-        live.ttl = ddb.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
-        cb = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
-        live.pitr = cb.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
-        live.tags = _tags_of(ddb, str(live.table["TableArn"]))
-        if cfg.contributor_insights_specification is not None:
-            live.contributor_insights = contributor_insights_status(live, ddb, name, "dynamodb:DescribeContributorInsights")
-        for rep in live.table.get("Replicas", []):
-            region = rep["RegionName"]
-            if region == home:
-                continue
-            rs = ReplicaState(region, status=rep.get("ReplicaStatus"), kms_key=rep.get("KMSMasterKeyId"))
-            _read_replica(clients, cfg, live, rs)
-            live.replicas[region] = rs
-        if any(r not in live.replicas for r in replica_regions(cfg, home)):
-            _probe_global_tables(live, ddb, name)
-
-    _read_scaling(clients, cfg, live)
-    if has_backup_plan(cfg):
-        _read_backup(clients, cfg, live)
-    if dax_enabled(cfg):
-        _read_dax(clients, cfg, live)
-    _read_alarms(clients, cfg, live)
-    from ddbkit_infra.plan.security import read_security
-
-    live.security = read_security(clients, cfg, live.table, live.account)
-    return live
 
 
 GLOBAL_TABLES = "global table replicas (dynamodb:DescribeTableReplicaAutoScaling)"

@@ -73,7 +73,7 @@ def _absent(err: Exception, *codes: str) -> bool:
 
 
 def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, account: str | None) -> SecurityState:
-    from ddbkit_infra.plan.model import stream_policy_gap
+    from ddbkit_infra.plan.model import stream_policy_gap, unsupported
 
     st = SecurityState()
     region = clients.region
@@ -87,8 +87,19 @@ def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, 
             except Exception as err:  # noqa: BLE001
                 if stream_policy_gap(str(arn), err):  # moto: apply skipped it, plan must not re-propose it
                     st.unchecked.append("stream")
+                elif unsupported(err):  # no resource policies at all (DynamoDB Local): never a create
+                    st.unchecked.append(attr.removesuffix("_policy"))
                 elif not _absent(err, "PolicyNotFoundException", "ResourceNotFoundException"):
                     raise
+    elif cfg.resource_policy is not None and getattr(clients, "emulator_endpoint", False):
+        # a table to create on a local emulator: whether it serves resource policies at all decides if the
+        # plan may put them (any ARN tells: DynamoDB Local lacks the operation, moto answers not found)
+        try:
+            ddb.get_resource_policy(ResourceArn=f"arn:aws:dynamodb:{region}:{account or '000000000000'}:table/"
+                                                f"{cfg.table_name}")
+        except Exception as err:  # noqa: BLE001 - only "not implemented" is an answer here
+            if unsupported(err):
+                st.unchecked += ["table", "stream"]
     if cfg.vpc_endpoints is not None:
         ec2 = clients.client("ec2")
         try:
@@ -156,7 +167,7 @@ def read_security(clients: Any, cfg: TableConfig, table: dict[str, Any] | None, 
 def diff_security(b: Any, cfg: TableConfig, st: SecurityState, table_arn: Any, stream_arn: Any,
                   accesses: list[str] | None = None, grants: list[tuple[str, str]] | None = None) -> None:
     """Add the changes taking ``st`` to ``cfg`` to the plan builder ``b`` (see plan.diff)."""
-    from ddbkit_infra.plan.model import Action, ApiCall, FieldChange, Ref
+    from ddbkit_infra.plan.model import Action, ApiCall, FieldChange, Ref, not_checked
 
     region, partition = b.home, b.partition
     unchecked_reason = ("the backend does not serve resource policies on streams (a local emulator): not checked, "
@@ -204,7 +215,8 @@ def diff_security(b: Any, cfg: TableConfig, st: SecurityState, table_arn: Any, s
                 continue
             resource = f"{cfg.table_name} {label}"
             if label in st.unchecked:
-                b.add("dynamodb:resource-policy", resource, Action.UNCHECKED, reason=unchecked_reason)
+                b.add("dynamodb:resource-policy", resource, Action.UNCHECKED, reason=unchecked_reason if (
+                    label == "stream" and "table" not in st.unchecked) else not_checked("dynamodb:GetResourcePolicy"))
                 continue
             if have is not None and not _has_ref(want) and have == want:
                 b.add("dynamodb:resource-policy", resource, Action.NOOP)

@@ -167,6 +167,7 @@ def test_one_error_format(kind: str, command: list[str], monkeypatch: pytest.Mon
 
     class Clients:
         region = REGION
+        local_endpoint = emulator_endpoint = False  # AWS: its errors are never an emulator's gap
 
         def client(self, *_: Any, **__: Any) -> Any:
             return failing

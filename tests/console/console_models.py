@@ -9,5 +9,15 @@ class EditRaceItem(Model, table="EditRace"):
     """Items of the EditRace table: ``total`` must be a whole number."""
 
     pk: str
-    total: int
+    total: int = 0
+    note: str = ""
+
+
+class ConsoleOrder(Model, table="ConsoleOrders"):
+    """Items of the browser tests' ConsoleOrders table, given to the console as ``--model orders=...``."""
+
+    customer: str
+    orderId: str  # noqa: N815 - the attribute's name in the table
+    status: str = ""
+    total: int = 0
     note: str = ""

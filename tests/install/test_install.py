@@ -262,6 +262,44 @@ def test_extra_installs_beside_newest_boto3(extra: str, wheel: Path, tmp_path: P
         with StubProcess(table="Orders", key_names=("pk",)) as stub:
             out = _run([str(python), "-c", ASYNC_GET, stub.endpoint_url], env=env, cwd=tmp_path)
         assert out.stdout.split() == ["a", "False"], out.stdout
+    if extra == "console":
+        _console_serves_from_the_wheel(python, tmp_path)
+
+
+def _console_serves_from_the_wheel(python: Path, where: Path) -> None:
+    """``ddbkit console`` of the installed wheel serves its page and its own assets (no CDN: the templates
+    and static files ship in the wheel); its endpoint is down, which the page says in one line."""
+    import urllib.request
+
+    from ddbkit_infra.local import free_port
+
+    port = free_port()
+    env = {**_clean_env(), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    proc = subprocess.Popen([str(python.parent / "ddbkit"), "console", "--port", str(port), "--region", "us-east-1",
+                             "--endpoint-url", "http://127.0.0.1:9"], env=env, cwd=where,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/", timeout=5) as page:
+                    html = page.read().decode()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    out = proc.stdout.read() if proc.stdout and proc.poll() is not None else ""
+                    pytest.fail(f"the installed ddbkit console did not serve {url}: {out[-2000:]}")
+                time.sleep(0.2)
+        print(f"installed ddbkit console served {url}/ and its assets")
+        assert "/static/console.css" in html and 'id="error"' in html and "127.0.0.1:9" in html, html[-2000:]
+        for asset in ("console.css", "explore.js", "live.js"):
+            with urllib.request.urlopen(f"{url}/static/{asset}", timeout=5) as got:
+                assert got.status == 200 and got.read(), asset
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 ASYNC_GET = """import asyncio, sys

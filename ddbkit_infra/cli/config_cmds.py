@@ -27,8 +27,8 @@ def validate(file: str, component: str | None, tier: str | None, as_json: bool) 
 
     Settings filled in by the tier are marked with a comment. Exit code 1 on any error.
     """
-    from ddbkit.config import ConfigError, check_table_warnings, format_path
-    from ddbkit_infra.compliance import resolve
+    from ddbkit.config import ConfigError
+    from ddbkit_infra.component import DynamoDBTableComponent, Validation
 
     loaded = load_or_exit(file)
     names = [component] if component else list(loaded.tables)
@@ -36,31 +36,27 @@ def validate(file: str, component: str | None, tier: str | None, as_json: bool) 
         loaded.table(component)
     if not names:
         fail(f"{file}: no dynamodb-table component found")
-    results: dict[str, Any] = {}
+    results: dict[str, Validation] = {}
     errors: list[str] = []
     for name in names:
-        try:
-            eff = resolve(loaded.tables[name], tier)
+        try:  # DynamoDB's rules were checked loading the file; the tier's are checked building the component
+            results[name] = DynamoDBTableComponent(loaded, name, tier=tier).validate()
         except ConfigError as err:
             errors += [f"  - {name}: {issue}" for issue in err.issues]
-            continue
-        results[name] = eff
     if errors:
         fail(f"{file}: {len(errors)} compliance error(s):\n" + "\n".join(errors))
-    for name, eff in results.items():  # advisories (monitoring.notify...): printed, not failed
-        index = next(i for i, c in enumerate(loaded.components) if c.name == name)
-        for issue in check_table_warnings(eff.config):
-            where = format_path(("components", index, "config", *issue.path))
-            click.secho(f"warning: {file}: {name}: {where}: {issue.message} [{issue.rule}]", fg="yellow", err=True)
+    for name, result in results.items():  # advisories (monitoring.notify...): printed, not failed
+        for where, message, rule in result.warnings:
+            click.secho(f"warning: {file}: {name}: {where}: {message} [{rule}]", fg="yellow", err=True)
     if as_json:
-        click.echo(json.dumps({n: e.config.to_yaml_dict() for n, e in results.items()}, indent=2))
+        click.echo(json.dumps({n: r.to_dict() for n, r in results.items()}, indent=2))
         return
-    for name, eff in results.items():
-        click.secho(f"# component {name}: valid ({eff.framework.value})", fg="green")
-        marks = {d.path: d.reason for d in eff.defaults}
-        click.echo(render_marked_yaml(eff.config.to_yaml_dict(exclude_unset=True), marks))
-        if eff.defaults:
-            click.echo(f"# {len(eff.defaults)} setting(s) filled by the tier, marked '# <- default'")
+    for name, result in results.items():
+        click.secho(f"# component {name}: valid ({result.framework.value})", fg="green")
+        marks = {d.path: d.reason for d in result.defaults}
+        click.echo(render_marked_yaml(result.config.to_yaml_dict(exclude_unset=True), marks))
+        if result.defaults:
+            click.echo(f"# {len(result.defaults)} setting(s) filled by the tier, marked '# <- default'")
 
 
 def render_marked_yaml(data: Any, marks: dict[str, str], path: str = "", indent: int = 0) -> str:

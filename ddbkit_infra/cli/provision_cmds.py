@@ -34,7 +34,7 @@ from ddbkit_infra.cli.common import (
 if TYPE_CHECKING:
     from ddbkit.config import ComponentFile
 
-    from ddbkit_infra.compliance import EffectiveConfig
+    from ddbkit_infra.component import DynamoDBTableComponent
     from ddbkit_infra.plan import AwsClients
 
 TIERS = ["commercial", "fedramp-moderate", "fedramp-high"]
@@ -96,23 +96,29 @@ def _errors(what: str, region: str | None = None, endpoint: str | None = None) -
         fail(f"{what}: {explain(err, region, endpoint)}")
 
 
-def _effective(loaded: ComponentFile, component: str | None, tier: str | None = None) -> dict[str, EffectiveConfig]:
-    from ddbkit_infra.compliance import resolve
+def _components(loaded: ComponentFile, component: str | None, tier: str | None = None,
+                clients: AwsClients | None = None, **options: Any) -> list[DynamoDBTableComponent]:
+    """The file's table components (or ``component`` alone), each resolved against its tier: the objects every
+    command here is a shell over (:class:`ddbkit_infra.component.DynamoDBTableComponent`)."""
+    from ddbkit_infra.component import DynamoDBTableComponent
 
     if component:
         loaded.table(component)
     names = [component] if component else list(loaded.tables)
     if not names:
         fail(f"{loaded.source}: no dynamodb-table component found")
-    return {n: resolve(loaded.tables[n], tier) for n in names}
+    return [DynamoDBTableComponent(loaded, n, tier=tier, clients=clients, **options) for n in names]
 
 
-def _binds(loaded: ComponentFile, name: str) -> dict[str, Any]:
-    """The file's binds to table component ``name``, as make_plan/synthesize take them (the VPC endpoint
-    policy's actions and the resource policy's grants to other accounts)."""
-    from ddbkit_infra.iam.security import bind_accesses, bind_grants
-
-    return {"bind_accesses": bind_accesses(loaded, name), "bind_grants": bind_grants(loaded, name)}
+def echo_styled(text: str, style: str | None = None) -> None:
+    """A line from :meth:`DynamoDBTableComponent.apply`, coloured on a terminal by what it says."""
+    colours = {"replace": ("red", True), "destructive": ("red", False), "disruptive": ("yellow", False),
+               "dry-run": ("yellow", False), "done": ("green", False)}
+    if style in colours:
+        fg, bold = colours[style]
+        click.secho(text, fg=fg, bold=bold)
+    else:
+        click.echo(text)
 
 
 _file = click.argument("file", type=click.Path(dir_okay=False))
@@ -137,13 +143,12 @@ def plan(file: str, component: str | None, region: str | None, profile: str | No
 
     Destructive and disruptive changes are named. Exit 1 when a change is refused (key schema, LSIs, ...).
     """
-    from ddbkit_infra.cli.risk import assess
-    from ddbkit_infra.plan import make_plan
+    from ddbkit_infra.plan.risk import assess
 
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
     with _errors(file, clients.region, endpoint_url):
-        plans = [make_plan(eff, clients, **_binds(loaded, name)) for name, eff in _effective(loaded, component).items()]
+        plans = [comp.plan() for comp in _components(loaded, component, clients=clients)]
     if as_json:
         click.echo(json.dumps([{**p.to_dict(), "risks": [str(r) for r in assess(p)]} for p in plans], indent=2,
                               default=str))
@@ -187,75 +192,44 @@ def apply(file: str, component: str | None, region: str | None, profile: str | N
     and replicas it shows their status: a progress bar on a terminal, a line at least every 30 s otherwise.
     Ctrl-C prints what was done and what was not (exit 130); running apply again finishes the job.
     """
-    from ddbkit_infra.apply import ApplyResult, apply_plan
-    from ddbkit_infra.apply import destroy as run_destroy
     from ddbkit_infra.cli.progress import WaitReporter
-    from ddbkit_infra.cli.risk import assess, replaceable
-    from ddbkit_infra.plan import make_plan
+    from ddbkit_infra.component import ApplyProgress, ChangeRefused, ConsentRequest
 
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
     lines = WaitReporter(terminal=False, echo=click.echo)
-    effective = _effective(loaded, component)
+    components = _components(loaded, component, clients=clients)
     finished: list[str] = []  # tables done, for the line Ctrl-C prints
-    current: dict[str, Any] = {}  # the table under way: its name, its calls, the ApplyResult filling in
+    current: dict[str, Any] = {}  # the table under way: its name and its ApplyProgress
 
     def report() -> tuple[list[str], list[str]]:
         done, todo = [f"table {t}" for t in finished], []
         if current:
-            made = current["result"].calls + current["result"].skipped if current.get("result") else []
-            calls = current.get("calls", [])
+            progress: ApplyProgress = current["progress"]
+            made = progress.result.calls + progress.result.skipped if progress.result else []
             done += [f"{current['table']}: {c}" for c in made]
-            todo += [f"{current['table']}: {c}" for c in calls[len(made):]] or [f"table {current['table']}"]
-        todo += [f"table {e.config.table_name}" for e in list(effective.values())[len(finished) + bool(current):]]
+            todo += [f"{current['table']}: {c}" for c in progress.calls[len(made):]] or [f"table {current['table']}"]
+        todo += [f"table {c.table_name}" for c in components[len(finished) + bool(current):]]
         return done, todo
 
+    def ask(request: ConsentRequest) -> bool:
+        _confirm(request.question, yes, dry_run, request.replace_table, risks=list(request.risks))
+        return True  # a refusal or a no has exited already
+
     with interrupts(f"apply {file}", report):
-        for name, eff in effective.items():
-            table = eff.config.table_name
+        for comp in components:
+            table = comp.table_name
             current.clear()
-            current["table"] = table
+            current.update(table=table, progress=ApplyProgress())
             with _errors(f"table {table}", clients.region, endpoint_url):
-                p = make_plan(eff, clients, **_binds(loaded, name))
-                click.echo(p.render())
-                if p.refused and not (replace_table and replaceable(p)):
-                    hint = ("; to replace the table (delete it and every item, then create it anew) pass "
-                            "--replace-table" if replaceable(p) else "")
-                    fail("\n".join(f"error: {c.label}: refused: {c.reason}" for c in p.refused) + hint)
-                replaced = bool(p.refused)
-                if replaced:  # --replace-table and only table-level refusals
-                    click.secho(f"destructive: table {table} is REPLACED: deleted with every item, then created "
-                                "from FILE", fg="red", bold=True)
-                    _confirm(f"delete table {table} in {clients.region} and every item in it", yes, dry_run, table)
-                    current["calls"] = [f"delete table {table} (replacing it)"]
-                    run_destroy(eff.config, clients, dry_run=dry_run, echo=click.echo, poll=poll, timeout=timeout,
-                                on_wait=lines.report)
-                    if dry_run:
-                        click.secho(f"{table}: would replace the table (dry run)", fg="yellow")
-                        finished.append(table)
-                        continue
-                    p = make_plan(eff, clients, **_binds(loaded, name))
-                    click.echo(p.render())
-                if not p.pending:
-                    p.check()
-                    click.echo(f"{p.table}: nothing to do")
-                    finished.append(table)
-                    continue
-                risks = assess(p)
-                for risk in risks:
-                    click.secho(f"  {risk}", fg="red" if risk.kind == "destructive" else "yellow")
-                if not replaced:  # a replacement was confirmed by the table's name already
-                    _confirm(f"apply {len(p.pending)} change(s) to {table} in {clients.region}", yes, dry_run,
-                             risks=[str(r) for r in risks])
-                current["calls"] = [c.describe() for change in p.pending for c in change.calls]
-                current["result"] = result = ApplyResult()
-                apply_plan(p, clients, dry_run=dry_run, echo=click.echo, poll=poll, timeout=timeout,
-                           skip_unsupported=skip_unsupported, on_wait=lines.report, result=result)
+                try:
+                    comp.apply(consent=ask, dry_run=dry_run, replace_table=replace_table, poll=poll,
+                               timeout=timeout, skip_unsupported=skip_unsupported, echo=echo_styled,
+                               on_wait=lines.report, progress=current["progress"])
+                except ChangeRefused as err:
+                    fail(str(err))
             finished.append(table)
             current.clear()
-            verb = "would make" if dry_run else "made"
-            skipped = f", skipped {len(result.skipped)} the endpoint lacks" if result.skipped else ""
-            click.secho(f"{p.table}: {verb} {len(result.calls)} call(s){skipped}", fg="yellow" if dry_run else "green")
 
 
 def _confirm(question: str, yes: bool, dry_run: bool, type_name: str | None = None,
@@ -308,7 +282,7 @@ def destroy(file: str, component: str | None, region: str | None, profile: str |
     loaded = load_or_exit(file)
     clients = _clients(region, profile, endpoint_url)
     lines = WaitReporter(terminal=False, echo=click.echo)
-    effective = list(_effective(loaded, component).values())
+    effective = [comp.effective for comp in _components(loaded, component, clients=clients)]
     if not dry_run:
         names = ", ".join(e.config.table_name for e in effective)
         consent(f"delete table(s) {names} in {clients.region} with every item", f"destroy {names}", yes,
@@ -345,16 +319,13 @@ def synth(file: str, component: str | None, region: str | None, tier: str | None
 
     A FILE with several tables needs --component; run synth once per table.
     """
-    from ddbkit_infra.synth.cloudformation import render, synthesize
-
     loaded = load_or_exit(file)
     with _errors(file):
-        effs = _effective(loaded, component, tier)
-        if len(effs) > 1:
-            fail(f"{file}: has {len(effs)} tables ({', '.join(effs)}) and synth writes one template per table: "
-                 "choose one with --component", EXIT_USAGE)
-        name, eff = next(iter(effs.items()))
-        text = render(synthesize(eff, region=region, **_binds(loaded, name)), fmt)
+        comps = _components(loaded, component, tier)
+        if len(comps) > 1:
+            fail(f"{file}: has {len(comps)} tables ({', '.join(c.name for c in comps)}) and synth writes one "
+                 "template per table: choose one with --component", EXIT_USAGE)
+        text = str(comps[0].synth("json" if fmt == "json" else "yaml", region=region))
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -383,15 +354,14 @@ def bind(file: str, component: str, account_id: str | None, region: str | None, 
     --account-id or STS GetCallerIdentity; when either is unknown bind says how to give it. Environment
     values are real or left out (no /stream/* wildcard). Only --format cloudformation keeps ${AWS::...}
     placeholders, as Fn::Sub in a template CloudFormation fills."""
-    from ddbkit_infra.iam.binds import arn_context, bind_outputs, bind_template
+    from ddbkit_infra.component import BindContextMissing
 
     loaded = load_or_exit(file)
     if fmt == "cloudformation":
         from ddbkit_infra.synth.cloudformation import render
 
         with _errors(f"{file}: component {component}"):
-            effs = {n: e.config for n, e in _effective(loaded, None).items()}
-            click.echo(render(bind_template(loaded, component, tables=effs)), nl=False)
+            click.echo(render(_bound_table(loaded, component).bind_template(component)), nl=False)
         return
     region = known_region(region, profile)
     if region is None:
@@ -401,48 +371,21 @@ def bind(file: str, component: str, account_id: str | None, region: str | None, 
         sts: Any = None
         if account_id is None:
             sts = _quick_sts(region, endpoint_url, profile) if profile else _quick_sts(region, endpoint_url)
-        ctx = arn_context(account_id, region, sts)
-        if ctx.has_placeholders:
-            fail("bind: the AWS account id for the ARNs is unknown: pass --account-id ACCOUNT, or make AWS "
-                 "credentials available (bind asks STS GetCallerIdentity), or use --format cloudformation (a "
-                 "template CloudFormation fills in)", EXIT_USAGE)
-        effs = {n: e.config for n, e in _effective(loaded, None).items()}
-        contexts = _live_contexts(loaded, component, effs, ctx, region, endpoint_url) if describe else None
-        kms = None
-        if describe:  # the key ddbkit created for a table is granted by its ARN, found by alias
-            kms = session(None, profile).client(
-                "kms", region_name=region or (None if ctx.has_placeholders else ctx.region), endpoint_url=endpoint_url)
-        report = bind_outputs(loaded, component, ctx, tables=effs, contexts=contexts, kms=kms)
+        comp = _bound_table(loaded, component, region=region, endpoint_url=endpoint_url, profile=profile)
+        try:
+            report = comp.bind(component, account_id=account_id, region=region, describe=describe, sts=sts,
+                               warn=lambda text: click.secho(text, fg="yellow", err=True))
+        except BindContextMissing as err:
+            fail(str(err), EXIT_USAGE)
     click.echo(dump(report.to_dict(), fmt))
 
 
-def _live_contexts(loaded: ComponentFile, component: str, effs: dict[str, Any], ctx: Any, region: str | None,
-                   endpoint_url: str | None) -> dict[str, Any]:
-    """Per bound table, the context with its live ``LatestStreamArn`` (DescribeTable; a table that cannot be
-    described keeps ``ctx``, so its stream ARN is left out rather than guessed)."""
-    import dataclasses
-
-    import boto3
-    from botocore.config import Config
-
-    kwargs: dict[str, Any] = {"region_name": region or (None if ctx.has_placeholders else ctx.region),
-                              "config": Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1})}
-    if endpoint_url:
-        kwargs["endpoint_url"] = endpoint_url
-    client = boto3.client("dynamodb", **kwargs)
-    out: dict[str, Any] = {}
-    for bind in loaded.component(component).binds:
-        cfg = effs.get(bind.to)
-        if cfg is None:
-            continue
-        try:
-            arn = client.describe_table(TableName=cfg.table_name)["Table"].get("LatestStreamArn")
-        except Exception as err:  # noqa: BLE001 - report and leave the ARN out
-            click.secho(f"bind: could not describe {cfg.table_name}: {err}", fg="yellow", err=True)
-            continue
-        if arn:
-            out[bind.to] = dataclasses.replace(ctx, stream_arn=str(arn))
-    return out
+def _bound_table(loaded: ComponentFile, consumer: str, **options: Any) -> DynamoDBTableComponent:
+    """The table component ``bind`` speaks through: the first table ``consumer`` binds to (else the file's
+    first table); its :meth:`~DynamoDBTableComponent.bind` reports every bind of the consumer."""
+    targets = [b.to for b in loaded.component(consumer).binds if b.to in loaded.tables]
+    comps = _components(loaded, targets[0] if targets else None, **options)
+    return comps[0]
 
 
 def _quick_sts(region: str | None, endpoint_url: str | None, profile: str | None = None) -> Any:
@@ -481,10 +424,10 @@ def audit(file: str | None, component: str | None, table: str | None, tier: str 
     with _errors(f"table {table}" if table else str(file), clients.region, endpoint_url):
         if file:
             loaded = load_or_exit(file)
-            for eff in _effective(loaded, component, tier).values():
-                if table and eff.config.table_name != table:
+            for comp in _components(loaded, component, tier, clients=clients):
+                if table and comp.table_name != table:
                     continue
-                reports.append(audit_table(clients, eff.config.table_name, tier or eff.framework, eff.config))
+                reports.append(comp.audit(tier))
         else:
             assert table is not None
             reports.append(audit_table(clients, table, tier))

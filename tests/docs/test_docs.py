@@ -92,7 +92,7 @@ def test_snippet_runs_on_its_own(block: Block, tmp_path: Path, monkeypatch: pyte
         pytest.skip(f"not runnable: {block.not_runnable}")
     from moto import mock_aws
 
-    if "apply_plan" in block.code or "ddbkit_infra.apply" in block.code:
+    if "apply_plan" in block.code or "ddbkit_infra.apply" in block.code or ".apply(" in block.code:
         # moto knows AWS-managed IAM policies (AWS Backup's role attaches them) only when asked
         monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     shutil.copytree(ROOT / "examples", tmp_path / "examples",

@@ -67,6 +67,9 @@ def _only_the_managed_policies_ddbkit_attaches() -> None:
 
 
 _only_the_managed_policies_ddbkit_attaches()
+# ...and on for the whole session (cheap now): a test's monkeypatch.setenv of it deletes it at teardown, which
+# left later moto servers without AWS Backup's policy (apply then failed) depending on the test order
+os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
 
 
 # --- Session servers --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ddbkit.core.batch import BatchGetResult, BatchWriteResult, WritePipeline
 from ddbkit.core.codec import NumberMode
 from ddbkit.core.cursor import CursorCodec, CursorSecret
 from ddbkit.core.engine import BARRIER, Call, Gather, Op, Sleep, Stepper
+from ddbkit.core.gcpause import paused
 from ddbkit.errors import DdbkitError, DynamoDBError, name_resource
 from ddbkit.core.expressions import Condition, KeyCondition, Update
 from ddbkit.core.keys import KeySchema
@@ -119,7 +120,14 @@ class AsyncDriver:
         return asyncio.ensure_future(self.run(op))
 
     async def gather(self, effect: Gather) -> list[Any]:
-        """Pull ops lazily from ``effect.ops``, at most ``limit`` tasks at once (see :class:`Gather`)."""
+        """Pull ops lazily from ``effect.ops``, at most ``limit`` tasks at once (see :class:`Gather`); with
+        ``effect.pause_gc``, with Python's cyclic collector paused throughout (:mod:`ddbkit.core.gcpause`)."""
+        if effect.pause_gc:
+            with paused():
+                return await self._gather(effect)
+        return await self._gather(effect)
+
+    async def _gather(self, effect: Gather) -> list[Any]:
         limit = max(1, effect.limit)
         reduce = effect.reduce
         results: dict[int, Any] = {}

@@ -285,7 +285,7 @@ def write_op(table: str, key_names: Sequence[str], requests: Iterable[tuple[str,
             for start in range(0, len(entries), WRITE_CHUNK):
                 yield p.op(dict(entries[start:start + WRITE_CHUNK]))
 
-        yield Gather(all_chunks(), concurrency, reduce=p.done)
+        yield Gather(all_chunks(), concurrency, reduce=p.done, pause_gc=True)
         return p.finish()
 
     failure: list[BaseException] = []
@@ -321,7 +321,7 @@ def write_op(table: str, key_names: Sequence[str], requests: Iterable[tuple[str,
         except Exception as err:  # noqa: BLE001 - the caller's iterable raised
             failure.append(err)
 
-    yield Gather(guarded(), concurrency, reduce=p.done)
+    yield Gather(guarded(), concurrency, reduce=p.done, pause_gc=True)
     error = failure[0] if failure else None
     unread = source.unread() if (error is not None or p.stopped or p.buffer) else []
     return p.finish(error, unread)
@@ -424,7 +424,7 @@ def get_op(table: str, key_names: Sequence[str], keys: Iterable[Mapping[str, Any
     source: Iterable[tuple[int, Mapping[str, Any], dict[str, Any]]] = lazily()
     if validate_first:
         source = list(source)  # a bad key raises here: nothing sent
-    yield Gather(chunks(source), concurrency, reduce=done)
+    yield Gather(chunks(source), concurrency, reduce=done, pause_gc=True)
     if failure and state["sent"] == 0:
         raise failure[0]
     result = BatchGetResult(calls=state["calls"], consumed_read_units=state["units"])

@@ -18,7 +18,6 @@ subclasses: about 4x faster than TypeSerializer on small items (see bench/).
 from __future__ import annotations
 
 import base64
-import gc
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Context, Decimal, InvalidOperation
@@ -26,6 +25,7 @@ from enum import Enum
 from collections.abc import Callable
 from typing import Any
 
+from ddbkit.core.gcpause import paused
 from ddbkit.errors import CodecError
 
 __all__ = [
@@ -456,13 +456,8 @@ def unmarshal_items(items: Iterable[Mapping[str, Mapping[str, Any]]],
     usual. ``bench.profile_misses decode`` measured 0-19% off the decode of a nested page. The collector is left off if
     the caller had turned it off, and turned back on when the decode raises."""
     decode = _DECODE[number][1]
-    if not gc.isenabled():
+    with paused():
         return [decode(i) for i in items]
-    gc.disable()
-    try:
-        return [decode(i) for i in items]
-    finally:
-        gc.enable()
 
 
 # --------------------------------------------------------------------------------------------------

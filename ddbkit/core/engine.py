@@ -23,6 +23,7 @@ from queue import SimpleQueue
 from typing import Any, Protocol, TypeVar, cast
 
 from ddbkit.errors import DdbkitError, DynamoDBError, name_resource
+from ddbkit.core.gcpause import paused
 from ddbkit.core.retry import RetryPolicy
 from ddbkit.core.usage import Usage
 
@@ -66,13 +67,15 @@ class Gather:
     ``limit`` exist at a time. The iterable may yield :data:`BARRIER` to wait for all started ops.
     With ``reduce``, each result is handed to ``reduce(result)`` as it completes (on the driver's own
     thread or loop, never concurrently) and not kept: the Gather's result is then an empty list.
+    ``pause_gc``: the ops create no reference cycles (batch writes and reads), so drivers run the whole
+    gather with Python's cyclic collector paused (:mod:`ddbkit.core.gcpause`).
     """
 
-    __slots__ = ("ops", "limit", "reduce")
+    __slots__ = ("ops", "limit", "reduce", "pause_gc")
 
     def __init__(self, ops: Iterable[Any], limit: int = 8,
-                 reduce: Callable[[Any], None] | None = None) -> None:
-        self.ops, self.limit, self.reduce = ops, limit, reduce
+                 reduce: Callable[[Any], None] | None = None, pause_gc: bool = False) -> None:
+        self.ops, self.limit, self.reduce, self.pause_gc = ops, limit, reduce, pause_gc
 
 
 Effect = Call | Sleep | Gather
@@ -224,6 +227,12 @@ class SyncDriver:
             pool.shutdown(wait=True)
 
     def gather(self, effect: Gather) -> list[Any]:
+        if effect.pause_gc:
+            with paused():
+                return self._gather(effect)
+        return self._gather(effect)
+
+    def _gather(self, effect: Gather) -> list[Any]:
         limit = max(1, effect.limit)
         reduce = effect.reduce
         results: dict[int, Any] = {}

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
-from parity_harness import TRANSPORTS, CaptureServer
+from parity_harness import TRANSPORTS, WIRE_TRANSPORTS, CaptureServer
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -81,4 +81,10 @@ def no_env_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(params=TRANSPORTS)
 def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(params=WIRE_TRANSPORTS)
+def wire_transport(request: pytest.FixtureRequest) -> str:
+    """:data:`parity_harness.WIRE_TRANSPORTS`: ddbkit's four transports and an accelerated boto3 client."""
     return str(request.param)

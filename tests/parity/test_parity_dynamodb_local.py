@@ -8,9 +8,16 @@ from typing import Any
 import boto3
 import pytest
 from backends import Backend
-from parity_harness import send_all
+from parity_harness import WIRE_TRANSPORTS, send_all
 
 from ddbkit.core.codec import unmarshal_item
+
+
+@pytest.fixture(params=WIRE_TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every row here on ddbkit's four transports and on an accelerated boto3 client (issue 27)."""
+    return str(request.param)
+
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,16 @@ import time
 from typing import Any
 
 import pytest
-from parity_harness import GET, CaptureServer, Captured, Reply, _build
+from parity_harness import GET, WIRE_TRANSPORTS, CaptureServer, Captured, Reply, _build
 
 N = 40
+
+
+@pytest.fixture(params=WIRE_TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every row here on ddbkit's four transports and on an accelerated boto3 client (issue 27)."""
+    return str(request.param)
+
 
 
 def _echo(c: Captured) -> Reply:
@@ -59,7 +66,7 @@ def _crossed(send: Any, who: str) -> int:
 def test_fork_never_crosses_replies(capture: CaptureServer, transport: str) -> None:
     capture.responder = _echo
     t = _build(transport, {"endpoint_url": capture.url, "region_name": "us-east-1"})
-    if transport in ("fast", "botocore"):
+    if transport in ("fast", "botocore", "accelerated"):
         t.send(*GET)  # a pooled keep-alive connection now exists
         pid = os.fork()
         if pid == 0:

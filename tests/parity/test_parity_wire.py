@@ -22,6 +22,7 @@ import pytest
 from botocore.config import Config
 from parity_harness import (
     GET,
+    WIRE_TRANSPORTS,
     CaptureServer,
     Captured,
     ProxyServer,
@@ -34,6 +35,14 @@ from parity_harness import (
 )
 
 from ddbkit.errors import ConditionalCheckFailed, ThrottledError, TransactionCanceled
+
+
+
+@pytest.fixture(params=WIRE_TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every row here on ddbkit's four transports and on an accelerated boto3 client (issue 27)."""
+    return str(request.param)
+
 
 SECRETS = {"testing": "testing", "AKENV": "senv", "AKP1": "sp1", "AKP2": "sp2", "AKPROC": "sproc", "AKCONT": "scont"}
 

@@ -11,10 +11,17 @@ from typing import Any
 
 import pytest
 from botocore.config import Config
-from parity_harness import GET, CaptureServer, ProxyServer, boto3_send, send
+from parity_harness import GET, WIRE_TRANSPORTS, CaptureServer, ProxyServer, boto3_send, send
 from test_parity_wire import _self_signed
 
 from ddbkit.transport.fast import AsyncFastTransport, FastTransport
+
+
+@pytest.fixture(params=WIRE_TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every row here on ddbkit's four transports and on an accelerated boto3 client (issue 27)."""
+    return str(request.param)
+
 
 PASSWORD = "s3cr3t-pw"
 

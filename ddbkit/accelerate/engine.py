@@ -35,6 +35,7 @@ from typing import Any, cast
 import orjson
 
 from ddbkit.accelerate.http import Connection
+from ddbkit.core.gcpause import paused
 from ddbkit.accelerate.resource import Fallback, ShapeCodec
 from ddbkit.accelerate.validate import compile_check
 from ddbkit.transport.sigv4 import DynamoDBSigner, host_header
@@ -271,7 +272,8 @@ class Engine:
         codec = plan.codec
         if codec is not None and codec.decode is not None:
             try:
-                decoded: dict[str, Any] = codec.decode(parsed)
+                with paused():  # the resource layer's values hold no cycles either
+                    decoded: dict[str, Any] = codec.decode(parsed)
                 return decoded
             except Fallback:
                 pass
@@ -430,7 +432,8 @@ class Engine:
 
     def _parse_ok(self, plan: Plan, status: int, headers: dict[str, str], data: bytes) -> dict[str, Any]:
         try:
-            loaded = orjson.loads(data) if data else {}
+            with paused():  # a 1 MB page is tens of thousands of containers, none in a cycle (ddbkit.core.gcpause)
+                loaded = orjson.loads(data) if data else {}
         except orjson.JSONDecodeError:
             import json
 

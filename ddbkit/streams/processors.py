@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any, Protocol, TypeVar, cast
 
 from ddbkit.core.codec import NumberMode
+from ddbkit.core.gcpause import paused
 from ddbkit.streams.records import (
     EVENT_NAMES,
     INSERT,
@@ -428,6 +429,12 @@ class _ProcessorBase:
                 sent = _Failed(exc)
 
 
+# _BATCH_GC: a batch (at most 10,000 records) runs with Python's cyclic collector paused
+# (ddbkit.core.gcpause): decoding both images of each record allocates thousands of containers and ddbkit's
+# part makes no reference cycles, so collections during the batch are pure cost (bench_streams, issue 26). Cycles
+# a handler makes are collected when the batch ends; DDBKIT_GC_PAUSE=0 turns the pause off.
+
+
 def _run_to_end(coro: Coroutine[Any, Any, BatchResult]) -> BatchResult:
     """Run a coroutine that never suspends (a sync processor's drive) to its result."""
     try:
@@ -441,26 +448,30 @@ def _run_to_end(coro: Coroutine[Any, Any, BatchResult]) -> BatchResult:
 class _Sync(_ProcessorBase):
     def process(self, records: Iterable[StreamRecord | Mapping[str, Any]]) -> BatchResult:
         """Handle ``records`` (StreamRecords or raw record dicts); the full :class:`BatchResult`."""
-        return _run_to_end(self._drive(self.as_records(records), False))
+        with paused():  # see _BATCH_GC
+            return _run_to_end(self._drive(self.as_records(records), False))
 
     def handler(self, event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
         """The Lambda handler: a raw event dict or Powertools' DynamoDBStreamEvent in, the
         ``batchItemFailures`` response out (enable ``ReportBatchItemFailures`` on the event source mapping)."""
         if self.idempotency is not None:  # in-progress locks end when this invocation would time out
             self.idempotency.register_lambda_context(context)
-        return _run_to_end(self._drive(self.parse(event), False)).response
+        with paused():  # see _BATCH_GC
+            return _run_to_end(self._drive(self.parse(event), False)).response
 
 
 class _Async(_ProcessorBase):
     async def aprocess(self, records: Iterable[StreamRecord | Mapping[str, Any]]) -> BatchResult:
         """Handle ``records`` awaiting each handler; the full :class:`BatchResult`."""
-        return await self._drive(self.as_records(records), True)
+        with paused():  # see _BATCH_GC
+            return await self._drive(self.as_records(records), True)
 
     async def ahandler(self, event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
         """The handler as a coroutine (for callers already inside an event loop)."""
         if self.idempotency is not None:
             self.idempotency.register_lambda_context(context)
-        return (await self._drive(self.parse(event), True)).response
+        with paused():  # see _BATCH_GC
+            return (await self._drive(self.parse(event), True)).response
 
     def process(self, records: Iterable[StreamRecord | Mapping[str, Any]]) -> BatchResult:
         """:meth:`aprocess` on a fresh event loop (what the poller calls)."""

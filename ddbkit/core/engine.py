@@ -263,12 +263,28 @@ class SyncDriver:
             if first is not None:
                 raise first
             return [] if reduce is not None else [results[i] for i in range(n)]
+        # One op alone (a single batch chunk, a few keys): run it here; a pool thread would add two
+        # handoffs and a thread to a call that has nothing to overlap with. Looking one op ahead costs
+        # nothing: the op after the first would be pulled as soon as the first is submitted anyway.
+        pulled: list[Any] = []  # ops pulled ahead, to start before pulling more
+        o = next(ops, None)
+        while o is BARRIER:
+            o = next(ops, None)
+        if o is not None:
+            ahead = next(ops, None)
+            if ahead is None:
+                value = self.run(o)
+                if reduce is not None:
+                    reduce(value)
+                    return []
+                return [value]
+            pulled = [o, ahead]
         # completions arrive through a queue (O(1) each), not concurrent.futures.wait over every future
         finished: SimpleQueue[Future[Any]] = SimpleQueue()
         try:
             while True:
                 while len(running) < limit and first is None:
-                    o = next(ops, None)
+                    o = pulled.pop(0) if pulled else next(ops, None)
                     if o is None:
                         break
                     if o is BARRIER:

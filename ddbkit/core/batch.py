@@ -111,7 +111,7 @@ class EncodedWrites(list[Any]):
 def _from_json(value: Any) -> Any:
     """A wire value read from JSON with its base64 B/BS values decoded (the inverse of the encoding)."""
     if type(value) is dict:
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in value.items():
             if k == "B" and type(v) is str:
                 out[k] = base64.b64decode(v)
@@ -194,7 +194,8 @@ class WritePipeline:
 
     def __init__(self, table: str, key_names: Sequence[str], marshal: Any, policy: RetryPolicy, rcc: str) -> None:
         self.table, self.key_names, self.marshal, self.policy, self.rcc = table, key_names, marshal, policy, rcc
-        self.buffer: dict[Any, tuple[dict[str, Any], tuple[str, Any]]] = {}
+        # a wire WriteRequest, or its JSON bytes when the marshal encodes (the fast transports)
+        self.buffer: dict[Any, tuple[dict[str, Any] | bytes, tuple[str, Any]]] = {}
         self.in_flight: dict[Any, int] = {}
         self.result = BatchWriteResult()
         self.lost: dict[Any, tuple[str, Any]] = {}
@@ -225,13 +226,13 @@ class WritePipeline:
         entries, self.buffer, self.must_drain = self.buffer, {}, False
         return self.op(entries)
 
-    def op(self, entries: Mapping[Any, tuple[dict[str, Any], tuple[str, Any]]]) -> Op[_Chunk]:
+    def op(self, entries: Mapping[Any, tuple[dict[str, Any] | bytes, tuple[str, Any]]]) -> Op[_Chunk]:
         in_flight = self.in_flight
         for kid in entries:
             in_flight[kid] = 1
         self.sent += len(entries)
-        wires = [w for w, _ in entries.values()]
-        requests = EncodedWrites(wires) if wires and type(wires[0]) is bytes else wires
+        wires: list[Any] = [w for w, _ in entries.values()]
+        requests: list[Any] = EncodedWrites(wires) if wires and type(wires[0]) is bytes else wires
         chunk = _Chunk(requests, {kid: orig for kid, (_, orig) in entries.items()})
         return _write_chunk(self.table, chunk, self.policy, self.rcc)
 

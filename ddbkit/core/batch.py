@@ -304,6 +304,10 @@ class RequestSource:
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         return self._it
 
+    def total(self) -> int:
+        """How many requests a sized input holds (call only when :attr:`sized`)."""
+        return sum(len(src) for _, src in self.sources if isinstance(src, Collection))
+
     def unread(self) -> list[tuple[str, Any]]:
         """What was not read, for sized inputs (lists, tuples...); [] for iterators (left where they are)."""
         return list(self._it) if self.sized else []
@@ -342,7 +346,8 @@ def write_op(table: str, key_names: Sequence[str], requests: Iterable[tuple[str,
             for start in range(0, len(entries), WRITE_CHUNK):
                 yield p.op(dict(entries[start:start + WRITE_CHUNK]))
 
-        yield Gather(all_chunks(), concurrency, reduce=p.done)
+        yield Gather(list(all_chunks()) if len(entries) <= WRITE_CHUNK else all_chunks(), concurrency,
+                     reduce=p.done)
         return p.finish()
 
     failure: list[BaseException] = []
@@ -378,7 +383,12 @@ def write_op(table: str, key_names: Sequence[str], requests: Iterable[tuple[str,
         except Exception as err:  # noqa: BLE001 - the caller's iterable raised
             failure.append(err)
 
-    yield Gather(guarded(), concurrency, reduce=p.done)
+    # A list/tuple input of at most one chunk: the chunk op is built (every request read and checked)
+    # before the Gather, so the driver knows it is alone and runs it on the caller's thread.
+    ops: Iterable[Any] = guarded()
+    if source.sized and source.total() <= WRITE_CHUNK:
+        ops = list(ops)
+    yield Gather(ops, concurrency, reduce=p.done)
     error = failure[0] if failure else None
     unread = source.unread() if (error is not None or p.stopped or p.buffer) else []
     return p.finish(error, unread)
@@ -481,7 +491,10 @@ def get_op(table: str, key_names: Sequence[str], keys: Iterable[Mapping[str, Any
     source: Iterable[tuple[int, Mapping[str, Any], dict[str, Any]]] = lazily()
     if validate_first:
         source = list(source)  # a bad key raises here: nothing sent
-    yield Gather(chunks(source), concurrency, reduce=done)
+    ops: Iterable[Any] = chunks(source)
+    if isinstance(keys, Collection) and len(keys) <= GET_CHUNK:  # one call at most: built before, run inline
+        ops = list(ops)
+    yield Gather(ops, concurrency, reduce=done)
     if failure and state["sent"] == 0:
         raise failure[0]
     result = BatchGetResult(calls=state["calls"], consumed_read_units=state["units"])

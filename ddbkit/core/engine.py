@@ -246,7 +246,10 @@ class SyncDriver:
 
         ops: Iterator[Any] = iter(effect.ops)
         n = 0
-        if limit == 1 or self.in_worker():  # one at a time, on this thread
+        # One at a time, on this thread: also a Gather of one op known in advance (a single batch chunk, a
+        # few keys), which has nothing to overlap with: a pool thread would only add two handoffs.
+        known = effect.ops
+        if limit == 1 or self.in_worker() or (isinstance(known, (list, tuple)) and len(known) <= 1):
             for o in ops:
                 if o is BARRIER:
                     continue
@@ -263,28 +266,12 @@ class SyncDriver:
             if first is not None:
                 raise first
             return [] if reduce is not None else [results[i] for i in range(n)]
-        # One op alone (a single batch chunk, a few keys): run it here; a pool thread would add two
-        # handoffs and a thread to a call that has nothing to overlap with. Looking one op ahead costs
-        # nothing: the op after the first would be pulled as soon as the first is submitted anyway.
-        pulled: list[Any] = []  # ops pulled ahead, to start before pulling more
-        o = next(ops, None)
-        while o is BARRIER:
-            o = next(ops, None)
-        if o is not None:
-            ahead = next(ops, None)
-            if ahead is None:
-                value = self.run(o)
-                if reduce is not None:
-                    reduce(value)
-                    return []
-                return [value]
-            pulled = [o, ahead]
         # completions arrive through a queue (O(1) each), not concurrent.futures.wait over every future
         finished: SimpleQueue[Future[Any]] = SimpleQueue()
         try:
             while True:
                 while len(running) < limit and first is None:
-                    o = pulled.pop(0) if pulled else next(ops, None)
+                    o = next(ops, None)
                     if o is None:
                         break
                     if o is BARRIER:

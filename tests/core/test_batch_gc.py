@@ -198,3 +198,36 @@ def test_encoded_writes_handed_to_botocore_keep_every_type(flavour: str) -> None
 
             got = asyncio.run(main())
     assert got == {**EVERY_TYPE, "ns": {1, Decimal("2.5")}, "d": Decimal("-1250")}
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_a_failed_encoded_chunk_lists_exactly_its_requests(flavour: str) -> None:
+    """A chunk whose first call fails (nothing applied) reports the caller's own requests, in order."""
+    from bench.stub_server import FaultRule
+    from ddbkit.errors import BatchWriteError
+
+    puts = [{"pk": "p", "sk": str(i), "b": bytes([i])} for i in range(20)]
+    deletes = [{"pk": "p", "sk": "gone"}]
+    with StubServer(StubConfig()) as server:
+        server.stub.faults.append(FaultRule("BatchWriteItem", code="ValidationException", times=-1))
+        if flavour == "sync":
+            t = Table("Bench", key=("pk", "sk"), transport=FastTransport(endpoint_url=server.endpoint_url,
+                                                                         region_name="us-east-1"))
+            assert t.encoded_writes
+            with pytest.raises(BatchWriteError) as info:
+                t.batch_write(puts, deletes=deletes)
+            t.close()
+        else:
+            async def main() -> None:
+                at = AsyncTable("Bench", key=("pk", "sk"), transport=AsyncFastTransport(
+                    endpoint_url=server.endpoint_url, region_name="us-east-1"))
+                assert at.encoded_writes
+                try:
+                    await at.batch_write(puts, deletes=deletes)
+                finally:
+                    await at.close()
+
+            with pytest.raises(BatchWriteError) as info:
+                asyncio.run(main())
+    assert info.value.written == 0
+    assert info.value.unprocessed == [("put", p) for p in puts] + [("delete", d) for d in deletes]

@@ -223,6 +223,7 @@ class AsyncTable(TableCore):
                                                               verify=verify)
         self._usage = usage or Usage()
         self._driver = AsyncDriver(self.transport, self.retry, self._usage)
+        self.encoded_writes = bool(getattr(self.transport, "accepts_encoded_writes", False))
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> AsyncTable:

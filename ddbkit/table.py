@@ -78,6 +78,7 @@ class Table(TableCore):
                                           fallback=self.transport)
         self._usage = usage or Usage()
         self._driver = SyncDriver(self.transport, self.retry, self._usage)
+        self.encoded_writes = bool(getattr(self.transport, "accepts_encoded_writes", False))
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> Table:

@@ -24,7 +24,7 @@ from ddbkit.errors import BatchGetError, BatchWriteError, DynamoDBError
 from ddbkit.core.retry import RetryPolicy
 
 __all__ = ["WRITE_CHUNK", "GET_CHUNK", "BatchWriteResult", "BatchGetResult", "RequestSource", "WritePipeline", "key_id", "write_op",
-           "get_op"]
+           "get_op", "EncodedWrites", "plain_request"]
 
 WRITE_CHUNK = 25
 GET_CHUNK = 100
@@ -80,6 +80,57 @@ class _Chunk:
     calls: int = 0
     rounds: int = 0
     units: float = 0.0
+
+
+class EncodedWrites(list[Any]):
+    """A chunk's WriteRequests as ``orjson.Fragment`` s of their JSON (``bodies``, one bytes each), for the
+    fast transports: ``orjson.dumps`` of the BatchWriteItem request copies each fragment as it is, so the
+    body sent is byte-for-byte what the wire dicts would give, while a chunk in flight holds 25 untracked
+    bytes instead of every item's dicts (which, outliving two young collections, were promoted and made
+    the cyclic GC's full collections most of a nested bulk write's CPU). A transport that hands the call
+    to botocore instead calls :func:`plain_request` first."""
+
+    __slots__ = ("bodies",)
+
+    def __init__(self, bodies: list[bytes]) -> None:
+        from orjson import Fragment
+
+        super().__init__(map(Fragment, bodies))
+        self.bodies = bodies
+
+    def plain(self) -> list[dict[str, Any]]:
+        """The WriteRequests as wire dicts (B/BS values back to bytes, as botocore takes them)."""
+        import orjson
+
+        return [_from_json(orjson.loads(body)) for body in self.bodies]
+
+    def __repr__(self) -> str:
+        return repr(self.plain())
+
+
+def _from_json(value: Any) -> Any:
+    """A wire value read from JSON with its base64 B/BS values decoded (the inverse of the encoding)."""
+    if type(value) is dict:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if k == "B" and type(v) is str:
+                out[k] = base64.b64decode(v)
+            elif k == "BS" and type(v) is list:
+                out[k] = [base64.b64decode(b) for b in v]
+            else:
+                out[k] = _from_json(v)
+        return out
+    if type(value) is list:
+        return [_from_json(v) for v in value]
+    return value
+
+
+def plain_request(request: dict[str, Any]) -> dict[str, Any]:
+    """``request`` with any :class:`EncodedWrites` replaced by wire dicts (for botocore and friends)."""
+    items = request.get("RequestItems")
+    if not items or not any(type(v) is EncodedWrites for v in items.values()):
+        return request
+    return {**request, "RequestItems": {t: v.plain() if type(v) is EncodedWrites else v for t, v in items.items()}}
 
 
 def _units(resp: Mapping[str, Any]) -> float:
@@ -143,7 +194,8 @@ class WritePipeline:
 
     def __init__(self, table: str, key_names: Sequence[str], marshal: Any, policy: RetryPolicy, rcc: str) -> None:
         self.table, self.key_names, self.marshal, self.policy, self.rcc = table, key_names, marshal, policy, rcc
-        self.buffer: dict[Any, tuple[dict[str, Any], tuple[str, Any]]] = {}
+        # a wire WriteRequest, or its JSON bytes when the marshal encodes (the fast transports)
+        self.buffer: dict[Any, tuple[dict[str, Any] | bytes, tuple[str, Any]]] = {}
         self.in_flight: dict[Any, int] = {}
         self.result = BatchWriteResult()
         self.lost: dict[Any, tuple[str, Any]] = {}
@@ -174,12 +226,14 @@ class WritePipeline:
         entries, self.buffer, self.must_drain = self.buffer, {}, False
         return self.op(entries)
 
-    def op(self, entries: Mapping[Any, tuple[dict[str, Any], tuple[str, Any]]]) -> Op[_Chunk]:
+    def op(self, entries: Mapping[Any, tuple[dict[str, Any] | bytes, tuple[str, Any]]]) -> Op[_Chunk]:
         in_flight = self.in_flight
         for kid in entries:
             in_flight[kid] = 1
         self.sent += len(entries)
-        chunk = _Chunk([w for w, _ in entries.values()], {kid: orig for kid, (_, orig) in entries.items()})
+        wires: list[Any] = [w for w, _ in entries.values()]
+        requests: list[Any] = EncodedWrites(wires) if wires and type(wires[0]) is bytes else wires
+        chunk = _Chunk(requests, {kid: orig for kid, (_, orig) in entries.items()})
         return _write_chunk(self.table, chunk, self.policy, self.rcc)
 
     def done(self, chunk: _Chunk) -> None:
@@ -195,9 +249,12 @@ class WritePipeline:
         if chunk.unprocessed:
             self.stopped = True
             self.cause = self.cause or chunk.error
-            for req in chunk.unprocessed:
-                body = req.get("PutRequest", {}).get("Item") or req.get("DeleteRequest", {}).get("Key") or {}
-                kid = _kid(body, self.key_names)
+            if chunk.unprocessed is chunk.requests:  # nothing applied: every request, in the chunk's order
+                kids: Iterable[Any] = list(chunk.originals)
+            else:  # DynamoDB's UnprocessedItems (wire dicts)
+                kids = [_kid(req.get("PutRequest", {}).get("Item") or req.get("DeleteRequest", {}).get("Key") or {},
+                             self.key_names) for req in chunk.unprocessed]
+            for kid in kids:
                 self.lost.pop(kid, None)
                 self.lost[kid] = chunk.originals[kid]
                 n -= 1
@@ -247,6 +304,10 @@ class RequestSource:
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         return self._it
 
+    def total(self) -> int:
+        """How many requests a sized input holds (call only when :attr:`sized`)."""
+        return sum(len(src) for _, src in self.sources if isinstance(src, Collection))
+
     def unread(self) -> list[tuple[str, Any]]:
         """What was not read, for sized inputs (lists, tuples...); [] for iterators (left where they are)."""
         return list(self._it) if self.sized else []
@@ -285,7 +346,8 @@ def write_op(table: str, key_names: Sequence[str], requests: Iterable[tuple[str,
             for start in range(0, len(entries), WRITE_CHUNK):
                 yield p.op(dict(entries[start:start + WRITE_CHUNK]))
 
-        yield Gather(all_chunks(), concurrency, reduce=p.done, pause_gc=True)
+        yield Gather(list(all_chunks()) if len(entries) <= WRITE_CHUNK else all_chunks(), concurrency,
+                     reduce=p.done, pause_gc=True)
         return p.finish()
 
     failure: list[BaseException] = []
@@ -321,7 +383,12 @@ def write_op(table: str, key_names: Sequence[str], requests: Iterable[tuple[str,
         except Exception as err:  # noqa: BLE001 - the caller's iterable raised
             failure.append(err)
 
-    yield Gather(guarded(), concurrency, reduce=p.done, pause_gc=True)
+    # A list/tuple input of at most one chunk: the chunk op is built (every request read and checked)
+    # before the Gather, so the driver knows it is alone and runs it on the caller's thread.
+    ops: Iterable[Any] = guarded()
+    if source.sized and source.total() <= WRITE_CHUNK:
+        ops = list(ops)
+    yield Gather(ops, concurrency, reduce=p.done, pause_gc=True)
     error = failure[0] if failure else None
     unread = source.unread() if (error is not None or p.stopped or p.buffer) else []
     return p.finish(error, unread)
@@ -424,7 +491,10 @@ def get_op(table: str, key_names: Sequence[str], keys: Iterable[Mapping[str, Any
     source: Iterable[tuple[int, Mapping[str, Any], dict[str, Any]]] = lazily()
     if validate_first:
         source = list(source)  # a bad key raises here: nothing sent
-    yield Gather(chunks(source), concurrency, reduce=done, pause_gc=True)
+    ops: Iterable[Any] = chunks(source)
+    if isinstance(keys, Collection) and len(keys) <= GET_CHUNK:  # one call at most: built before, run inline
+        ops = list(ops)
+    yield Gather(ops, concurrency, reduce=done, pause_gc=True)
     if failure and state["sent"] == 0:
         raise failure[0]
     result = BatchGetResult(calls=state["calls"], consumed_read_units=state["units"])

@@ -42,6 +42,8 @@ __all__ = [
     "canonical_number",
     "marshal_put",
     "marshal_key",
+    "encode_put",
+    "encode_key",
     "MAX_ITEM_BYTES",
     "MAX_DEPTH",
 ]
@@ -560,15 +562,21 @@ _ORJSON: Any = None
 
 
 def _json_size_bound(item: Mapping[str, Mapping[str, Any]]) -> int:
+    body = _json_bytes(item)
+    return len(body) if body is not None else item_size(item)
+
+
+def _json_bytes(item: Mapping[str, Mapping[str, Any]]) -> bytes | None:
+    """The wire item's JSON (its length bounds DynamoDB's size from above), None if orjson cannot write it."""
     global _ORJSON
     if _ORJSON is None:  # imported on first use, once (not per item on the batch hot path)
         import orjson
 
         _ORJSON = orjson
     try:
-        return len(_ORJSON.dumps(item, default=_b64))
+        return bytes(_ORJSON.dumps(item, default=_b64))
     except TypeError:  # pragma: no cover - a value orjson cannot write: the exact walk decides
-        return item_size(item)
+        return None
 
 
 def check_item(item: Mapping[str, Mapping[str, Any]], key_names: Sequence[str] = (), path: str = "",
@@ -600,10 +608,45 @@ def marshal_put(item: Mapping[str, Any], key_names: Sequence[str], key_types: Ma
     values without building any path string, the key attributes checked on the result, and the 400 KB
     rule from a C-speed upper bound (exact walk only near the limit). ``where()`` names the item in an
     error; it is called only when one is raised (then the path-naming walk re-runs to say where)."""
+    return _marshal_put(item, key_names, key_types, where)[0]
+
+
+def encode_put(item: Mapping[str, Any], key_names: Sequence[str], key_types: Mapping[str, str] | None = None,
+               where: Callable[[], str] = lambda: "item") -> tuple[bytes, dict[str, AV]]:
+    """:func:`marshal_put`, and the item's ``PutRequest`` as the JSON bytes DynamoDB receives (B values
+    base64), from the same ``orjson.dumps`` the size check makes. The batch pipeline of the fast
+    transports keeps these bytes, not the ~30 dicts of a nested item's wire form, while a chunk is in
+    flight: with 16 chunks in flight every wire dict outlived two young collections and was promoted, and
+    the full collections that followed were most of a nested bulk write's CPU (issue #26)."""
+    wire, body = _marshal_put(item, key_names, key_types, where)
+    if body is None:
+        body = _dumps(wire)
+    return b'{"PutRequest":{"Item":' + body + b"}}", wire
+
+
+def encode_key(key: Mapping[str, Any], key_names: Sequence[str], key_types: Mapping[str, str] | None = None,
+               where: Callable[[], str] = lambda: "key") -> tuple[bytes, dict[str, AV]]:
+    """:func:`marshal_key`, and the key's ``DeleteRequest`` as JSON bytes (see :func:`encode_put`)."""
+    wire = marshal_key(key, key_names, key_types, where)
+    return b'{"DeleteRequest":{"Key":' + _dumps(wire) + b"}}", wire
+
+
+def _dumps(wire: Mapping[str, Any]) -> bytes:
+    global _ORJSON
+    if _ORJSON is None:
+        import orjson
+
+        _ORJSON = orjson
+    return bytes(_ORJSON.dumps(wire, default=_b64))
+
+
+def _marshal_put(item: Mapping[str, Any], key_names: Sequence[str], key_types: Mapping[str, str] | None,
+                 where: Callable[[], str]) -> tuple[dict[str, AV], bytes | None]:
+    """The wire item, and its JSON when the size bound computed it (None on the slow, path-naming route)."""
     if type(item) is not dict:
         wire = marshal_item(item, where())
         check_item(wire, key_names, where(), key_types)
-        return wire
+        return wire, None
     out: dict[str, AV] = {}
     lim, _str, _int, _bool = _INT_FAST, str, int, bool  # locals: faster than global lookups in the loop
     try:
@@ -630,14 +673,15 @@ def marshal_put(item: Mapping[str, Any], key_names: Sequence[str], key_types: Ma
                 break
         # Size: the wire JSON's length (one C call, ~0.7 us) bounds DynamoDB's size from above; summing
         # sizes in the Python walk measured ~1.5 us per item more. The exact walk runs only near 400 KB.
-        if _json_size_bound(out) > MAX_ITEM_BYTES and item_size(out) > MAX_ITEM_BYTES:
+        body = _json_bytes(out)
+        if (len(body) if body is not None else item_size(out)) > MAX_ITEM_BYTES and item_size(out) > MAX_ITEM_BYTES:
             raise CodecError("item too large", "", "item.size")
     except CodecError:
         # the path-naming walk raises the error users see; it is the authority if it accepts
         wire = marshal_item(item, where())
         check_item(wire, key_names, where(), key_types)
-        return wire
-    return out
+        return wire, None
+    return out, body
 
 
 def marshal_key(key: Mapping[str, Any], key_names: Sequence[str], key_types: Mapping[str, str] | None = None,

@@ -255,7 +255,10 @@ class SyncDriver:
 
         ops: Iterator[Any] = iter(effect.ops)
         n = 0
-        if limit == 1 or self.in_worker():  # one at a time, on this thread
+        # One at a time, on this thread: also a Gather of one op known in advance (a single batch chunk, a
+        # few keys), which has nothing to overlap with: a pool thread would only add two handoffs.
+        known = effect.ops
+        if limit == 1 or self.in_worker() or (isinstance(known, (list, tuple)) and len(known) <= 1):
             for o in ops:
                 if o is BARRIER:
                     continue

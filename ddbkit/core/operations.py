@@ -20,6 +20,8 @@ from ddbkit.core.codec import (
     NumberMode,
     check_item,
     check_key,
+    encode_key,
+    encode_put,
     item_size,
     marshal,
     marshal_item,
@@ -124,6 +126,9 @@ class TableCore:
 
     #: The table's TTL attribute when known (``from_env`` reads ``PREFIX_TTL``); for ``ttl_epoch`` values.
     ttl_attribute: str | None = None
+    #: Batch writes keep each request as its JSON bytes (:class:`ddbkit.core.batch.EncodedWrites`) while in
+    #: flight: set by the table clients when their transport says ``accepts_encoded_writes`` (the fast ones).
+    encoded_writes: bool = False
     #: Send updates, conditional puts/deletes and versioned writes as single-action transactions with a
     #: ClientRequestToken reused by every retry, so none applies twice (``Table(exactly_once=True)``).
     exactly_once: bool = False
@@ -593,6 +598,16 @@ class TableCore:
         """``marshal(kind, value, i)`` for the batch pipeline: one walk per item, the error's path
         (``requests[i]...``) built only when one is raised."""
         names, types = keys.names, keys.types
+        if self.encoded_writes:
+            def encode_one(kind: str, value: Mapping[str, Any], i: int) -> tuple[bytes, dict[str, Any]]:
+                if kind == "put":
+                    return encode_put(value, names, types, lambda: f"requests[{i}]")
+                if kind == "delete":
+                    return encode_key(value, names, types, lambda: f"requests[{i}]")
+                raise ClientValidationError(f"request kind must be 'put' or 'delete', got {kind!r}",
+                                            f"requests[{i}]", "batch.kind")
+
+            return encode_one
 
         def marshal_one(kind: str, value: Mapping[str, Any], i: int) -> tuple[dict[str, Any], dict[str, Any]]:
             if kind == "put":

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import asyncio
 
+from ddbkit.core.batch import plain_request
 from ddbkit.core.engine import Transport
 from ddbkit.errors import ConnectionFailed, DynamoDBError, connection_failed, not_a_dynamodb_reply, redact
 from ddbkit.transport.scrub import scrubbed_cause
@@ -75,6 +76,9 @@ class FastTransport:
     When the session or botocore is instrumented (:func:`ddbkit.transport.wire.instrumented`), every
     call goes through ``control``. After ``os.fork()`` the child drops the pool and resolves again.
     """
+
+    #: Batch writes may hand it :class:`ddbkit.core.batch.EncodedWrites` (pre-encoded WriteRequests).
+    accepts_encoded_writes = True
 
     def __init__(self, *, session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
                  control: Transport | None = None, max_pool_connections: int = 32, connect_timeout: float = 5.0,
@@ -156,10 +160,10 @@ class FastTransport:
 
     def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         if operation not in DATA_PLANE or moto_mock_active():
-            return self.control.send(operation, request)
+            return self.control.send(operation, plain_request(request))
         wire = self._wire or self._setup()
         if self._delegate:
-            return self.control.send(operation, request)
+            return self.control.send(operation, plain_request(request))
         body, headers = wire.prepare(operation, request, self._credentials.get_frozen_credentials()
                                      if self._credentials is not None else None)
         failure: BaseException | None = None
@@ -327,6 +331,9 @@ class AsyncFastTransport:
     boto3 session's client on a worker thread. Redirects are never followed (a 3xx is an error).
     """
 
+    #: Batch writes may hand it :class:`ddbkit.core.batch.EncodedWrites` (pre-encoded WriteRequests).
+    accepts_encoded_writes = True
+
     def __init__(self, *, session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
                  control: Any = None, max_pool_connections: int = 64, connect_timeout: float = 5.0,
                  read_timeout: float = 30.0, verify: bool | str | None = None, config: Any = None) -> None:
@@ -458,11 +465,11 @@ class AsyncFastTransport:
 
     async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         if operation not in DATA_PLANE or moto_mock_active():
-            result: dict[str, Any] = await self.control.send(operation, request)
+            result: dict[str, Any] = await self.control.send(operation, plain_request(request))
             return result
         wire = self._wire or await self._setup()
         if self._delegate:
-            delegated: dict[str, Any] = await self.control.send(operation, request)
+            delegated: dict[str, Any] = await self.control.send(operation, plain_request(request))
             return delegated
         body, headers = wire.prepare(operation, request, await self._frozen())
         if self._request_proxy_headers:

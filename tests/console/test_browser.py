@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import RunningConsole, start_console
+from example_files import off_loopback
 
 from ddbkit import Table
 from ddbkit_infra.console import ConsoleSettings
@@ -319,27 +320,10 @@ def test_a_form_without_this_session_csrf_token_is_refused(page: Any, console: R
     assert stored is not None and stored["note"] == "first"
 
 
-def _off_loopback(endpoint_url: str) -> str:
-    """``endpoint_url`` through this machine's non-loopback address (DynamoDB Local listens on every
-    interface): to the console an AWS-like endpoint, not a local one."""
-    import socket
-    from urllib.parse import urlsplit
-
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
-            address = str(probe.getsockname()[0])
-    except OSError as err:
-        pytest.skip(f"this machine has no non-loopback IPv4 address ({err})")
-    if address.startswith("127."):
-        pytest.skip("this machine has no non-loopback IPv4 address")
-    return f"http://{address}:{urlsplit(endpoint_url).port}"
-
-
 def test_read_only_against_a_non_local_endpoint(page: Any, dynamodb_local: Any, orders: tuple[Table, Path]) -> None:
     """An endpoint that is not on this machine is treated as AWS: the console reads, and refuses every
     write unless started with --allow-writes."""
-    running = start_console(ConsoleSettings(endpoint_url=_off_loopback(dynamodb_local.endpoint_url),
+    running = start_console(ConsoleSettings(endpoint_url=off_loopback(dynamodb_local.endpoint_url),
                                             region="us-east-1", port=0))
     try:
         page.goto(running.url + "/")

@@ -18,20 +18,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from ddbkit.config import load_component_file
+from example_files import example_path, example_tables
+
 from ddbkit_infra.cli import cli
 from ddbkit_infra.local import MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ["session-store", "iot-time-series", "global-leaderboard"]
-
-
-def _path(example: str) -> str:
-    return str(ROOT / "examples" / example / "component.yaml")
-
-
-def _tables(example: str) -> list[str]:
-    return [t.table_name for t in load_component_file(_path(example)).tables.values()]
+_path, _tables = example_path, example_tables
 
 
 def _run(*args: str) -> Any:

@@ -16,20 +16,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from ddbkit.config import load_component_file
+from example_files import EXAMPLE_NAMES, example_path, example_tables, off_loopback
+
 from ddbkit_infra.cli import cli
 from ddbkit_infra.local import DynamoDBLocal
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("*/component.yaml"))
-
-
-def _path(example: str) -> str:
-    return str(ROOT / "examples" / example / "component.yaml")
-
-
-def _tables(example: str) -> list[str]:
-    return [t.table_name for t in load_component_file(_path(example)).tables.values()]
+EXAMPLES = EXAMPLE_NAMES
+_path, _tables, _off_loopback = example_path, example_tables, off_loopback
 
 
 def _run(*args: str) -> Any:
@@ -157,23 +151,6 @@ def test_a_resource_policy_is_not_checked_on_dynamodb_local(dynamodb_local: Dyna
             client.delete_table(TableName="SharedOrders")
         except client.exceptions.ResourceNotFoundException:
             pass
-
-
-def _off_loopback(endpoint_url: str) -> str:
-    """``endpoint_url`` through this machine's non-loopback address, as a DynamoDB Local in another
-    container (``http://dynamodb-local:8000``) is reached: DynamoDB Local listens on every interface."""
-    import socket
-    from urllib.parse import urlsplit
-
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
-            address = str(probe.getsockname()[0])
-    except OSError as err:
-        pytest.skip(f"this machine has no non-loopback IPv4 address ({err})")
-    if address.startswith("127."):
-        pytest.skip("this machine has no non-loopback IPv4 address")
-    return f"http://{address}:{urlsplit(endpoint_url).port}"
 
 
 def test_plan_on_dynamodb_local_off_loopback(clean: str) -> None:

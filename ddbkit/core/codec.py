@@ -568,13 +568,8 @@ def _json_size_bound(item: Mapping[str, Mapping[str, Any]]) -> int:
 
 def _json_bytes(item: Mapping[str, Mapping[str, Any]]) -> bytes | None:
     """The wire item's JSON (its length bounds DynamoDB's size from above), None if orjson cannot write it."""
-    global _ORJSON
-    if _ORJSON is None:  # imported on first use, once (not per item on the batch hot path)
-        import orjson
-
-        _ORJSON = orjson
     try:
-        return bytes(_ORJSON.dumps(item, default=_b64))
+        return _dumps(item)
     except TypeError:  # pragma: no cover - a value orjson cannot write: the exact walk decides
         return None
 
@@ -632,8 +627,9 @@ def encode_key(key: Mapping[str, Any], key_names: Sequence[str], key_types: Mapp
 
 
 def _dumps(wire: Mapping[str, Any]) -> bytes:
+    """``wire`` as JSON with B values base64 (raises TypeError for a value orjson cannot write)."""
     global _ORJSON
-    if _ORJSON is None:
+    if _ORJSON is None:  # imported on first use, once (not per item on the batch hot path)
         import orjson
 
         _ORJSON = orjson

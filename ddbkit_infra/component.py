@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COMPONENT_TYPE", "CAPABILITY", "DynamoDBTableComponent", "DynamodbTableComponent", "DynamoDBTableConfig",
     "DynamodbTableConfig", "DYNAMODB_TABLE_CONFIG_SCHEMA", "Validation", "ConsentRequest", "ConsentRequired",
-    "ChangeRefused", "ApplyProgress", "ApplyOutcome", "BindContextMissing",
+    "ChangeRefused", "ApplyProgress", "ApplyOutcome", "BindContextMissing", "aws_clients", "quick_client",
 ]
 
 #: The component type (the spec's ``getType()``).
@@ -312,17 +312,8 @@ class DynamoDBTableComponent:
     def clients(self) -> AwsClients:
         """The boto3 clients plan/apply/audit use (built on first use; ``clients=`` gives ready ones)."""
         if self._clients is None:
-            from ddbkit_infra.plan import AwsClients
-
-            config = None
-            if self.endpoint_url:
-                from botocore.config import Config
-
-                # an emulator answers what it lacks with a 500: do not spend seconds retrying it
-                config = Config(retries={"total_max_attempts": 2, "mode": "standard"})
-            self._clients = AwsClients(self._region, endpoint_url=self.endpoint_url,
-                                       session=self._boto_session() if (self.profile or self._session) else None,
-                                       config=config)
+            self._clients = aws_clients(self._region, self.endpoint_url,
+                                        self._boto_session() if (self.profile or self._session) else None)
         return self._clients
 
     @property
@@ -432,7 +423,7 @@ class DynamoDBTableComponent:
                 "bind: no AWS region for the ARNs: pass --region REGION or set AWS_REGION (or a region in your AWS "
                 "profile), or use --format cloudformation (a template CloudFormation fills in)")
         if account_id is None and sts is _AUTO:
-            sts = self._quick_client("sts", region)
+            sts = quick_client(self._boto_session(), "sts", region, self.endpoint_url)
         ctx = arn_context(account_id, region, sts if account_id is None else None)
         if ctx.has_placeholders:
             raise BindContextMissing(
@@ -441,7 +432,7 @@ class DynamoDBTableComponent:
                 "template CloudFormation fills in)")
         tables = self._file_tables()
         contexts = self._live_contexts(consumer, tables, ctx, region, warn) if describe else None
-        kms = self._quick_client("kms", region) if describe else None
+        kms = quick_client(self._boto_session(), "kms", region, self.endpoint_url) if describe else None
         return bind_outputs(self.file, consumer, ctx, tables=tables, contexts=contexts, kms=kms)
 
     def bind_template(self, consumer: str) -> dict[str, Any]:
@@ -511,19 +502,6 @@ class DynamoDBTableComponent:
                                                   ctx.partition)
         return key_arn(target.key or "alias/aws/dynamodb", ctx.region, ctx.account, ctx.partition)
 
-    def _quick_client(self, service: str, region: str) -> Any:
-        """A client that gives up fast (no retries, short timeouts): bind must work offline."""
-        from botocore.config import Config
-
-        kwargs: dict[str, Any] = {"region_name": region,
-                                  "config": Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1})}
-        if self.endpoint_url:
-            kwargs["endpoint_url"] = self.endpoint_url
-        try:
-            return self._boto_session().client(service, **kwargs)
-        except Exception:  # noqa: BLE001 - no region/credentials: placeholders
-            return None
-
     def _live_contexts(self, consumer: str, tables: Mapping[str, TableConfig], ctx: ArnContext, region: str,
                        warn: Callable[[str], None] | None) -> dict[str, ArnContext]:
         """Per bound table, the context with its live ``LatestStreamArn`` (DescribeTable; a table that cannot
@@ -564,6 +542,34 @@ class DynamoDBTableComponent:
 
 #: The spec's spelling.
 DynamodbTableComponent = DynamoDBTableComponent
+
+
+def aws_clients(region: str | None, endpoint_url: str | None, session: Any = None) -> AwsClients:
+    """The boto3 clients plan/apply/audit use (the component's and the CLI's): at an ``endpoint_url`` (an
+    emulator, which answers what it lacks with a 500) with two attempts, not seconds of retries."""
+    from ddbkit_infra.plan import AwsClients
+
+    config = None
+    if endpoint_url:
+        from botocore.config import Config
+
+        config = Config(retries={"total_max_attempts": 2, "mode": "standard"})
+    return AwsClients(region, endpoint_url=endpoint_url, session=session, config=config)
+
+
+def quick_client(session: Any, service: str, region: str, endpoint_url: str | None = None) -> Any:
+    """A ``service`` client of ``session`` that gives up fast (one attempt, 2 s timeouts), or None when
+    it cannot be made (no region, no credentials): bind asks STS and KMS with it and must work offline."""
+    from botocore.config import Config
+
+    kwargs: dict[str, Any] = {"region_name": region,
+                              "config": Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1})}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+    try:
+        return session.client(service, **kwargs)
+    except Exception:  # noqa: BLE001 - no region/credentials: placeholders
+        return None
 
 
 def _file_of(components: list[dict[str, Any]]) -> ComponentFile:

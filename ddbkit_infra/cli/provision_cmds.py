@@ -47,16 +47,9 @@ def register(group: click.Group) -> None:
 
 def make_clients(region: str | None, endpoint_url: str | None, *, profile: str | None = None) -> AwsClients:
     """The clients every command uses (tests replace this to attach emulators or stubs)."""
-    from ddbkit_infra.plan import AwsClients
+    from ddbkit_infra.component import aws_clients
 
-    config = None
-    if endpoint_url:
-        from botocore.config import Config
-
-        # an emulator answers what it lacks with a 500: do not spend seconds retrying it (as the demo does)
-        config = Config(retries={"total_max_attempts": 2, "mode": "standard"})
-    return AwsClients(region, endpoint_url=endpoint_url,
-                      session=session(region, profile) if profile else None, config=config)
+    return aws_clients(region, endpoint_url, session(region, profile) if profile else None)
 
 
 def _clients(region: str | None, profile: str | None, endpoint_url: str | None) -> AwsClients:
@@ -390,16 +383,9 @@ def _bound_table(loaded: ComponentFile, consumer: str, **options: Any) -> Dynamo
 
 def _quick_sts(region: str | None, endpoint_url: str | None, profile: str | None = None) -> Any:
     """An STS client that gives up fast (no retries, short timeouts): bind must work offline."""
-    from botocore.config import Config
+    from ddbkit_infra.component import quick_client
 
-    kwargs: dict[str, Any] = {"region_name": region or "us-east-1",
-                              "config": Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1})}
-    if endpoint_url:
-        kwargs["endpoint_url"] = endpoint_url
-    try:
-        return session(None, profile).client("sts", **kwargs)
-    except Exception:  # noqa: BLE001 - no region/credentials: placeholders
-        return None
+    return quick_client(session(None, profile), "sts", region or "us-east-1", endpoint_url)
 
 
 @click.command()

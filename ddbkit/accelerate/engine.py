@@ -30,6 +30,7 @@ import threading
 import time
 import types
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, cast
 
 import orjson
@@ -272,7 +273,7 @@ class Engine:
         codec = plan.codec
         if codec is not None and codec.decode is not None:
             try:
-                with paused():  # the resource layer's values hold no cycles either
+                with _quiet(body):  # the resource layer's values hold no cycles either
                     decoded: dict[str, Any] = codec.decode(parsed)
                 return decoded
             except Fallback:
@@ -432,7 +433,7 @@ class Engine:
 
     def _parse_ok(self, plan: Plan, status: int, headers: dict[str, str], data: bytes) -> dict[str, Any]:
         try:
-            with paused():  # a 1 MB page is tens of thousands of containers, none in a cycle (ddbkit.core.gcpause)
+            with _quiet(data):
                 loaded = orjson.loads(data) if data else {}
         except orjson.JSONDecodeError:
             import json
@@ -467,6 +468,17 @@ class Engine:
         for conn in self._connections.values():
             conn.close()
         self._connections.clear()
+
+
+# A reply this large (a Query/Scan page, a batch get) is parsed and decoded with the cyclic collector paused: tens
+# of thousands of containers, none in a cycle (ddbkit.core.gcpause). A single item's reply is too small for a
+# collection to matter, and pausing would only add its lock and environment read to every call.
+_PAGE_BYTES = 1 << 16
+_NO_PAUSE = nullcontext()
+
+
+def _quiet(reply: bytes) -> AbstractContextManager[Any]:
+    return paused() if len(reply) >= _PAGE_BYTES else _NO_PAUSE
 
 
 def moto_mock_active() -> bool:

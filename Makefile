@@ -16,7 +16,9 @@ setup: $(STAMP) $(DDBLOCAL_STAMP) chromium
 # Always through the constraints file: exact pins of a resolution known to work, so pip never backtracks.
 # Unconstrained, boto3 + aioboto3 (botocore window) + moto + amazon-dax-client + aws-xray-sdk made pip
 # backtrack for minutes to years-old moto/boto3 while reporting success (docs/installation.md).
-$(STAMP): pyproject.toml $(CONSTRAINTS)
+# setup.py builds the optional C decoder ddbkit/core/_speedups.c in place (a C compiler and Python's headers;
+# without them the install goes on and the pure codec is used: docs/performance.md).
+$(STAMP): pyproject.toml setup.py ddbkit/core/_speedups.c $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'

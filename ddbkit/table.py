@@ -79,6 +79,7 @@ class Table(TableCore):
         self._usage = usage or Usage()
         self._driver = SyncDriver(self.transport, self.retry, self._usage)
         self.encoded_writes = bool(getattr(self.transport, "accepts_encoded_writes", False))
+        self.decoded_pages = bool(getattr(self.transport, "decodes_pages", False))
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> Table:

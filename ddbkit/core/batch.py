@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ddbkit.core.codec import NumberMode, canonical_number, unmarshal_item
+from ddbkit.core.codec import NumberMode, PageRequest, canonical_number, unmarshal_item
 from ddbkit.core.engine import BARRIER, Call, Gather, Op, Sleep
 from ddbkit.errors import BatchGetError, BatchWriteError, DynamoDBError
 from ddbkit.core.retry import RetryPolicy
@@ -126,7 +126,10 @@ def _from_json(value: Any) -> Any:
 
 
 def plain_request(request: dict[str, Any]) -> dict[str, Any]:
-    """``request`` with any :class:`EncodedWrites` replaced by wire dicts (for botocore and friends)."""
+    """``request`` with any :class:`EncodedWrites` replaced by wire dicts, and a
+    :class:`~ddbkit.core.codec.PageRequest` as a plain dict (for botocore and friends)."""
+    if type(request) is PageRequest:
+        return dict(request)
     items = request.get("RequestItems")
     if not items or not any(type(v) is EncodedWrites for v in items.values()):
         return request

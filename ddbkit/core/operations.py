@@ -30,6 +30,8 @@ from ddbkit.core.codec import (
     unmarshal,
     unmarshal_item,
     unmarshal_items,
+    DecodedItems,
+    PageRequest,
 )
 from ddbkit.core.cursor import CursorCodec, CursorScope, CursorSecret
 from ddbkit.core.cursor import wire_json as _cursor_json
@@ -129,6 +131,9 @@ class TableCore:
     #: Batch writes keep each request as its JSON bytes (:class:`ddbkit.core.batch.EncodedWrites`) while in
     #: flight: set by the table clients when their transport says ``accepts_encoded_writes`` (the fast ones).
     encoded_writes: bool = False
+    #: Query/Scan requests go as :class:`ddbkit.core.codec.PageRequest`, so the transport decodes the page's
+    #: items straight from its JSON: set by the table clients when their transport says ``decodes_pages``.
+    decoded_pages: bool = False
     #: Send updates, conditional puts/deletes and versioned writes as single-action transactions with a
     #: ClientRequestToken reused by every retry, so none applies twice (``Table(exactly_once=True)``).
     exactly_once: bool = False
@@ -511,7 +516,7 @@ class TableCore:
                           scope)
         if not forward:
             req["ScanIndexForward"] = False
-        resp = yield Call("Query", self._finish(c, req))
+        resp = yield Call("Query", self._page_request(self._finish(c, req)))
         return self._page(resp, index, scope)
 
     def op_scan(self, filter: Condition | str | None = None, *, index: str | None = None, limit: int | None = None,
@@ -534,7 +539,7 @@ class TableCore:
         c = Compiler()
         c.add_user(names, values)
         self._page_params(c, req, filter, limit, cursor, attributes, consistent, select, index, keys, {})
-        resp = yield Call("Scan", self._finish(c, req))
+        resp = yield Call("Scan", self._page_request(self._finish(c, req)))
         return self._page(resp, index)
 
     def _page_params(self, c: Compiler, req: dict[str, Any], filter: Condition | str | None, limit: int | None,
@@ -556,9 +561,13 @@ class TableCore:
         if select:
             req["Select"] = select
 
+    def _page_request(self, req: dict[str, Any]) -> dict[str, Any]:
+        return PageRequest(req, self.number) if self.decoded_pages else req
+
     def _page(self, resp: Mapping[str, Any], index: str | None, scope: CursorScope | None = None) -> Page:
-        conv = self.number
-        items = unmarshal_items(resp.get("Items") or (), conv)  # the cyclic GC paused: see unmarshal_items
+        found = resp.get("Items") or []
+        # already decoded by the transport (DecodedItems), else the cyclic GC paused: see unmarshal_items
+        items = found if type(found) is DecodedItems else unmarshal_items(found, self.number)
         last = resp.get("LastEvaluatedKey")
         cc = resp.get("ConsumedCapacity") or {}
         return Page(items=items, cursor=self.cursors.encode(last, scope or self._scope(index)) if last else None,

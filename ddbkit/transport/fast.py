@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import asyncio
 
 from ddbkit.core.batch import plain_request
+from ddbkit.core.codec import PageRequest
 from ddbkit.core.engine import Transport
 from ddbkit.errors import ConnectionFailed, DynamoDBError, connection_failed, not_a_dynamodb_reply, redact
 from ddbkit.transport.scrub import scrubbed_cause
@@ -79,6 +80,8 @@ class FastTransport:
 
     #: Batch writes may hand it :class:`ddbkit.core.batch.EncodedWrites` (pre-encoded WriteRequests).
     accepts_encoded_writes = True
+    #: Query/Scan may be sent as :class:`ddbkit.core.codec.PageRequest`: the reply's items come back decoded.
+    decodes_pages = True
 
     def __init__(self, *, session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
                  control: Transport | None = None, max_pool_connections: int = 32, connect_timeout: float = 5.0,
@@ -180,7 +183,7 @@ class FastTransport:
             raise connection_failed(failure, operation, wire.endpoint_url,
                                     wire.signer.region) from scrubbed_cause(failure)
         try:
-            return wire.parse(operation, status, data, crc)
+            return wire.parse(operation, status, data, crc, request.number if type(request) is PageRequest else None)
         except DynamoDBError as err:
             if err.code.isdigit():  # not DynamoDB's reply (an HTML page): name region and endpoint, withhold it
                 raise not_a_dynamodb_reply(err, wire.endpoint_url, wire.signer.region) from None
@@ -333,6 +336,8 @@ class AsyncFastTransport:
 
     #: Batch writes may hand it :class:`ddbkit.core.batch.EncodedWrites` (pre-encoded WriteRequests).
     accepts_encoded_writes = True
+    #: Query/Scan may be sent as :class:`ddbkit.core.codec.PageRequest`: the reply's items come back decoded.
+    decodes_pages = True
 
     def __init__(self, *, session: Any = None, region_name: str | None = None, endpoint_url: str | None = None,
                  control: Any = None, max_pool_connections: int = 64, connect_timeout: float = 5.0,
@@ -486,7 +491,7 @@ class AsyncFastTransport:
             raise connection_failed(failure, operation, wire.endpoint_url,
                                     wire.signer.region) from scrubbed_cause(failure)
         try:
-            return wire.parse(operation, status, data, crc)
+            return wire.parse(operation, status, data, crc, request.number if type(request) is PageRequest else None)
         except DynamoDBError as err:
             if err.code.isdigit():  # not DynamoDB's reply (an HTML page): name region and endpoint, withhold it
                 raise not_a_dynamodb_reply(err, wire.endpoint_url, wire.signer.region) from None

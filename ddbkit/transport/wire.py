@@ -22,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
+from ddbkit.core.codec import NumberMode, decode_page
 from ddbkit.errors import CorruptResponse, NoCredentialsError, NoRegionError, damaged_error_reply
 from ddbkit.transport.errors import error_from_response
 from ddbkit.transport.sigv4 import DynamoDBSigner, host_header
@@ -282,15 +283,23 @@ class WireProtocol:
         return body, headers
 
     @staticmethod
-    def parse(operation: str, status: int, body: bytes, crc32: str | None) -> dict[str, Any]:
-        """The response dict of a 200, else raise the ddbkit exception for the error."""
+    def parse(operation: str, status: int, body: bytes, crc32: str | None,
+              number: NumberMode | None = None) -> dict[str, Any]:
+        """The response dict of a 200, else raise the ddbkit exception for the error.
+
+        ``number``: for a Query/Scan sent as a :class:`~ddbkit.core.codec.PageRequest`, the items are decoded
+        here in that number mode when the C extension is there (:func:`~ddbkit.core.codec.decode_page`)."""
         if crc32 is not None and crc32.isdigit() and int(crc32) != zlib.crc32(body) & 0xFFFFFFFF:
             # a corrupted response: retryable, like botocore's checksum check
             raise CorruptResponse("CRC32CheckFailed", f"response CRC32 mismatch (HTTP {status})", operation=operation)
-        try:
-            data = orjson.loads(body) if body else {}
-        except orjson.JSONDecodeError:
-            data = None
+        data: Any = None
+        if status == 200 and number is not None and body:
+            data = decode_page(body, number)  # None: not sure, the pure way below decides
+        if data is None:
+            try:
+                data = orjson.loads(body) if body else {}
+            except orjson.JSONDecodeError:
+                data = None
         if status == 200:
             if not body or not isinstance(data, dict):  # an empty 200 is damaged too, never an empty success
                 raise CorruptResponse("InvalidResponse", f"HTTP 200 with a body that is not a JSON object: "

@@ -52,6 +52,8 @@ from ddbkit.transport.wire import (
     instrumented,
     moto_mock_active,
     read_response,
+    request_head,
+    ResponseParser,
     resolve_region_and_endpoint,
     resolve_settings,
     ruleset_request,
@@ -194,8 +196,9 @@ class FastTransport:
 
         urllib3 owns the connections (pooling, connect timeout, TLS and certificate checks, dropping dead
         idle connections); the HTTP/1.1 exchange itself is done here on the socket: one ``sendall`` of
-        head + body and a minimal response reader. urllib3's request/response layers (http.client, email
-        header parsing) cost ~130 µs of CPU per request; this costs ~15 µs (docs/performance.md).
+        head + body, and the response parsed by :class:`~ddbkit.transport.wire.ResponseParser` from
+        ``recv`` as it arrives. urllib3's request/response layers (http.client, email header parsing) cost
+        ~130 µs of CPU per request; this costs ~15 µs (docs/performance.md).
         Redirects are never followed: a 3xx is an error.
         """
         pool = self._pool
@@ -208,15 +211,18 @@ class FastTransport:
             sock: Any = conn.sock
             if fresh:
                 sock.settimeout(self._options.read_timeout)  # connect used the connect timeout
-            head = "".join([f"POST {wire.path} HTTP/1.1\r\nContent-Length: {len(body)}\r\n",
-                            *[f"{k}: {v}\r\n" for k, v in headers.items()], "\r\n"])
-            sock.sendall(head.encode("latin-1") + body)
-            fp = sock.makefile("rb")
-            try:
-                status, data, crc, reusable = read_response(fp)
-            finally:
-                fp.close()
-            return status, data, crc
+            sock.sendall(request_head(wire.path, body, headers) + body)
+            parser = ResponseParser()
+            recv = sock.recv
+            while True:
+                chunk = recv(65536)
+                if not chunk:
+                    parser.eof()
+                    break
+                if parser.feed(chunk):
+                    break
+            reusable = parser.keep_alive
+            return parser.status, parser.body, parser.crc
         finally:
             if not reusable:
                 conn.close()

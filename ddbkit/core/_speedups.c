@@ -507,10 +507,11 @@ static const unsigned char *skip_value(const unsigned char *p, const unsigned ch
 }
 
 PyDoc_STRVAR(decode_page_doc,
-"decode_page(body, name, mode, conv, decimal, fallback) -> (start, end, items) | None\n\n"
-"For the JSON object in body (a Query/Scan reply), the value of its last top-level member spelled exactly\n"
-"`name` (b'Items'), a JSON array of wire items, decoded into a list of plain dicts, with that value's byte\n"
-"span (so the caller parses the rest with orjson). None when not sure: the caller runs the pure path.\n"
+"decode_page(body, name, single, mode, conv, decimal, fallback) -> (start, end, items) | None\n\n"
+"For the JSON object in body (a Query/Scan/GetItem reply), the value of its last top-level member spelled\n"
+"exactly `name` (b'Items': a JSON array of wire items, decoded into a list of plain dicts; with `single`,\n"
+"b'Item': one wire item, decoded into a plain dict), with that value's byte span (so the caller parses\n"
+"the rest with orjson). None when not sure: the caller runs the pure path.\n"
 "mode: 0 int when integral, 1 Decimal, 2 float; conv: the pure number conversion; decimal: decimal.Decimal;\n"
 "fallback: the pure decoder of one AttributeValue (for B, BS, NS and unknown types). Members other than\n"
 "`name` are only skipped here, not validated: orjson validates them.");
@@ -518,8 +519,10 @@ PyDoc_STRVAR(decode_page_doc,
 static PyObject *decode_page(PyObject *self, PyObject *args) {
     Py_buffer view, name;
     int mode;
+    int single;
     PyObject *conv, *decimal, *fallback;
-    if (!PyArg_ParseTuple(args, "y*y*iOOO", &view, &name, &mode, &conv, &decimal, &fallback)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*y*iiOOO", &view, &name, &single, &mode, &conv, &decimal, &fallback))
+        return NULL;
     const unsigned char *base = view.buf, *end = base + view.len;
     Parser st = {base, end, mode, conv, decimal, fallback, 0};
     Py_ssize_t found_start = -1, found_end = -1;
@@ -538,7 +541,7 @@ static PyObject *decode_page(PyObject *self, PyObject *args) {
             const unsigned char *v = st.p;
             if (len == name.len && memcmp(s, name.buf, (size_t)len) == 0) {
                 Py_CLEAR(items);
-                items = parse_items(&st);
+                items = single ? parse_map(&st) : parse_items(&st);
                 if (items == NULL) break;
                 found_start = v - base;
                 found_end = st.p - base;

@@ -47,6 +47,7 @@ __all__ = [
     "encode_key",
     "PageRequest",
     "DecodedItems",
+    "DecodedItem",
     "decode_page",
     "speedups_active",
     "MAX_ITEM_BYTES",
@@ -495,7 +496,7 @@ def speedups_active() -> bool:
 
 
 class PageRequest(dict[str, Any]):
-    """A Query/Scan request that lets the transport decode the reply's items itself, as ``number`` says.
+    """A Query/Scan/GetItem request that lets the transport decode the reply's items itself, as ``number`` says.
 
     The engine sends one only to a transport that declares ``decodes_pages`` (the fast ones); to JSON and to
     botocore it is the plain request dict it holds."""
@@ -514,8 +515,20 @@ class DecodedItems(list[dict[str, Any]]):
     __slots__ = ()
 
 
-def decode_page(body: bytes, number: NumberMode) -> dict[str, Any] | None:
-    """A Query/Scan reply (its JSON bytes) as the reply dict with ``Items`` as :class:`DecodedItems`, or None.
+class DecodedItem(dict[str, Any]):
+    """A GetItem reply's ``Item`` already decoded into a plain dict by the transport (:func:`decode_page`)."""
+
+    __slots__ = ()
+
+
+#: The reply member each operation's items come in, and whether it holds one item.
+DECODED_MEMBERS: dict[str, tuple[bytes, bool]] = {"Query": (b"Items", False), "Scan": (b"Items", False),
+                                                   "GetItem": (b"Item", True)}
+
+
+def decode_page(body: bytes, number: NumberMode, operation: str = "Query") -> dict[str, Any] | None:
+    """A Query/Scan reply (its JSON bytes) as the reply dict with ``Items`` as :class:`DecodedItems` (a GetItem
+    reply: ``Item`` as :class:`DecodedItem`), or None.
 
     Why: the pure way, ``orjson.loads`` then :func:`unmarshal_items`, builds one dict per AttributeValue only
     to throw it away; parsing alone cost more than the decode (2.6 of ~4 us per small item). The C extension
@@ -525,22 +538,24 @@ def decode_page(body: bytes, number: NumberMode) -> dict[str, Any] | None:
     not None the result equals the pure path's (tests/core/test_speedups.py). The collector is paused for the
     decode, as in :func:`unmarshal_items`."""
     sp = _SPEEDUPS
-    if sp is None:
+    if sp is None or operation not in DECODED_MEMBERS:
         return None
+    member, single = DECODED_MEMBERS[operation]
     with paused():
-        found = sp.decode_page(body, b"Items", _MODE[number], _NUMBER[number], Decimal, _DECODE[number][0])
+        found = sp.decode_page(body, member, single, _MODE[number], _NUMBER[number], Decimal, _DECODE[number][0])
     if found is None:
         return None
     import orjson
 
     start, end, items = found
     try:
-        rest = orjson.loads(body[:start] + b"[]" + body[end:])
+        rest = orjson.loads(body[:start] + b"0" + body[end:])
     except orjson.JSONDecodeError:
         return None
-    if type(rest) is not dict or rest.get("Items") != []:
+    name = member.decode()
+    if type(rest) is not dict or rest.get(name) != 0 or type(rest[name]) is not int:
         return None
-    rest["Items"] = DecodedItems(items)
+    rest[name] = DecodedItem(items) if single else DecodedItems(items)
     return rest
 
 

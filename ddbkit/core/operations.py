@@ -30,6 +30,7 @@ from ddbkit.core.codec import (
     unmarshal,
     unmarshal_item,
     unmarshal_items,
+    DecodedItem,
     DecodedItems,
     PageRequest,
 )
@@ -328,8 +329,10 @@ class TableCore:
         c = Compiler()
         if attributes:
             req["ProjectionExpression"] = projection(attributes, c)
-        resp = yield Call("GetItem", self._finish(c, req))
+        resp = yield Call("GetItem", self._page_request(self._finish(c, req)))
         item = resp.get("Item")
+        if type(item) is DecodedItem:  # decoded by the transport (the C extension): a plain dict to the caller
+            return dict(item) or None
         return unmarshal_item(item, self.number) if item else None
 
     def op_put(self, item: Mapping[str, Any], condition: Condition | str | None = None,
@@ -567,7 +570,7 @@ class TableCore:
     def _page(self, resp: Mapping[str, Any], index: str | None, scope: CursorScope | None = None) -> Page:
         found = resp.get("Items") or []
         # already decoded by the transport (DecodedItems), else the cyclic GC paused: see unmarshal_items
-        items = found if type(found) is DecodedItems else unmarshal_items(found, self.number)
+        items = list(found) if type(found) is DecodedItems else unmarshal_items(found, self.number)
         last = resp.get("LastEvaluatedKey")
         cc = resp.get("ConsumedCapacity") or {}
         return Page(items=items, cursor=self.cursors.encode(last, scope or self._scope(index)) if last else None,

@@ -288,14 +288,14 @@ class WireProtocol:
               number: NumberMode | None = None) -> dict[str, Any]:
         """The response dict of a 200, else raise the ddbkit exception for the error.
 
-        ``number``: for a Query/Scan sent as a :class:`~ddbkit.core.codec.PageRequest`, the items are decoded
-        here in that number mode when the C extension is there (:func:`~ddbkit.core.codec.decode_page`)."""
+        ``number``: for a Query/Scan/GetItem sent as a :class:`~ddbkit.core.codec.PageRequest`, the items are
+        decoded here in that number mode when the C extension is there (:func:`~ddbkit.core.codec.decode_page`)."""
         if crc32 is not None and crc32.isdigit() and int(crc32) != zlib.crc32(body) & 0xFFFFFFFF:
             # a corrupted response: retryable, like botocore's checksum check
             raise CorruptResponse("CRC32CheckFailed", f"response CRC32 mismatch (HTTP {status})", operation=operation)
         data: Any = None
         if status == 200 and number is not None and body:
-            data = decode_page(body, number)  # None: not sure, the pure way below decides
+            data = decode_page(body, number, operation)  # None: not sure, the pure way below decides
         if data is None:
             try:
                 data = orjson.loads(body) if body else {}

@@ -31,7 +31,9 @@ from backends import Backend
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ddbkit.core.codec import DecodedItems, NumberMode, decode_page, speedups_active, unmarshal_items
+from ddbkit.core import codec
+from ddbkit.core.codec import (DecodedItem, DecodedItems, NumberMode, decode_page, speedups_active,
+                               unmarshal_item, unmarshal_items)
 
 ROOT = Path(__file__).resolve().parents[2]
 MODES = list(NumberMode)
@@ -54,32 +56,41 @@ def typed(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-def pure(body: bytes, number: NumberMode) -> Any:
+def pure(body: bytes, number: NumberMode, operation: str = "Query") -> Any:
     """What the transport and engine give without the extension (raises where they raise)."""
     data = orjson.loads(body)
     if not isinstance(data, dict):
         raise ValueError("not an object")
-    data["Items"] = unmarshal_items(data["Items"], number)
+    if operation == "GetItem":
+        data["Item"] = unmarshal_item(data["Item"], number)
+    else:
+        data["Items"] = unmarshal_items(data["Items"], number)
     return data
 
 
-def outcome(body: bytes, number: NumberMode) -> Any:
+def outcome(body: bytes, number: NumberMode, operation: str = "Query") -> Any:
     try:
-        return typed(pure(body, number))
+        return typed(pure(body, number, operation))
     except Exception as err:  # noqa: BLE001 - any failure of the pure path is the expected outcome
         return ("raises", type(err).__name__)
 
 
-def check(body: bytes, number: NumberMode, *, must_decode: bool) -> None:
-    got = decode_page(body, number)
-    expected = outcome(body, number)
+def plain(got: dict[str, Any]) -> dict[str, Any]:
+    """The reply with its decoded member as the plain type the engine hands on (after checking its marker)."""
+    if "Item" in got and type(got["Item"]) is DecodedItem:
+        return {**got, "Item": dict(got["Item"])}
+    assert type(got["Items"]) is DecodedItems
+    return {**got, "Items": list(got["Items"])}
+
+
+def check(body: bytes, number: NumberMode, operation: str = "Query", *, must_decode: bool) -> None:
+    got = decode_page(body, number, operation)
+    expected = outcome(body, number, operation)
     if got is None:
         assert not must_decode, f"the C path declined a valid page: {body[:300]!r}"
         return
-    assert type(got["Items"]) is DecodedItems
-    got = {**got, "Items": list(got["Items"])}
     assert expected[0] != "raises", f"the pure path raises {expected[1]} but the C path decoded: {body[:300]!r}"
-    assert typed(got) == expected
+    assert typed(plain(got)) == expected
 
 
 # --------------------------------------------------------------------------------------------------
@@ -112,10 +123,12 @@ item = st.dictionaries(text, av, max_size=6)
 
 
 @st.composite
-def pages(draw: Any) -> bytes:
+def pages(draw: Any, operation: str = "Query") -> bytes:
     items = draw(st.lists(item, max_size=5))
     members: list[tuple[str, Any]] = [("Items", items), ("Count", len(items)), ("ScannedCount", len(items) + 3)]
-    if draw(st.booleans()):
+    if operation == "GetItem":  # one item
+        members = [("Item", draw(item))]
+    elif draw(st.booleans()):
         members.append(("LastEvaluatedKey", {"pk": {"S": draw(text)}, "sk": {"N": "7"}}))
     if draw(st.booleans()):
         members.append(("ConsumedCapacity", {"TableName": "t", "CapacityUnits": 1.5}))
@@ -132,17 +145,22 @@ def pages(draw: Any) -> bytes:
 
 @needs_ext
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pages(), st.sampled_from(MODES))
-def test_valid_pages_decode_exactly_as_the_pure_path(body: bytes, number: NumberMode) -> None:
-    expected = outcome(body, number)
+@given(st.sampled_from(["Query", "GetItem"]).flatmap(lambda op: st.tuples(st.just(op), pages(op))),
+       st.sampled_from(MODES))
+def test_valid_pages_decode_exactly_as_the_pure_path(reply: tuple[str, bytes], number: NumberMode) -> None:
+    operation, body = reply
+    expected = outcome(body, number, operation)
     # a page the pure path itself refuses (e.g. "+5" in FLOAT mode is fine, "5." in AUTO is not) is not valid
-    check(body, number, must_decode=expected[0] != "raises")
+    check(body, number, operation, must_decode=expected[0] != "raises")
 
 
 @needs_ext
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pages(), st.sampled_from(MODES), st.data())
-def test_damaged_pages_are_declined_or_decoded_exactly(body: bytes, number: NumberMode, data: Any) -> None:
+@given(st.sampled_from(["Query", "GetItem"]).flatmap(lambda op: st.tuples(st.just(op), pages(op))),
+       st.sampled_from(MODES), st.data())
+def test_damaged_pages_are_declined_or_decoded_exactly(reply: tuple[str, bytes], number: NumberMode,
+                                                       data: Any) -> None:
+    operation, body = reply
     raw = bytearray(body)
     for _ in range(data.draw(st.integers(1, 3))):
         if not raw:
@@ -159,7 +177,7 @@ def test_damaged_pages_are_declined_or_decoded_exactly(body: bytes, number: Numb
             raw[at:at] = piece
         else:
             raw[at:at + len(piece)] = piece
-    check(bytes(raw), number, must_decode=False)
+    check(bytes(raw), number, operation, must_decode=False)
 
 
 @needs_ext
@@ -184,13 +202,14 @@ def test_damaged_pages_are_declined_or_decoded_exactly(body: bytes, number: Numb
 ], ids=lambda s: s[:30])
 @pytest.mark.parametrize("number", MODES)
 def test_content_the_pure_path_refuses_is_declined(items: str, number: NumberMode) -> None:
-    body = ('{"Count":1,"Items":' + items + "}").encode()
-    got = decode_page(body, number)
-    expected = outcome(body, number)
-    if expected[0] == "raises":
-        assert got is None
-    else:  # the few rows the pure path accepts in this mode must then be equal
-        assert got is None or typed({**got, "Items": list(got["Items"])}) == expected
+    for operation, body in (("Query", ('{"Count":1,"Items":' + items + "}").encode()),
+                            ("GetItem", ('{"Item":' + items[1:-1] + "}").encode())):
+        got = decode_page(body, number, operation)
+        expected = outcome(body, number, operation)
+        if expected[0] == "raises":
+            assert got is None, operation
+        else:  # the few rows the pure path accepts in this mode must then be equal
+            assert got is None or typed(plain(got)) == expected, operation
 
 
 @needs_ext
@@ -241,22 +260,33 @@ EVERY_TYPE = {"pk": "p", "s": "x\u00e9\U0001f600", "n": 7, "d": Decimal("12.5"),
               "bs": {b"\x01"}, "m": {"l": [1, "x", {"k": Decimal("-0.5")}], "e": {}}, "l": []}
 
 
-def _pages(backend: Backend, path: str, number: NumberMode) -> tuple[list[Any], list[bool]]:
+class Spy:
+    """Counts the C extension's decodes, not its declines (every transport runs in this process)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.calls = real, 0
+
+    def decode_page(self, *args: Any) -> Any:
+        found = self.real.decode_page(*args)
+        self.calls += found is not None
+        return found
+
+
+def _read(backend: Backend, path: str, number: NumberMode) -> tuple[list[Any], list[Any]]:
+    """(every item of the query's pages, [get of three keys]) through ``path``."""
     from ddbkit import Table
     from ddbkit.aio import AsyncTable
 
-    kinds: list[bool] = []
+    keys = [{"pk": "p", "sk": 3}, {"pk": "p", "sk": 9}, {"pk": "p", "sk": 99}]
     if path in ("fast-sync", "botocore-sync"):
         t = Table("Speedups", key=("pk", "sk"), transport="fast" if path == "fast-sync" else "botocore",
                   endpoint_url=backend.endpoint_url, session=backend.session(), number=number)
-        out = []
-        for page in t.query_pages({"pk": "p"}, limit=4):
-            kinds.append(type(page.items) is DecodedItems)
-            out.extend(page.items)
+        out = [it for page in t.query_pages({"pk": "p"}, limit=4) for it in page.items]
+        got = [t.get(k) for k in keys]
         t.close()
-        return out, kinds
+        return out, got
 
-    async def run() -> list[Any]:
+    async def run() -> tuple[list[Any], list[Any]]:
         if path == "aioboto3":
             import aioboto3
 
@@ -265,19 +295,18 @@ def _pages(backend: Backend, path: str, number: NumberMode) -> tuple[list[Any], 
             transport = "botocore"
         else:
             session, transport = backend.session(), "fast"
-        got = []
         async with AsyncTable("Speedups", key=("pk", "sk"), transport=transport, endpoint_url=backend.endpoint_url,
                               session=session, number=number) as t:
-            async for page in t.query_pages({"pk": "p"}, limit=4):
-                kinds.append(type(page.items) is DecodedItems)
-                got.extend(page.items)
-        return got
+            out = [it async for page in t.query_pages({"pk": "p"}, limit=4) for it in page.items]
+            got = [await t.get(k) for k in keys]
+        return out, got
 
-    return asyncio.run(run()), kinds
+    return asyncio.run(run())
 
 
 @pytest.mark.parametrize("number", MODES)
-def test_every_transport_returns_the_same_pages(moto_backend: Backend, number: NumberMode) -> None:
+def test_every_transport_returns_the_same_items(moto_backend: Backend, number: NumberMode,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from ddbkit import Table
 
     moto_backend.client("dynamodb").create_table(
@@ -288,11 +317,19 @@ def test_every_transport_returns_the_same_pages(moto_backend: Backend, number: N
     writer = Table("Speedups", key=("pk", "sk"), endpoint_url=moto_backend.endpoint_url,
                    session=moto_backend.session())
     writer.batch_write([{**EVERY_TYPE, "sk": i} for i in range(10)])
-    results = {path: _pages(moto_backend, path, number)
-               for path in ("fast-sync", "fast-async", "botocore-sync", "aioboto3")}
-    reference = typed(results["botocore-sync"][0])
-    assert len(results["botocore-sync"][0]) == 10
-    for path, (items, kinds) in results.items():
-        assert typed(items) == reference, path
-        decoded_in_c = path.startswith("fast") and speedups_active()
-        assert kinds and all(k == decoded_in_c for k in kinds), (path, kinds)
+    spy = Spy(codec._SPEEDUPS) if speedups_active() else None
+    if spy is not None:
+        monkeypatch.setattr(codec, "_SPEEDUPS", spy)
+    results, decoded = {}, {}
+    for path in ("fast-sync", "fast-async", "botocore-sync", "aioboto3"):
+        before = spy.calls if spy is not None else 0
+        results[path] = _read(moto_backend, path, number)
+        decoded[path] = (spy.calls if spy is not None else 0) - before
+    reference = typed(results["botocore-sync"])
+    assert len(results["botocore-sync"][0]) == 10 and results["botocore-sync"][1][2] is None
+    for path, found in results.items():
+        assert typed(found) == reference, path
+        assert all(type(i) is dict for i in found[0]) and type(found[1][0]) is dict, path  # plain types
+    # the fast transports decoded every page (3) and every found item (2; a miss has no Item) in C
+    expected = 5 if speedups_active() else 0
+    assert decoded == {"fast-sync": expected, "fast-async": expected, "botocore-sync": 0, "aioboto3": 0}

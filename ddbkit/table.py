@@ -12,6 +12,7 @@ client) and runs it on a :class:`~ddbkit.core.engine.SyncDriver`: retries throug
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -77,7 +78,7 @@ class Table(TableCore):
             self.transport = DaxTransport(dax_endpoint, region_name=region_name, session=session,
                                           fallback=self.transport)
         self._usage = usage or Usage()
-        self._driver = SyncDriver(self.transport, self.retry, self._usage)
+        self._driver = SyncDriver(self.transport, self.retry, self._usage, gatherer=_loop_gatherer(self.transport))
         self.encoded_writes = bool(getattr(self.transport, "accepts_encoded_writes", False))
         self.decoded_pages = bool(getattr(self.transport, "decodes_pages", False))
 
@@ -463,3 +464,15 @@ class BatchWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.flush()
+
+
+def _loop_gatherer(transport: Any) -> Any:
+    """A :class:`~ddbkit.core.multiplex.LoopGather` when ``transport`` has an asyncio twin (the fast one), so
+    batch gathers run on an event loop in the calling thread instead of a thread pool; else None."""
+    twin = getattr(transport, "async_twin", None)
+    usable = getattr(transport, "multiplexable", None)
+    if twin is None or usable is None or os.environ.get("DDBKIT_SYNC_GATHER") == "threads":
+        return None
+    from ddbkit.core.multiplex import LoopGather
+
+    return LoopGather(twin, usable, transport)

@@ -90,6 +90,14 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+class AsyncTransport(Protocol):
+    """The asyncio :class:`Transport`: sends one wire-format request and returns the response."""
+
+    async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def close(self) -> None: ...
+
+
 class Stepper:
     """Steps an operation generator: :meth:`next` gives the next effect (None once finished, with the
     result in ``value``); :meth:`resolve`/:meth:`fail` hand back the effect's outcome. Both drivers use it,
@@ -119,15 +127,22 @@ class Stepper:
         self._throw = error
 
 
+#: ``gatherer(driver, gather)``: the gather's result list, or None to decline (see SyncDriver.gatherer)
+Gatherer = Callable[["SyncDriver", Gather], "list[Any] | None"]
+
+
 class SyncDriver:
     """Performs effects with a blocking transport: calls with retries, sleeps, gathers on threads."""
 
     def __init__(self, transport: Transport, policy: RetryPolicy, usage: Usage,
-                 sleep: Any = time.sleep) -> None:
+                 sleep: Any = time.sleep, gatherer: Gatherer | None = None) -> None:
         self.transport = transport
         self.policy = policy
         self.usage = usage
         self._sleep = sleep
+        #: runs a Gather another way (on an event loop: :class:`ddbkit.core.multiplex.LoopGather`), or
+        #: returns None to leave it to the thread pool
+        self.gatherer = gatherer
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_size = 0
@@ -220,11 +235,14 @@ class SyncDriver:
         return self.pool(max(1, limit)).submit(self.run, op)
 
     def close(self) -> None:
-        """Stop the worker pool (a later batch call starts a new one)."""
+        """Stop the worker pool (a later batch call starts a new one) and the gatherer's loops."""
         with self._pool_lock:
             pool, self._pool, self._pool_size = self._pool, None, 0
         if pool is not None:
             pool.shutdown(wait=True)
+        close = getattr(self.gatherer, "close", None)
+        if close is not None:
+            close()
 
     def gather(self, effect: Gather) -> list[Any]:
         if effect.pause_gc:
@@ -275,6 +293,10 @@ class SyncDriver:
             if first is not None:
                 raise first
             return [] if reduce is not None else [results[i] for i in range(n)]
+        if self.gatherer is not None:  # many requests in flight on one thread's event loop, no handoffs
+            done = self.gatherer(self, effect)
+            if done is not None:
+                return done
         # completions arrive through a queue (O(1) each), not concurrent.futures.wait over every future
         finished: SimpleQueue[Future[Any]] = SimpleQueue()
         try:

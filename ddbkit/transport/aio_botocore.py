@@ -9,8 +9,9 @@ body could be taken for a success.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Any
 
+from ddbkit.core.engine import AsyncTransport as AsyncTransport
 from ddbkit.errors import NoCredentialsError, NoRegionError, connection_failed, not_a_dynamodb_reply
 from ddbkit.transport.botocore import client_location, install_reply_check, merged_config, snake_case
 from ddbkit.transport.errors import error_from_response
@@ -22,12 +23,6 @@ __all__ = ["AsyncTransport", "AioBotocoreTransport"]
 AIOBOTO3_MISSING = ("the async botocore transport (AsyncTable(transport='botocore')) needs aioboto3: "
                     "pip install 'ddbkit[aioboto3]' (it pins its own botocore), or use transport='fast' "
                     "with pip install 'ddbkit[async]'")
-
-
-class AsyncTransport(Protocol):
-    async def send(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
-
-    async def close(self) -> None: ...
 
 
 class AioBotocoreTransport:

@@ -231,6 +231,24 @@ class FastTransport:
                 conn.close()
             pool._put_conn(conn)
 
+    def multiplexable(self) -> bool:
+        """Whether batch gathers may run over :meth:`async_twin` (a direct connection, nothing delegated to
+        botocore, no in-process moto mock)."""
+        if moto_mock_active():
+            return False
+        self._wire or self._setup()
+        return self._direct and not self._delegate
+
+    def async_twin(self) -> AsyncFastTransport:
+        """An :class:`AsyncFastTransport` for the same endpoint, credentials and options (its own connections),
+        for the sync driver's gathers multiplexed on an event loop (:mod:`ddbkit.core.multiplex`). Its control
+        plane is this transport's, on a worker thread."""
+        opts = self._options
+        return AsyncFastTransport(session=self._session, region_name=self._region_name,
+                                  endpoint_url=self._endpoint_url, control=ThreadedTransport(self.control),
+                                  max_pool_connections=opts.max_pool, connect_timeout=opts.connect_timeout,
+                                  read_timeout=opts.read_timeout, verify=opts.verify, config=self._config)
+
     def _forked(self) -> None:
         # in a forked child: forget (never close: the parent still uses them) the inherited connections
         abandon(self._pool, self._manager)

@@ -1,5 +1,6 @@
 """A missing optional dependency of the async transports names the extra that brings it (issue #23: aioboto3
-left the ``async`` extra for its own ``aioboto3`` extra; ``async`` is aiohttp only)."""
+left the ``async`` extra for its own ``aioboto3`` extra; ``async`` is aiohttp only, which the fast async transport
+needs behind a proxy alone)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,18 @@ def test_botocore_async_transport_without_aioboto3_names_the_aioboto3_extra(monk
     assert "transport='fast'" in message and "ddbkit[async]" in message
 
 
-def test_fast_async_transport_without_aiohttp_names_the_async_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fast_async_transport_needs_aiohttp_only_behind_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Direct connections go over ddbkit's own HTTP/1.1 client (ddbkit.transport.h1): no aiohttp needed, the
+    unreachable endpoint is the error. Behind a proxy aiohttp does the proxy protocol: its absence names the
+    extra."""
+    from ddbkit.errors import ConnectionFailed
+
     monkeypatch.setitem(sys.modules, "aiohttp", None)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(ConnectionFailed):
+        _get("fast")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     with pytest.raises(ImportError) as err:
         _get("fast")
-    assert str(err.value) == "the fast async transport needs aiohttp: pip install 'ddbkit[async]'"
+    assert str(err.value) == "the fast async transport needs aiohttp behind a proxy: pip install 'ddbkit[async]'"

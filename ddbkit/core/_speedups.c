@@ -234,13 +234,11 @@ static PyObject *parse_json(Parser *st);
 
 /* A number's text: a plain integer of up to 18 digits is made here in AUTO mode (what int(text) gives);
  * every other number goes through the pure conversion. */
-static PyObject *parse_number(Parser *st) {
-    const unsigned char *s;
-    Py_ssize_t len;
-    int escaped, ascii;
-    skip_ws(st);
-    if (st->p >= st->end || *st->p != '"' || !scan_string(st, &s, &len, &escaped, &ascii)) return NULL;
-    if (st->mode == 0 && !escaped && len > 0 && len <= 19) {
+/* A number from its text s[0:len] (no escapes): a plain integer of up to 18 digits is made here in AUTO mode
+ * (what int(text) gives); every other number goes through the pure conversion, called with `text` (made from
+ * s when NULL). */
+static PyObject *number_from(Parser *st, const unsigned char *s, Py_ssize_t len, PyObject *text, int ascii) {
+    if (st->mode == 0 && len > 0 && len <= 19) {
         Py_ssize_t i = s[0] == '-' ? 1 : 0;
         if (len - i >= 1 && len - i <= 18) {
             long long v = 0;
@@ -253,13 +251,28 @@ static PyObject *parse_number(Parser *st) {
             if (j == len) return PyLong_FromLongLong(i ? -v : v);
         }
     }
-    PyObject *text = make_string(s, len, escaped, ascii);
-    if (text == NULL) return NULL;
     PyObject *conv = st->conv;
-    if (st->mode == 0 && !escaped && len > 1 && s[len - 1] != '0' && memchr(s, '.', (size_t)len) != NULL &&
+    if (st->mode == 0 && len > 1 && s[len - 1] != '0' && memchr(s, '.', (size_t)len) != NULL &&
         memchr(s, 'e', (size_t)len) == NULL && memchr(s, 'E', (size_t)len) == NULL)
         conv = st->decimal; /* what ddbkit.core.codec._num_auto does for DynamoDB's usual "12.5" */
+    if (text != NULL) return PyObject_CallOneArg(conv, text);
+    text = make_string(s, len, 0, ascii);
+    if (text == NULL) return NULL;
     PyObject *out = PyObject_CallOneArg(conv, text);
+    Py_DECREF(text);
+    return out;
+}
+
+static PyObject *parse_number(Parser *st) {
+    const unsigned char *s;
+    Py_ssize_t len;
+    int escaped, ascii;
+    skip_ws(st);
+    if (st->p >= st->end || *st->p != '"' || !scan_string(st, &s, &len, &escaped, &ascii)) return NULL;
+    if (!escaped) return number_from(st, s, len, NULL, ascii);
+    PyObject *text = make_string(s, len, escaped, ascii);
+    if (text == NULL) return NULL;
+    PyObject *out = PyObject_CallOneArg(st->conv, text); /* escaped: rare, the pure conversion decides */
     Py_DECREF(text);
     return out;
 }
@@ -470,6 +483,88 @@ static PyObject *not_sure(void) {
     Py_RETURN_NONE;
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * The same decode from wire dicts already in memory (botocore's replies, a Lambda stream event's images).
+ * The contract is the same: exactly what ddbkit.core.codec's pure decoder returns, or None.
+ * ------------------------------------------------------------------------------------------------------- */
+
+static PyObject *walk_av(Parser *st, PyObject *av);
+
+static PyObject *walk_map(Parser *st, PyObject *m) {
+    if (!PyDict_CheckExact(m)) return NULL;
+    PyObject *out = PyDict_New();
+    if (out == NULL) return NULL;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(m, &pos, &k, &v)) {
+        PyObject *value = walk_av(st, v);
+        if (value == NULL || PyDict_SetItem(out, k, value) < 0) {
+            Py_XDECREF(value);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(value);
+    }
+    return out;
+}
+
+static PyObject *walk_av(Parser *st, PyObject *av) {
+    /* one member, as DynamoDB sends; anything else (several members, not a dict): the pure decoder decides */
+    if (!PyDict_CheckExact(av) || PyDict_GET_SIZE(av) != 1 || st->depth >= MAX_DEPTH) return NULL;
+    Py_ssize_t pos = 0, n;
+    PyObject *tag, *v;
+    PyDict_Next(av, &pos, &tag, &v);
+    if (!PyUnicode_CheckExact(tag)) return NULL;
+    const char *t = PyUnicode_AsUTF8AndSize(tag, &n);
+    if (t == NULL) return NULL;
+    PyObject *out = NULL;
+    st->depth++;
+    if (n == 1 && t[0] == 'S') {
+        out = Py_NewRef(v); /* the pure decoder returns the value as it is */
+    } else if (n == 1 && t[0] == 'N') {
+        if (PyUnicode_CheckExact(v) && PyUnicode_IS_ASCII(v))
+            out = number_from(st, PyUnicode_1BYTE_DATA(v), PyUnicode_GET_LENGTH(v), v, 1);
+        else if (PyUnicode_CheckExact(v))
+            out = PyObject_CallOneArg(st->conv, v);
+    } else if (n == 1 && t[0] == 'M') {
+        out = walk_map(st, v);
+    } else if (n == 1 && t[0] == 'L') {
+        if (PyList_CheckExact(v)) {
+            Py_ssize_t size = PyList_GET_SIZE(v);
+            out = PyList_New(size);
+            for (Py_ssize_t i = 0; out != NULL && i < size; i++) {
+                PyObject *x = walk_av(st, PyList_GET_ITEM(v, i));
+                if (x == NULL) Py_CLEAR(out);
+                else PyList_SET_ITEM(out, i, x);
+            }
+        }
+    } else if (n == 4 && memcmp(t, "BOOL", 4) == 0) {
+        out = Py_NewRef(v);
+    } else if (n == 4 && memcmp(t, "NULL", 4) == 0) {
+        out = Py_NewRef(Py_None);
+    } else if (n == 2 && memcmp(t, "SS", 2) == 0) {
+        out = PySet_New(v);
+    } else {
+        out = PyObject_CallOneArg(st->fallback, av); /* B, BS, NS, unknown: the pure decoder */
+    }
+    st->depth--;
+    return out;
+}
+
+PyDoc_STRVAR(unmarshal_item_doc,
+"unmarshal_item(item, mode, conv, decimal, fallback) -> dict | None\n\n"
+"A wire item (a dict of AttributeValue dicts) as a plain dict, or None when not sure (the caller then runs\n"
+"the pure decoder). Arguments as for decode_page.");
+
+static PyObject *unmarshal_item(PyObject *self, PyObject *args) {
+    PyObject *item, *conv, *decimal, *fallback;
+    int mode;
+    if (!PyArg_ParseTuple(args, "OiOOO", &item, &mode, &conv, &decimal, &fallback)) return NULL;
+    Parser st = {NULL, NULL, mode, conv, decimal, fallback, 0};
+    PyObject *out = walk_map(&st, item);
+    return out != NULL ? out : not_sure();
+}
+
 /* Past one JSON value at p (not validated: orjson and decode_items validate what is kept). NULL if cut. */
 static const unsigned char *skip_value(const unsigned char *p, const unsigned char *end) {
     if (p >= end) return NULL;
@@ -567,6 +662,7 @@ static PyObject *decode_page(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"decode_page", decode_page, METH_VARARGS, decode_page_doc},
+    {"unmarshal_item", unmarshal_item, METH_VARARGS, unmarshal_item_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -576,4 +672,11 @@ static struct PyModuleDef module = {
     methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }
+/* What ddbkit.core.codec expects (it ignores a module of another version: a stale in-place build). */
+#define SPEEDUPS_API 2
+
+PyMODINIT_FUNC PyInit__speedups(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "API", SPEEDUPS_API) < 0) Py_CLEAR(m);
+    return m;
+}

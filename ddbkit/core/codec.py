@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Context, Decimal, InvalidOperation
 from enum import Enum
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from ddbkit.core.gcpause import paused
 from ddbkit.errors import CodecError
@@ -448,7 +448,16 @@ def unmarshal(av: Mapping[str, Any], number: NumberMode = NumberMode.AUTO) -> An
 
 
 def unmarshal_item(item: Mapping[str, Mapping[str, Any]], number: NumberMode = NumberMode.AUTO) -> dict[str, Any]:
-    """A wire item as a plain dict, in one pass (nested values decoded as they are met)."""
+    """A wire item as a plain dict, in one pass (nested values decoded as they are met).
+
+    With the C extension (:func:`speedups_active`) the walk is done in C (a nested item's decode ~4x less CPU:
+    stream images, batch gets, botocore's replies), which returns exactly the pure decoder's result or
+    declines to it (tests/core/test_speedups.py)."""
+    sp = _SPEEDUPS
+    if sp is not None:
+        found = sp.unmarshal_item(item, _MODE[number], _NUMBER[number], Decimal, _DECODE[number][0])
+        if found is not None:
+            return cast(dict[str, Any], found)
     return _DECODE[number][1](item)
 
 
@@ -464,8 +473,16 @@ def unmarshal_items(items: Iterable[Mapping[str, Mapping[str, Any]]],
     usual. ``bench.profile_misses decode`` measured 0-19% off the decode of a nested page. The collector is left off if
     the caller had turned it off, and turned back on when the decode raises."""
     decode = _DECODE[number][1]
+    sp = _SPEEDUPS
     with paused():
-        return [decode(i) for i in items]
+        if sp is None:
+            return [decode(i) for i in items]
+        fast, mode, conv, value = sp.unmarshal_item, _MODE[number], _NUMBER[number], _DECODE[number][0]
+        out = []
+        for i in items:
+            found = fast(i, mode, conv, Decimal, value)
+            out.append(found if found is not None else decode(i))
+        return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -481,11 +498,14 @@ def _load_speedups() -> Any:
     import importlib
 
     try:
-        return importlib.import_module("ddbkit.core._speedups")
+        module = importlib.import_module("ddbkit.core._speedups")
     except ImportError:
         return None
+    # a build of another version (an in-place build older than this codec) is ignored, not half used
+    return module if getattr(module, "API", None) == _SPEEDUPS_API else None
 
 
+_SPEEDUPS_API = 2  # the C extension's API constant this codec was written for
 _SPEEDUPS = _load_speedups()
 _MODE = {NumberMode.AUTO: 0, NumberMode.DECIMAL: 1, NumberMode.FLOAT: 2}
 

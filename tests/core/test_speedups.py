@@ -249,6 +249,66 @@ def test_the_switch_and_a_missing_extension_use_the_pure_path(tmp_path: Path) ->
     env.pop("DDBKIT_NO_SPEEDUPS", None)
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "None"]
+    # a stale in-place build (another API version) is ignored, not half used
+    stale = ("import sys, types; m = types.ModuleType('ddbkit.core._speedups'); m.API = 1; "
+             "sys.modules['ddbkit.core._speedups'] = m; " + probe)
+    out = subprocess.run([sys.executable, "-c", stale], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "None"]
+
+
+# --------------------------------------------------------------------------------------------------
+# wire dicts already in memory (botocore replies, stream images): the C walk against the pure decoder
+# --------------------------------------------------------------------------------------------------
+
+
+def pure_item(item: Any, number: NumberMode) -> Any:
+    try:
+        return typed(codec._DECODE[number][1](item))
+    except Exception as err:  # noqa: BLE001 - any failure of the pure path is the expected outcome
+        return ("raises", type(err).__name__)
+
+
+def check_item(item: Any, number: NumberMode, *, must_decode: bool) -> None:
+    sp = codec._SPEEDUPS
+    got = sp.unmarshal_item(item, codec._MODE[number], codec._NUMBER[number], Decimal, codec._DECODE[number][0])
+    expected = pure_item(item, number)
+    if got is None:
+        assert not must_decode, f"the C walk declined a valid item: {item!r:.300}"
+        return
+    assert expected[0] != "raises", f"the pure decoder raises {expected[1]} but the C walk decoded"
+    assert typed(got) == expected
+    assert typed(codec.unmarshal_item(item, number)) == expected  # the public function, whichever runs
+
+
+def as_botocore(value: Any) -> Any:
+    """A JSON-shaped wire value as botocore hands it over: B/BS values as bytes."""
+    if isinstance(value, dict):
+        return {k: (base64.b64decode(v) if k == "B" else [base64.b64decode(x) for x in v] if k == "BS"
+                    else as_botocore(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_botocore(v) for v in value]
+    return value
+
+
+@needs_ext
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(item, st.sampled_from(MODES), st.booleans())
+def test_wire_dicts_decode_exactly_as_the_pure_decoder(wire: dict[str, Any], number: NumberMode,
+                                                       botocore_shape: bool) -> None:
+    value = as_botocore(wire) if botocore_shape else wire
+    check_item(value, number, must_decode=pure_item(value, number)[0] != "raises")
+
+
+@needs_ext
+@pytest.mark.parametrize("item", [
+    {"a": {"X": "1"}}, {"a": {}}, {"a": {"S": "x", "N": "1"}}, {"a": {"N": "abc"}}, {"a": {"N": 1}},
+    {"a": {"S": 1}}, {"a": ["S", "x"]}, {"a": {"M": []}}, {"a": {"L": {}}}, {"a": {"L": [1]}},
+    {"a": {"M": {"b": "x"}}}, {"a": {"SS": 5}}, {"a": {"B": "not base64!"}}, {1: {"S": "x"}},
+    {"a": {"BOOL": "yes"}}, {"a": {"NULL": False}}, {"a": {"N": "\u0661"}},
+], ids=lambda v: repr(v)[:30])
+@pytest.mark.parametrize("number", MODES)
+def test_wire_dicts_the_pure_decoder_refuses_are_declined(item: Any, number: NumberMode) -> None:
+    check_item(item, number, must_decode=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -265,6 +325,9 @@ class Spy:
 
     def __init__(self, real: Any) -> None:
         self.real, self.calls = real, 0
+
+    def unmarshal_item(self, *args: Any) -> Any:
+        return self.real.unmarshal_item(*args)
 
     def decode_page(self, *args: Any) -> Any:
         found = self.real.decode_page(*args)

@@ -508,6 +508,7 @@ def _load_speedups() -> Any:
 _SPEEDUPS_API = 2  # the C extension's API constant this codec was written for
 _SPEEDUPS = _load_speedups()
 _MODE = {NumberMode.AUTO: 0, NumberMode.DECIMAL: 1, NumberMode.FLOAT: 2}
+_PAUSE_FROM = 64 * 1024  # replies this large are decoded with the collector paused (as the accelerate engine)
 
 
 def speedups_active() -> bool:
@@ -561,8 +562,12 @@ def decode_page(body: bytes, number: NumberMode, operation: str = "Query") -> di
     if sp is None or operation not in DECODED_MEMBERS:
         return None
     member, single = DECODED_MEMBERS[operation]
-    with paused():
-        found = sp.decode_page(body, member, single, _MODE[number], _NUMBER[number], Decimal, _DECODE[number][0])
+    args = (body, member, single, _MODE[number], _NUMBER[number], Decimal, _DECODE[number][0])
+    if len(body) < _PAUSE_FROM:  # one item or a small page: too few objects for a collection to start
+        found = sp.decode_page(*args)
+    else:
+        with paused():
+            found = sp.decode_page(*args)
     if found is None:
         return None
     import orjson

@@ -621,8 +621,14 @@ def check_expression(expr: str, what: str, names: Mapping[str, str] | None = Non
                 "expression builder (Attr/Key/Update), which adds placeholders itself", what, "expression.reserved")
 
 
+_CHECKED_KEYS = ("ExpressionAttributeNames", "ExpressionAttributeValues", "KeyConditionExpression",
+                 "FilterExpression", "ConditionExpression", "UpdateExpression", "ProjectionExpression")
+
+
 def check_placeholders(request: Mapping[str, Any]) -> None:
     """Every placeholder in ``request``'s maps is used by one of its expressions, as DynamoDB requires."""
+    if not any(k in request for k in _CHECKED_KEYS):  # a plain GetItem/PutItem: nothing to check
+        return
     text = " ".join(str(request[k]) for k in ("KeyConditionExpression", "FilterExpression", "ConditionExpression",
                                              "UpdateExpression", "ProjectionExpression") if k in request)
     used = set(re.findall(r"[#:][A-Za-z0-9_]+", text))

@@ -396,3 +396,17 @@ def test_every_transport_returns_the_same_items(moto_backend: Backend, number: N
     # the fast transports decoded every page (3) and every found item (2; a miss has no Item) in C
     expected = 5 if speedups_active() else 0
     assert decoded == {"fast-sync": expected, "fast-async": expected, "botocore-sync": 0, "aioboto3": 0}
+
+
+@pytest.mark.slow
+def test_the_suites_that_decode_pass_without_the_extension() -> None:
+    """``make test`` with the extension built runs the C decoder almost everywhere; this runs the codec, table,
+    stream, batch-pipeline and fast-transport suites again with ``DDBKIT_NO_SPEEDUPS=1`` (the pure codec, as
+    on a machine without a C compiler), in a child pytest (about 1.5 minutes)."""
+    suites = ["tests/core/test_codec.py", "tests/core/test_table.py", "tests/streams", "tests/core/test_batch_pipeline.py",
+              "tests/transport/test_fast_transport.py"]
+    env = {**os.environ, "DDBKIT_NO_SPEEDUPS": "1", "PYTHONPATH": str(ROOT)}
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *suites], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert " passed" in res.stdout.splitlines()[-1] and "failed" not in res.stdout.splitlines()[-1]

@@ -201,3 +201,22 @@ def test_a_replaced_transport_gathers_on_threads(stub: StubServer) -> None:
     assert t.batch_write(items(100)).written == 100
     assert loop_state(t) is None and t._driver._pool is not None
     t.close()
+
+
+def test_the_loop_path_builds_no_botocore_client(stub: StubServer) -> None:
+    """On the light path (the environment gives credentials and region) a sync batch over the loop must not
+    build a botocore client for the twin's control plane: that cost ~19 MB of RSS (bench_memory)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, json, ddbkit; t = ddbkit.Table('Bench', key=('pk', 'sk'), endpoint_url=sys.argv[1], "
+            "region_name='us-east-1'); n = t.batch_write([{'pk': 'p', 'sk': str(i)} for i in range(60)]).written; "
+            "print(json.dumps([n, t._driver._pool is None, 'botocore.client' in sys.modules]))")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code, stub.endpoint_url], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [60, True, False]

@@ -58,8 +58,12 @@ class Name:
         return f"Name({self.value!r})"
 
 
+_PATHS_MAX = 4096
+
+
 class Path:
-    """A document path: names and list indexes, e.g. ``("address", "lines", 0)``."""
+    """A document path: names and list indexes, e.g. ``("address", "lines", 0)``. Treat as immutable: parsed
+    string paths are shared (:meth:`of` caches them)."""
 
     __slots__ = ("parts",)
 
@@ -84,6 +88,9 @@ class Path:
                 raise ExpressionError("attribute names must not be empty", "", "expression.path")
             return cls((path.value,))
         if isinstance(path, str):
+            found = _PATHS.get(path)
+            if found is not None:  # the same few paths on every call of a service: parsed once
+                return found
             if not path:
                 raise ExpressionError("attribute paths must not be empty", "", "expression.path")
             parts: list[str | int] = []
@@ -95,7 +102,10 @@ class Path:
                 pos = m.end()
             if pos != len(path) or not parts or isinstance(parts[0], int):
                 raise ExpressionError(f"cannot parse attribute path {path!r}", path, "expression.path")
-            return cls(tuple(parts))
+            parsed = cls(tuple(parts))
+            if len(_PATHS) < _PATHS_MAX:  # bounded: paths built from data must not grow it without end
+                _PATHS[path] = parsed
+            return parsed
         return cls(tuple(path))
 
     def __str__(self) -> str:
@@ -106,6 +116,9 @@ class Path:
 
 
 PathLike = str | Name | Path | Sequence[str | int]
+
+#: ``Path.of``'s parsed string paths (a dict read is ~20x cheaper than the regex walk, on every update call)
+_PATHS: dict[str, Path] = {}
 
 
 class Compiler:

@@ -45,3 +45,18 @@ def test_dynamodb_local_accepts_the_literal_name_update(ddb_local_backend: Any) 
     table.put({"pk": "k", "a": {"b": 1}, "a.b": 0})
     table.update({"pk": "k"}, Update().set(Name("a.b"), 2).remove("a"))
     assert table.get({"pk": "k"}) == {"pk": "k", "a.b": 2}
+
+
+def test_parsed_string_paths_are_shared_bounded_and_errors_are_not_kept() -> None:
+    from ddbkit.core import expressions
+
+    assert expressions.Path.of("a.b[1]") is expressions.Path.of("a.b[1]")
+    assert expressions.Path.of("a.b[1]").parts == ("a", "b", 1)
+    for bad in ("a..b", "[1]", ""):
+        for _ in range(2):  # refused each time, never cached
+            with pytest.raises(expressions.ExpressionError):
+                expressions.Path.of(bad)
+        assert bad not in expressions._PATHS
+    for i in range(expressions._PATHS_MAX + 50):  # paths made from data do not grow it without end
+        expressions.Path.of(f"p{i}")
+    assert len(expressions._PATHS) <= expressions._PATHS_MAX

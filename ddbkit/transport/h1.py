@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import ssl
+from collections.abc import Awaitable
 from typing import cast
 
 from ddbkit.transport.wire import InvalidHTTPResponse, ResponseParser
@@ -39,19 +40,23 @@ class ReadTimeout(TimeoutError):
     """No byte of the response for ``read_timeout`` seconds (botocore's "Read timeout on endpoint URL")."""
 
 
+Reply = tuple[int, bytes, "str | None"]
+
+
 class _Connection(asyncio.Protocol):
-    """One keep-alive connection; at most one request in flight."""
+    """One keep-alive connection; at most one request in flight. The response completes here, in
+    ``data_received``: the connection goes back to the pool and the request's future gets the reply, with no
+    coroutine of its own per request."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
         self.transport: asyncio.Transport | None = None
         self.parser: ResponseParser | None = None
-        self.waiter: asyncio.Future[None] | None = None
+        self.waiter: asyncio.Future[Reply] | None = None
         self.closed = False
         self.counted = True  # holds one of the pool's ``limit`` slots until discarded
         self.idle_since = 0.0
         self.last_data = 0.0
-        self.timer: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol -------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -65,10 +70,10 @@ class _Connection(asyncio.Protocol):
         try:
             done = parser.feed(data)
         except InvalidHTTPResponse as err:
-            self._settle(err)
+            self.fail(err)
             return
         if done:
-            self._settle(None)
+            self._complete()
         else:
             self.last_data = self.pool.loop.time()  # the read timeout is the longest silence
 
@@ -85,38 +90,35 @@ class _Connection(asyncio.Protocol):
     def _ended(self, exc: Exception | None) -> None:
         """The server closed (or the connection broke): completes a read-to-close body, else fails the request."""
         parser = self.parser
-        if parser is None or self.waiter is None or self.waiter.done():
+        if parser is None:
             return
         try:
             parser.eof()
         except InvalidHTTPResponse as err:
-            self._settle(exc if isinstance(exc, OSError) else err)
+            self.fail(exc if isinstance(exc, OSError) else err)
             return
-        self._settle(None)
+        self._complete()
 
-    def _settle(self, error: BaseException | None) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            if error is None:
-                waiter.set_result(None)
-            else:
-                waiter.set_exception(error)
-
-    def _check_timeout(self) -> None:
-        self.timer = None
-        waiter = self.waiter
-        if waiter is None or waiter.done():
-            return
+    def _complete(self) -> None:
+        parser, waiter = self.parser, self.waiter
+        self.parser = self.waiter = None
         pool = self.pool
-        left = self.last_data + pool.read_timeout - pool.loop.time()
-        if left > 0:  # bytes arrived meanwhile: wait for the rest of the silence
-            self.timer = pool.loop.call_later(left, self._check_timeout)
+        pool._busy.discard(self)
+        assert parser is not None and waiter is not None
+        if waiter.done():  # cancelled meanwhile: the reply is dropped with its connection
+            self.close()
             return
-        self._settle(ReadTimeout(f"read timeout: no response bytes for {pool.read_timeout:g} s"))
+        pool._release(self, parser.keep_alive)  # first: the next request may take this connection now
+        waiter.set_result((parser.status, parser.body, parser.crc))
+
+    def fail(self, error: BaseException) -> None:
+        """End the request in flight with ``error`` and close the connection."""
+        waiter = self.waiter
+        self.parser = self.waiter = None
+        self.pool._busy.discard(self)
         self.close()
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
 
     def close(self) -> None:
         self.closed = True
@@ -138,45 +140,61 @@ class ConnectionPool:
         self.keepalive = keepalive
         self.loop = asyncio.get_running_loop()
         self._idle: list[_Connection] = []
+        self._busy: set[_Connection] = set()
+        self._watchdog: asyncio.TimerHandle | None = None
         self._open = 0
         self._waiters: collections.deque[asyncio.Future[_Connection | None]] = collections.deque()
         self._closed = False
 
-    async def request(self, data: bytes) -> tuple[int, bytes, str | None]:
-        """Send ``data`` (a whole request) and return ``(status, body, x-amz-crc32)`` of the response."""
-        loop = self.loop
-        now = loop.time()
-        conn = None
+    def request(self, data: bytes) -> Awaitable[Reply]:
+        """Send ``data`` (a whole request); awaiting the result gives ``(status, body, x-amz-crc32)``.
+
+        With an idle connection at hand this is a plain future (the common case: no coroutine per request);
+        a cancelled request's connection is closed when its reply comes or its read timeout passes."""
+        now = self.loop.time()
         idle = self._idle
-        while idle:  # the common case, without a coroutine: the connection used last
+        while idle:  # the connection used last
             conn = idle.pop()
             if conn.closed:
-                conn = None
-            elif now - conn.idle_since > self.keepalive:
+                continue
+            if now - conn.idle_since > self.keepalive:
                 conn.close()
-                conn = None
-            else:
-                break
-        if conn is None:
-            conn = await self._acquire()
-        waiter: asyncio.Future[None] = loop.create_future()
-        parser = ResponseParser()
-        conn.waiter, conn.parser = waiter, parser
-        conn.last_data = now
-        conn.timer = loop.call_at(now + self.read_timeout, conn._check_timeout)
-        reusable = False
-        try:
-            assert conn.transport is not None
-            conn.transport.write(data)
-            await waiter
-            reusable = parser.keep_alive
-            return parser.status, parser.body, parser.crc
-        finally:  # cancelled or failed: the connection may still get this response's bytes, so it goes
-            conn.waiter = conn.parser = None
-            if conn.timer is not None:
-                conn.timer.cancel()
-                conn.timer = None
-            self._release(conn, reusable)
+                continue
+            return self._start(conn, data, now)
+        return self._request_after_acquire(data)
+
+    async def _request_after_acquire(self, data: bytes) -> Reply:
+        conn = await self._acquire()
+        return await self._start(conn, data, self.loop.time())
+
+    def _start(self, conn: _Connection, data: bytes, now: float) -> asyncio.Future[Reply]:
+        waiter: asyncio.Future[Reply] = self.loop.create_future()
+        conn.waiter, conn.parser, conn.last_data = waiter, ResponseParser(), now
+        self._busy.add(conn)
+        if self._watchdog is None:
+            self._watchdog = self.loop.call_at(now + self.read_timeout, self._watch)
+        assert conn.transport is not None
+        conn.transport.write(data)
+        return waiter
+
+    def _watch(self) -> None:
+        """One timer per pool, not one per request: fails requests silent for ``read_timeout``, closes the
+        connections of cancelled ones, and comes back at the next deadline while any is in flight."""
+        self._watchdog = None
+        now = self.loop.time()
+        deadline: float | None = None
+        for conn in list(self._busy):
+            waiter = conn.waiter
+            if waiter is None or waiter.done():  # cancelled: its connection would carry a stale reply
+                conn.fail(asyncio.CancelledError())
+                continue
+            due = conn.last_data + self.read_timeout
+            if due <= now:
+                conn.fail(ReadTimeout(f"read timeout: no response bytes for {self.read_timeout:g} s"))
+            elif deadline is None or due < deadline:
+                deadline = due
+        if deadline is not None:
+            self._watchdog = self.loop.call_at(deadline, self._watch)
 
     async def _acquire(self) -> _Connection:
         if self._closed:
@@ -246,8 +264,12 @@ class ConnectionPool:
         return self._open
 
     def close(self) -> None:
-        """Close every connection; requests waiting for one fail."""
+        """Close every idle connection (those in flight close when their reply is in); requests waiting for
+        a connection fail."""
         self._closed = True
+        if self._watchdog is not None and not self._busy:
+            self._watchdog.cancel()
+            self._watchdog = None
         idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
@@ -260,7 +282,9 @@ class ConnectionPool:
         """Forget every connection without closing it (a forked child: the parent still uses them)."""
         self._closed = True
         self._idle = []
+        self._busy = set()
         self._waiters.clear()
+        self._watchdog = None
 
     def __repr__(self) -> str:
         return f"ConnectionPool({self.host}:{self.port}, open={self._open}, idle={len(self._idle)})"

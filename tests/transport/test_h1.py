@@ -271,3 +271,24 @@ def test_connect_timeout_and_refused() -> None:
         server.close()
 
     asyncio.run(scenario())
+
+
+def test_a_cancelled_request_with_no_reply_frees_its_connection_at_the_read_timeout() -> None:
+    async def handler(_: Any, writer: asyncio.StreamWriter, body: bytes) -> bool:
+        if body == b"hang":
+            await asyncio.sleep(5)  # never answers in time
+            return False
+        writer.write(reply(body))
+        return True
+
+    async def scenario(pool: ConnectionPool, server: Server) -> None:
+        hung = asyncio.ensure_future(pool.request(request(b"hang")))
+        await asyncio.sleep(0.05)
+        hung.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await hung
+        # the only slot is freed by the pool's read-timeout watchdog, then the next request connects anew
+        assert (await asyncio.wait_for(pool.request(request(b"ok")), 3))[1] == b"ok"
+        assert server.connections == 2 and pool.open_connections == 1
+
+    asyncio.run(with_pool(handler, scenario, limit=1, read_timeout=0.3))

@@ -60,6 +60,21 @@ static inline int expect(Parser *st, unsigned char c) {
     return 0;
 }
 
+/* After a member or an element: 1 at ',' (another follows), 0 at `close` (the container ends), -1 else. */
+static inline int next_in(Parser *st, unsigned char close) {
+    skip_ws(st);
+    if (st->p >= st->end) return -1;
+    if (*st->p == ',') {
+        st->p++;
+        return 1;
+    }
+    if (*st->p == close) {
+        st->p++;
+        return 0;
+    }
+    return -1;
+}
+
 static int hexval(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -299,17 +314,9 @@ static PyObject *parse_map(Parser *st) {
         Py_DECREF(key);
         Py_DECREF(value);
         if (rc < 0) goto fail;
-        skip_ws(st);
-        if (st->p >= st->end) goto fail;
-        if (*st->p == ',') {
-            st->p++;
-            continue;
-        }
-        if (*st->p == '}') {
-            st->p++;
-            return out;
-        }
-        goto fail;
+        int more = next_in(st, '}');
+        if (more == 0) return out;
+        if (more < 0) goto fail;
     }
 fail:
     Py_DECREF(out);
@@ -328,17 +335,9 @@ static PyObject *parse_array(Parser *st, int strings_to_set) {
         int rc = strings_to_set ? PySet_Add(out, value) : PyList_Append(out, value);
         Py_DECREF(value);
         if (rc < 0) goto fail;
-        skip_ws(st);
-        if (st->p >= st->end) goto fail;
-        if (*st->p == ',') {
-            st->p++;
-            continue;
-        }
-        if (*st->p == ']') {
-            st->p++;
-            return out;
-        }
-        goto fail;
+        int more = next_in(st, ']');
+        if (more == 0) return out;
+        if (more < 0) goto fail;
     }
 fail:
     Py_DECREF(out);
@@ -467,10 +466,12 @@ static PyObject *parse_items(Parser *st) {
             return NULL;
         }
         Py_DECREF(item);
-        if (expect(st, ',')) continue;
-        if (expect(st, ']')) return out;
-        Py_DECREF(out);
-        return NULL;
+        int more = next_in(st, ']');
+        if (more == 0) return out;
+        if (more < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
     }
 }
 

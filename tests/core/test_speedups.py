@@ -280,14 +280,23 @@ def check_item(item: Any, number: NumberMode, *, must_decode: bool) -> None:
     assert typed(codec.unmarshal_item(item, number)) == expected  # the public function, whichever runs
 
 
-def as_botocore(value: Any) -> Any:
-    """A JSON-shaped wire value as botocore hands it over: B/BS values as bytes."""
-    if isinstance(value, dict):
-        return {k: (base64.b64decode(v) if k == "B" else [base64.b64decode(x) for x in v] if k == "BS"
-                    else as_botocore(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [as_botocore(v) for v in value]
-    return value
+def as_botocore(item: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-shaped wire item as botocore hands it over: B/BS values as bytes (walked by structure, so an
+    attribute that happens to be named "B" stays a name)."""
+
+    def av(value: dict[str, Any]) -> dict[str, Any]:
+        tag, inner = next(iter(value.items()))
+        if tag == "B":
+            return {"B": base64.b64decode(inner)}
+        if tag == "BS":
+            return {"BS": [base64.b64decode(x) for x in inner]}
+        if tag == "M":
+            return {"M": {k: av(x) for k, x in inner.items()}}
+        if tag == "L":
+            return {"L": [av(x) for x in inner]}
+        return value
+
+    return {k: av(v) for k, v in item.items()}
 
 
 @needs_ext

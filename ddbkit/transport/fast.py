@@ -55,8 +55,8 @@ from ddbkit.transport.wire import (
     instrumented,
     moto_mock_active,
     read_response,
+    read_with,
     request_head,
-    ResponseParser,
     resolve_region_and_endpoint,
     resolve_settings,
     ruleset_request,
@@ -215,15 +215,7 @@ class FastTransport:
             if fresh:
                 sock.settimeout(self._options.read_timeout)  # connect used the connect timeout
             sock.sendall(request_head(wire.path, body, headers) + body)
-            parser = ResponseParser()
-            recv = sock.recv
-            while True:
-                chunk = recv(65536)
-                if not chunk:
-                    parser.eof()
-                    break
-                if parser.feed(chunk):
-                    break
+            parser = read_with(sock.recv)
             reusable = parser.keep_alive
             return parser.status, parser.body, parser.crc
         finally:

@@ -17,7 +17,7 @@ import os
 import uuid
 import weakref
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -30,7 +30,7 @@ from ddbkit.transport.sigv4 import DynamoDBSigner, host_header
 
 __all__ = ["DATA_PLANE", "WireProtocol", "Settings", "EnvSettings", "EnvCredentials", "environment_settings",
            "default_ca_bundle", "resolve_settings", "resolve_region_and_endpoint",
-           "encode_request", "moto_mock_active", "read_response", "ResponseParser", "request_head"]
+           "encode_request", "moto_mock_active", "read_response", "read_with", "ResponseParser", "request_head"]
 
 DATA_PLANE = frozenset({
     "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchWriteItem", "BatchGetItem",
@@ -596,16 +596,21 @@ def _header(head: bytes, low: bytes, marker: bytes) -> bytes | None:
 def read_response(fp: Any) -> tuple[int, bytes, str | None, bool]:
     """Read one HTTP/1.1 response from the binary file ``fp`` with :class:`ResponseParser`:
     ``(status, body, x-amz-crc32, keep-alive)``."""
+    parser = read_with(getattr(fp, "read1", fp.read))
+    return parser.status, parser.body, parser.crc, parser.keep_alive
+
+
+def read_with(read: Callable[[int], bytes]) -> ResponseParser:
+    """One response read with ``read(n)`` (a socket's ``recv``, a file's ``read1``) into a finished
+    :class:`ResponseParser`; an empty read is the connection's end."""
     parser = ResponseParser()
-    read = getattr(fp, "read1", fp.read)
     while True:
         data = read(65536)
         if not data:
             parser.eof()
-            break
+            return parser
         if parser.feed(data):
-            break
-    return parser.status, parser.body, parser.crc, parser.keep_alive
+            return parser
 
 
 def resolve_ca_bundle(session: Any, verify: bool | str | None) -> str | bool:

@@ -30,13 +30,12 @@ import threading
 import time
 import types
 import uuid
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any, cast
 
 import orjson
 
 from ddbkit.accelerate.http import Connection
-from ddbkit.core.gcpause import paused
+from ddbkit.core.gcpause import paused_for
 from ddbkit.accelerate.resource import Fallback, ShapeCodec
 from ddbkit.accelerate.validate import compile_check
 from ddbkit.transport.sigv4 import DynamoDBSigner, host_header
@@ -273,7 +272,7 @@ class Engine:
         codec = plan.codec
         if codec is not None and codec.decode is not None:
             try:
-                with _quiet(body):  # the resource layer's values hold no cycles either
+                with paused_for(body):  # the resource layer's values hold no cycles either
                     decoded: dict[str, Any] = codec.decode(parsed)
                 return decoded
             except Fallback:
@@ -433,7 +432,7 @@ class Engine:
 
     def _parse_ok(self, plan: Plan, status: int, headers: dict[str, str], data: bytes) -> dict[str, Any]:
         try:
-            with _quiet(data):
+            with paused_for(data):
                 loaded = orjson.loads(data) if data else {}
         except orjson.JSONDecodeError:
             import json
@@ -468,17 +467,6 @@ class Engine:
         for conn in self._connections.values():
             conn.close()
         self._connections.clear()
-
-
-# A reply this large (a Query/Scan page, a batch get) is parsed and decoded with the cyclic collector paused: tens
-# of thousands of containers, none in a cycle (ddbkit.core.gcpause). A single item's reply is too small for a
-# collection to matter, and pausing would only add its lock and environment read to every call.
-_PAGE_BYTES = 1 << 16
-_NO_PAUSE = nullcontext()
-
-
-def _quiet(reply: bytes) -> AbstractContextManager[Any]:
-    return paused() if len(reply) >= _PAGE_BYTES else _NO_PAUSE
 
 
 def moto_mock_active() -> bool:

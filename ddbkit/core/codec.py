@@ -26,7 +26,7 @@ from enum import Enum
 from collections.abc import Callable
 from typing import Any, cast
 
-from ddbkit.core.gcpause import paused
+from ddbkit.core.gcpause import paused, paused_for
 from ddbkit.errors import CodecError
 
 __all__ = [
@@ -508,7 +508,6 @@ def _load_speedups() -> Any:
 _SPEEDUPS_API = 2  # the C extension's API constant this codec was written for
 _SPEEDUPS = _load_speedups()
 _MODE = {NumberMode.AUTO: 0, NumberMode.DECIMAL: 1, NumberMode.FLOAT: 2}
-_PAUSE_FROM = 64 * 1024  # replies this large are decoded with the collector paused (as the accelerate engine)
 
 
 def speedups_active() -> bool:
@@ -556,18 +555,15 @@ def decode_page(body: bytes, number: NumberMode, operation: str = "Query") -> di
     reads the ``Items`` array once into the final values (about 5x less CPU per page: docs/performance.md),
     and orjson parses the small rest. None when the extension is absent or not sure of the input (anything
     DynamoDB does not send: the caller then runs the pure path, which gives the result or the error); when
-    not None the result equals the pure path's (tests/core/test_speedups.py). The collector is paused for the
-    decode, as in :func:`unmarshal_items`."""
+    not None the result equals the pure path's (tests/core/test_speedups.py). The collector is paused for a
+    page's decode (:func:`~ddbkit.core.gcpause.paused_for`), as in :func:`unmarshal_items`."""
     sp = _SPEEDUPS
     if sp is None or operation not in DECODED_MEMBERS:
         return None
     member, single = DECODED_MEMBERS[operation]
     args = (body, member, single, _MODE[number], _NUMBER[number], Decimal, _DECODE[number][0])
-    if len(body) < _PAUSE_FROM:  # one item or a small page: too few objects for a collection to start
+    with paused_for(body):
         found = sp.decode_page(*args)
-    else:
-        with paused():
-            found = sp.decode_page(*args)
     if found is None:
         return None
     import orjson

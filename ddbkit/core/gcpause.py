@@ -19,9 +19,9 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 
-__all__ = ["paused", "pausing_enabled"]
+__all__ = ["paused", "paused_for", "pausing_enabled", "PAGE_BYTES"]
 
 _lock = threading.Lock()
 _depth = 0
@@ -68,6 +68,17 @@ class _Paused:
 def paused() -> AbstractContextManager[None]:
     """Run the block with the cyclic collector off (see the module docstring for when that is right)."""
     return _Paused()
+
+
+#: A reply this large (a Query/Scan page, a batch get) decodes into tens of thousands of containers: worth a pause.
+PAGE_BYTES = 64 * 1024
+_NO_PAUSE: AbstractContextManager[None] = nullcontext()
+
+
+def paused_for(reply: bytes) -> AbstractContextManager[None]:
+    """:func:`paused` for a reply of :data:`PAGE_BYTES` or more; nothing for a smaller one (a single item's reply
+    is too small for a collection to matter, and a pause would add its lock and environment read to every call)."""
+    return paused() if len(reply) >= PAGE_BYTES else _NO_PAUSE
 
 
 def _after_fork_in_child() -> None:

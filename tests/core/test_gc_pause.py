@@ -227,3 +227,16 @@ def test_a_stream_batch_runs_with_the_collector_paused(side: str) -> None:
     assert gc.isenabled()
     gc.collect()
     assert len(kept) == 200 and all(ref() is None for ref in kept)  # the handler's cycles were freed
+
+
+def test_paused_for_pauses_only_for_a_page_sized_reply() -> None:
+    import gc
+
+    from ddbkit.core.gcpause import PAGE_BYTES, paused_for
+
+    assert gc.isenabled()
+    with paused_for(b"x" * (PAGE_BYTES - 1)):
+        assert gc.isenabled()  # one item's reply: no lock, no pause
+    with paused_for(b"x" * PAGE_BYTES):
+        assert not gc.isenabled()
+    assert gc.isenabled()

@@ -469,10 +469,9 @@ class BatchWriter:
 def _loop_gatherer(transport: Any) -> Any:
     """A :class:`~ddbkit.core.multiplex.LoopGather` when ``transport`` has an asyncio twin (the fast one), so
     batch gathers run on an event loop in the calling thread instead of a thread pool; else None."""
-    twin = getattr(transport, "async_twin", None)
-    usable = getattr(transport, "multiplexable", None)
-    if twin is None or usable is None or os.environ.get("DDBKIT_SYNC_GATHER") == "threads":
+    if (not hasattr(transport, "async_twin") or not hasattr(transport, "multiplexable")
+            or os.environ.get("DDBKIT_SYNC_GATHER") == "threads"):
         return None
     from ddbkit.core.multiplex import LoopGather
 
-    return LoopGather(twin, usable, transport)
+    return LoopGather(transport)

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ddbkit.core.engine import AsyncTransport, Gather, SyncDriver
 
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["LoopGather"]
+__all__ = ["LoopGather", "Multiplexable"]
 
 
 class _State:
@@ -41,18 +40,22 @@ class _State:
         self.pid = os.getpid()
 
 
+class Multiplexable(Protocol):
+    """A sync transport with an asyncio twin (:class:`ddbkit.transport.fast.FastTransport`)."""
+
+    def async_twin(self) -> AsyncTransport: ...
+
+    def multiplexable(self) -> bool: ...
+
+
 class LoopGather:
     """The ``gatherer`` of a :class:`~ddbkit.core.engine.SyncDriver`: runs a Gather on this thread's event loop
-    over ``make_twin()`` (an async transport), or returns None when it cannot (see the module docstring).
+    over ``transport.async_twin()``, or returns None when it cannot (see the module docstring):
+    ``transport.multiplexable()`` says no, or the driver's transport is no longer ``transport`` (replaced or
+    wrapped since: the wrapper must see every call, so the thread pool runs it)."""
 
-    ``usable()`` says, per gather, whether the sync transport can be multiplexed right now. ``transport``: the
-    sync transport the twin mirrors; a driver whose transport was since replaced (wrapped) gathers on threads."""
-
-    def __init__(self, make_twin: Callable[[], AsyncTransport], usable: Callable[[], bool],
-                 transport: Any = None) -> None:
+    def __init__(self, transport: Multiplexable) -> None:
         self._transport = transport
-        self._make_twin = make_twin
-        self._usable = usable
         self._local = threading.local()
         self._states: list[_State] = []
         self._lock = threading.Lock()
@@ -67,11 +70,11 @@ class LoopGather:
             return None  # sync code inside a coroutine: this thread's loop is busy
         except RuntimeError:
             pass
-        if (self._transport is not None and driver.transport is not self._transport) or not self._usable():
+        if cast(object, driver.transport) is not self._transport or not self._transport.multiplexable():
             return None
         state: _State | None = getattr(self._local, "state", None)
         if state is None or state.pid != os.getpid():
-            state = _State(self._make_twin())
+            state = _State(self._transport.async_twin())
             self._local.state = state
             with self._lock:
                 self._states.append(state)

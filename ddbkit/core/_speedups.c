@@ -94,10 +94,12 @@ static int read_hex4(const unsigned char *p, const unsigned char *end, unsigned 
     return 1;
 }
 
-/* Scan a string whose opening quote is at st->p. On success: *start and *len span the raw bytes between the
- * quotes, *escaped / *ascii describe them, st->p is past the closing quote. 0 on a control character or an
- * unterminated string. */
+/* Scan the next string (after whitespace). On success: *start and *len span the raw bytes between the quotes,
+ * *escaped / *ascii describe them, st->p is past the closing quote. 0 when no string is next, on a control
+ * character, or on an unterminated string. */
 static int scan_string(Parser *st, const unsigned char **start, Py_ssize_t *len, int *escaped, int *ascii) {
+    skip_ws(st);
+    if (st->p >= st->end || *st->p != '"') return 0;
     const unsigned char *p = st->p + 1, *end = st->end;
     int esc = 0, high = 0;
     *start = p;
@@ -210,8 +212,7 @@ static PyObject *parse_string(Parser *st) {
     const unsigned char *s;
     Py_ssize_t len;
     int escaped, ascii;
-    skip_ws(st);
-    if (st->p >= st->end || *st->p != '"' || !scan_string(st, &s, &len, &escaped, &ascii)) return NULL;
+    if (!scan_string(st, &s, &len, &escaped, &ascii)) return NULL;
     return make_string(s, len, escaped, ascii);
 }
 
@@ -226,8 +227,7 @@ static PyObject *parse_key(Parser *st) {
     const unsigned char *s;
     Py_ssize_t len;
     int escaped, ascii;
-    skip_ws(st);
-    if (st->p >= st->end || *st->p != '"' || !scan_string(st, &s, &len, &escaped, &ascii)) return NULL;
+    if (!scan_string(st, &s, &len, &escaped, &ascii)) return NULL;
     if (escaped || len > KEY_MAX) return make_string(s, len, escaped, ascii);
     KeyEntry *e = &key_cache[hash_bytes(s, len) & (KEY_CACHE - 1)];
     if (e->str != NULL && e->len == len && memcmp(e->raw, s, (size_t)len) == 0) {
@@ -282,8 +282,7 @@ static PyObject *parse_number(Parser *st) {
     const unsigned char *s;
     Py_ssize_t len;
     int escaped, ascii;
-    skip_ws(st);
-    if (st->p >= st->end || *st->p != '"' || !scan_string(st, &s, &len, &escaped, &ascii)) return NULL;
+    if (!scan_string(st, &s, &len, &escaped, &ascii)) return NULL;
     if (!escaped) return number_from(st, s, len, NULL, ascii);
     PyObject *text = make_string(s, len, escaped, ascii);
     if (text == NULL) return NULL;
@@ -416,8 +415,7 @@ static PyObject *parse_av(Parser *st) {
     const unsigned char *tag;
     Py_ssize_t n;
     int escaped, ascii;
-    skip_ws(st);
-    if (st->p >= st->end || *st->p != '"' || !scan_string(st, &tag, &n, &escaped, &ascii) || escaped)
+    if (!scan_string(st, &tag, &n, &escaped, &ascii) || escaped)
         return NULL;
     if (!expect(st, ':')) return NULL;
     PyObject *out = NULL;
@@ -630,8 +628,7 @@ static PyObject *decode_page(PyObject *self, PyObject *args) {
             const unsigned char *s;
             Py_ssize_t len;
             int escaped, ascii;
-            skip_ws(&st);
-            if (st.p >= end || *st.p != '"' || !scan_string(&st, &s, &len, &escaped, &ascii)) break;
+            if (!scan_string(&st, &s, &len, &escaped, &ascii)) break;
             if (escaped || !expect(&st, ':')) break; /* an escaped name could spell `name`: not sure */
             skip_ws(&st);
             const unsigned char *v = st.p;
